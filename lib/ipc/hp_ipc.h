@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The request channel between the primary and its secondaries: one
+ * SOCK_SEQPACKET connection per secondary, versioned messages with fds,
+ * request/reply, broadcast-and-gather, notifications, peer death. */
+#ifndef HP_IPC_H
+#define HP_IPC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "hp_common.h"
+
+/* Protocol version in every message header; a mismatch is refused. */
+#define HP_IPC_PROTO_VERSION 1
+/* First four bytes of every message ("HPIP"). */
+#define HP_IPC_MAGIC 0x50495048u
+/* Largest payload of one message (bytes). */
+#define HP_IPC_MAX_PAYLOAD 8192
+/* Most fds one message carries. */
+#define HP_IPC_MAX_FDS 8
+/* Peer id of the primary, as a secondary names it. */
+#define HP_IPC_PRIMARY 0u
+/* Default deadline of one request or broadcast (ms). */
+#define HP_IPC_DEFAULT_TIMEOUT_MS 5000
+/* Malformed messages after which the primary hangs up on a peer. */
+#define HP_IPC_MAX_MALFORMED 16
+
+struct hp_ipc;
+
+/* One message as the caller sees it; the wire header is built by lib/ipc. */
+struct hp_ipc_msg {
+	uint16_t type;	  /* what it is; 0 is invalid, 1..15 belong to lib/ipc */
+	uint64_t id;	  /* request id, set by lib/ipc; echoed in the reply */
+	int32_t status;	  /* reply: 0 or a negative errno */
+	uint32_t len;	  /* payload bytes used, <= HP_IPC_MAX_PAYLOAD */
+	unsigned nb_fds;  /* fds carried, <= HP_IPC_MAX_FDS */
+	int fds[HP_IPC_MAX_FDS]; /* received fds belong to the receiver */
+	uint8_t payload[HP_IPC_MAX_PAYLOAD];
+};
+
+/* One peer's part of a broadcast. */
+struct hp_ipc_result {
+	uint32_t peer;	/* peer id */
+	pid_t pid;	/* peer pid, as the primary sees it */
+	int status;	/* 0 replied, -ETIMEDOUT no answer, -ECONNRESET gone */
+	int32_t reply_status; /* the reply's status when status is 0 */
+	char reply_text[128]; /* the reply's payload as text, if any */
+};
+
+/* A connected peer. */
+struct hp_ipc_peer_info {
+	uint32_t id;
+	pid_t pid;
+	uid_t uid;
+};
+
+/* Handles a request or notification of one type; runs on the endpoint's
+ * worker thread, one message at a time in arrival order, and may itself
+ * call hp_ipc_request or hp_ipc_broadcast. It must answer a request with
+ * hp_ipc_reply (or the caller times out). */
+typedef void (*hp_ipc_handler_fn)(struct hp_ipc *ipc, uint32_t peer,
+				  const struct hp_ipc_msg *msg, void *arg);
+
+/* Told when a peer connects (up) or hangs up (!up); runs on the worker
+ * thread, ordered with the handlers. A secondary is told about
+ * HP_IPC_PRIMARY going down. */
+typedef void (*hp_ipc_peer_fn)(struct hp_ipc *ipc, uint32_t peer, pid_t pid,
+			       bool up, void *arg);
+
+/* Options of the primary's listening endpoint. */
+struct hp_ipc_server_opts {
+	mode_t mode;	 /* socket file mode; 0: 0600 */
+	gid_t group;	 /* also accept this group's users; 0: owner only */
+	unsigned max_peers; /* 0: HP_MAX_PROCS - 1 */
+};
+
+/* Fills a message with type and a payload copy; -EMSGSIZE if len is over
+ * HP_IPC_MAX_PAYLOAD. */
+HP_API int hp_ipc_msg_init(struct hp_ipc_msg *msg, uint16_t type,
+			   const void *payload, size_t len);
+
+/* Primary: listens on path (unlinking a stale socket) and starts the I/O
+ * and worker threads; pairs with hp_ipc_destroy. Peers whose uid is not
+ * ours (or root, or in opts->group) are refused at connect with a log line.
+ * -EADDRINUSE, -ENAMETOOLONG, other negative errnos. */
+HP_API int hp_ipc_server_create(const char *path,
+				const struct hp_ipc_server_opts *opts,
+				struct hp_ipc **ret_ipc);
+
+/* Secondary: connects to the primary at path and starts the threads; pairs
+ * with hp_ipc_destroy. -ENOENT or -ECONNREFUSED when no primary listens. */
+HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
+
+/* Stops the threads, fails pending calls with -ESHUTDOWN, closes every
+ * connection. Accepts NULL. Not from a handler. */
+HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
+
+/* Sets the handler of one message type (2..65535 free for users; replaces
+ * an existing one; NULL removes it). -EINVAL for type 0 or 1. */
+HP_API int hp_ipc_register(struct hp_ipc *ipc, uint16_t type,
+			   hp_ipc_handler_fn fn, void *arg);
+
+/* Sets the peer up/down callback; NULL removes it. */
+HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,
+				     void *arg);
+
+/* Sends req to peer and waits up to timeout_ms (<0: default) for its
+ * reply, written to ret_reply (its fds become the caller's). Any thread.
+ * -ETIMEDOUT, -ECONNRESET when the peer hangs up first, -ENOTCONN for an
+ * unknown peer, -EPROTO when the peer speaks another protocol version
+ * (logged with both versions), -ESHUTDOWN. The reply's own status is in
+ * ret_reply->status. */
+HP_API int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer,
+			  struct hp_ipc_msg *req, struct hp_ipc_msg *ret_reply,
+			  int timeout_ms);
+
+/* Answers req (from a handler) with reply; its id is set from req.
+ * -ENOTCONN if the peer is gone. */
+HP_API int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
+			const struct hp_ipc_msg *req, struct hp_ipc_msg *reply);
+
+/* Sends a message that wants no reply. -ENOTCONN if the peer is gone. */
+HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
+			 struct hp_ipc_msg *msg);
+
+/* Primary: sends req to every connected peer first, then gathers the
+ * replies until all answered, hung up, or timeout_ms (<0: default) passed;
+ * one slow peer never delays the messages to the others. Writes one
+ * result per peer (up to max) and their count to ret_nb. Returns 0 when
+ * every peer replied or hung up, -ETIMEDOUT when any did not answer in
+ * time (its result says so), -ENOSPC if max is too small. */
+HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
+			    int timeout_ms, struct hp_ipc_result *results,
+			    unsigned max, unsigned *ret_nb);
+
+/* Lists the connected peers; returns how many were written (up to max). */
+HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
+			unsigned max);
+
+/* Disconnects a peer (primary) as if it had hung up. -ENOTCONN. */
+HP_API int hp_ipc_disconnect(struct hp_ipc *ipc, uint32_t peer);
+
+/* Decodes one received datagram into msg (no fds); -EBADMSG for a bad
+ * magic or truncated header or length, -EMSGSIZE for an oversized payload,
+ * -EPROTO for another protocol version (msg->status holds it then). Pure:
+ * used by the receive path and the fuzz target. */
+HP_API int hp_ipc_msg_decode(const void *buf, size_t len,
+			     struct hp_ipc_msg *msg);
+
+#endif

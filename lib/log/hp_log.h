@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Logging: one topic per component, levels settable at run time, every
+ * line stamped with time, role and pid, written to a settable sink. */
+#ifndef HP_LOG_H
+#define HP_LOG_H
+
+#include <stdbool.h>
+
+#include "hp_common.h"
+
+/* Levels, numbered like syslog's. */
+enum hp_log_level {
+	HP_LOG_ERR = 3,
+	HP_LOG_WARNING = 4,
+	HP_LOG_NOTICE = 5,
+	HP_LOG_INFO = 6,
+	HP_LOG_DEBUG = 7,
+};
+
+/* Receives each finished line (no trailing newline); any thread may call it. */
+typedef void (*hp_log_sink_fn)(int level, const char *topic, const char *line,
+			       void *arg);
+
+/* Writes one line for topic at level if that topic's level allows it; thread safe. */
+HP_API void hp_log(const char *topic, int level, const char *fmt, ...)
+	HP_PRINTF(3, 4);
+
+/* Tells whether a line for topic at level would be written; thread safe. */
+HP_API bool hp_log_enabled(const char *topic, int level);
+
+/* Sets the role and pid shown on every line ("primary", "secondary"). */
+HP_API void hp_log_set_role(const char *role);
+
+/* Applies "LEVEL" or "TOPIC:LEVEL" (comma-separated list allowed);
+ * -EINVAL for an unknown level name or an empty item. */
+HP_API int hp_log_set_levels(const char *spec);
+
+/* Parses a level name (err, warning, notice, info, debug) or digit;
+ * -EINVAL if it is none of them. */
+HP_API int hp_log_level_parse(const char *name);
+
+/* Replaces the sink; NULL restores the default (stderr). */
+HP_API void hp_log_set_sink(hp_log_sink_fn fn, void *arg);
+
+#define HP_ERR(topic, ...) hp_log(topic, HP_LOG_ERR, __VA_ARGS__)
+#define HP_WARN(topic, ...) hp_log(topic, HP_LOG_WARNING, __VA_ARGS__)
+#define HP_NOTICE(topic, ...) hp_log(topic, HP_LOG_NOTICE, __VA_ARGS__)
+#define HP_INFO(topic, ...) hp_log(topic, HP_LOG_INFO, __VA_ARGS__)
+#define HP_DEBUG(topic, ...) hp_log(topic, HP_LOG_DEBUG, __VA_ARGS__)
+
+#endif

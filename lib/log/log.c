@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Log lines with time, role and pid; per-topic levels; a settable sink. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hp_log.h"
+
+#define LOG_TOPICS_MAX 64
+#define LOG_TOPIC_LEN 24
+
+struct log_topic {
+	char name[LOG_TOPIC_LEN];
+	int level;
+};
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct log_topic log_topics[LOG_TOPICS_MAX];
+static int log_nb_topics;
+static int log_default_level = HP_LOG_NOTICE;
+static char log_role[16] = "hotport";
+static hp_log_sink_fn log_sink;
+static void *log_sink_arg;
+
+static const char *const log_level_names[] = {
+	[HP_LOG_ERR] = "error",	  [HP_LOG_WARNING] = "warning",
+	[HP_LOG_NOTICE] = "notice", [HP_LOG_INFO] = "info",
+	[HP_LOG_DEBUG] = "debug",
+};
+
+int hp_log_level_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} names[] = {
+		{ "err", HP_LOG_ERR },	      { "error", HP_LOG_ERR },
+		{ "warning", HP_LOG_WARNING }, { "warn", HP_LOG_WARNING },
+		{ "notice", HP_LOG_NOTICE },   { "info", HP_LOG_INFO },
+		{ "debug", HP_LOG_DEBUG },
+	};
+
+	if (!name)
+		return -EINVAL;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(names); i++)
+		if (!strcasecmp(name, names[i].name))
+			return names[i].level;
+	if (name[0] >= '3' && name[0] <= '7' && name[1] == '\0')
+		return name[0] - '0';
+	return -EINVAL;
+}
+
+/* Caller holds log_lock. */
+static struct log_topic *log_topic_find(const char *topic, int create)
+{
+	for (int i = 0; i < log_nb_topics; i++)
+		if (!strcmp(log_topics[i].name, topic))
+			return &log_topics[i];
+	if (!create || log_nb_topics == LOG_TOPICS_MAX)
+		return NULL;
+	struct log_topic *t = &log_topics[log_nb_topics++];
+	snprintf(t->name, sizeof(t->name), "%s", topic);
+	t->level = -1;
+	return t;
+}
+
+bool hp_log_enabled(const char *topic, int level)
+{
+	int lim;
+
+	pthread_mutex_lock(&log_lock);
+	struct log_topic *t = log_topic_find(topic, 0);
+	lim = (t && t->level >= 0) ? t->level : log_default_level;
+	pthread_mutex_unlock(&log_lock);
+	return level <= lim;
+}
+
+static void log_default_sink(int level, const char *topic, const char *line,
+			     void *arg)
+{
+	(void)level;
+	(void)topic;
+	(void)arg;
+	/* One write per line keeps lines from several processes whole. */
+	size_t len = strlen(line);
+	char buf[len + 1];
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	ssize_t r = write(STDERR_FILENO, buf, len + 1);
+	(void)r;
+}
+
+void hp_log(const char *topic, int level, const char *fmt, ...)
+{
+	char msg[1024], line[1280];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	if (!hp_log_enabled(topic, level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	snprintf(line, sizeof(line), "%02d:%02d:%02d.%06ld %s[%d] %s: %s: %s",
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, log_role,
+		 (int)getpid(), topic,
+		 level >= HP_LOG_ERR && level <= HP_LOG_DEBUG ?
+			 log_level_names[level] : "?",
+		 msg);
+
+	pthread_mutex_lock(&log_lock);
+	hp_log_sink_fn sink = log_sink ? log_sink : log_default_sink;
+	void *arg = log_sink_arg;
+	pthread_mutex_unlock(&log_lock);
+	sink(level, topic, line, arg);
+}
+
+void hp_log_set_role(const char *role)
+{
+	pthread_mutex_lock(&log_lock);
+	snprintf(log_role, sizeof(log_role), "%s", role ? role : "hotport");
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int log_apply_one(const char *item)
+{
+	const char *colon = strchr(item, ':');
+	int level = hp_log_level_parse(colon ? colon + 1 : item);
+
+	if (level < 0 || (colon && colon == item))
+		return -EINVAL;
+	if (!colon) {
+		log_default_level = level;
+		return 0;
+	}
+	char topic[LOG_TOPIC_LEN];
+	size_t n = (size_t)(colon - item);
+	if (n >= sizeof(topic))
+		return -EINVAL;
+	memcpy(topic, item, n);
+	topic[n] = '\0';
+	struct log_topic *t = log_topic_find(topic, 1);
+	if (!t)
+		return -ENOSPC;
+	t->level = level;
+	return 0;
+}
+
+int hp_log_set_levels(const char *spec)
+{
+	char buf[256], *save = NULL;
+	int r = 0;
+
+	if (!spec || !*spec || strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	pthread_mutex_lock(&log_lock);
+	for (char *it = strtok_r(buf, ",", &save); it && r == 0;
+	     it = strtok_r(NULL, ",", &save))
+		r = log_apply_one(it);
+	pthread_mutex_unlock(&log_lock);
+	return r;
+}
+
+void hp_log_set_sink(hp_log_sink_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = fn;
+	log_sink_arg = arg;
+	pthread_mutex_unlock(&log_lock);
+}

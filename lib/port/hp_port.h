@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Ports: the shared port table, hotplug (attach/detach from any process),
+ * start/stop/close, information, events, and the fast-path bursts. */
+#ifndef HP_PORT_H
+#define HP_PORT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "hp_common.h"
+
+/* No port (an invalid port id). */
+#define HP_PORT_INVALID UINT16_MAX
+/* Most rx or tx queues of one port. */
+#define HP_PORT_MAX_QUEUES 16
+
+/* Life of a slot in the shared port table. */
+enum hp_port_state {
+	HP_PORT_FREE = 0,	/* unused */
+	HP_PORT_ATTACHING = 1,	/* primary probing; not yet in fast paths */
+	HP_PORT_ATTACHED = 2,	/* in every process's fast path */
+	HP_PORT_DETACHING = 3,	/* leaving every fast path */
+};
+
+/* Administrative state of an attached port. */
+enum hp_port_admin {
+	HP_PORT_STOPPED = 0,	/* attached, not passing packets */
+	HP_PORT_STARTED = 1,	/* passing packets */
+	HP_PORT_CLOSED = 2,	/* resources released; may be detached */
+};
+
+/* Events delivered to callbacks in every process. */
+enum hp_port_event {
+	HP_PORT_EVENT_NEW = 1,	   /* attached and in this process's fast path */
+	HP_PORT_EVENT_DESTROY = 2, /* detached from this process */
+	HP_PORT_EVENT_REMOVED = 3, /* the backing device went away */
+};
+
+/* A copy of a port's shared state, as show port info prints it. */
+struct hp_port_info {
+	uint16_t port_id;
+	uint32_t generation;	/* bumped on every detach of the slot */
+	enum hp_port_state state;
+	enum hp_port_admin admin;
+	char name[HP_NAME_MAX];	/* device name: "net_null0", "0000:01:00.0" */
+	char driver[32];	/* driver name: "net_null" */
+	char devargs[HP_DEVARGS_MAX + 1];
+	pid_t requester;	/* pid of the process that asked for the attach */
+	uint8_t mac[6];
+	bool link_up;
+	uint32_t link_speed;	/* Mbit/s */
+	uint16_t nb_rx_queues;
+	uint16_t nb_tx_queues;
+	int socket_id;		/* NUMA node of the device, -1 if unknown */
+};
+
+/* Per-port counters, summed over queues; the same in every process. */
+struct hp_port_stats {
+	uint64_t ipackets;
+	uint64_t opackets;
+	uint64_t ibytes;
+	uint64_t obytes;
+	uint64_t ierrors;
+	uint64_t oerrors;
+	uint64_t imissed;	/* dropped on receive (no buffer, ring full) */
+	uint64_t odropped;	/* dropped on transmit */
+};
+
+/* Called on a port event in this process; runs on the hotplug worker
+ * thread, must not call hotplug functions itself. */
+typedef void (*hp_port_event_fn)(uint16_t port_id, enum hp_port_event event,
+				 void *arg);
+
+/* Attaches the device named by devargs ("0000:01:00.0", or a virtual
+ * device "net_null0,size=64" as --vdev takes it) and writes its port id;
+ * pairs with hp_port_detach. Primary or any secondary (a secondary's call
+ * goes to the primary); returns once every process has the port in its
+ * fast path; if any process fails, the attach is undone everywhere.
+ * Thread safe. -EINVAL bad devargs, -ENAMETOOLONG devargs over
+ * HP_DEVARGS_MAX, -ENODEV unknown driver, -EEXIST name in use, -ENOSPC no
+ * free slot, -ETIMEDOUT a process did not answer, the driver's errno. */
+HP_API int hp_port_attach(const char *devargs, uint16_t *ret_port_id);
+
+/* Detaches a stopped port and writes its device name to name (len bytes,
+ * may be NULL); returns once no process can reach the port any more.
+ * Primary or any secondary. Thread safe. -ENODEV no such port, -EBUSY
+ * started (stop it first) or being attached/detached, -ETIMEDOUT a live
+ * process did not answer in time (nothing freed). */
+HP_API int hp_port_detach(uint16_t port_id, char *name, size_t len);
+
+/* Starts a port (any process). -ENODEV, -EBUSY while detaching, driver errno. */
+HP_API int hp_port_start(uint16_t port_id);
+/* Stops a port (any process); stopping a stopped port is a no-op. -ENODEV. */
+HP_API int hp_port_stop(uint16_t port_id);
+/* Closes a stopped port (any process). -ENODEV, -EBUSY if started. */
+HP_API int hp_port_close(uint16_t port_id);
+
+/* Copies a port's shared state; -ENODEV if the slot is free. Any process. */
+HP_API int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info);
+/* Sums a port's counters; -ENODEV. Any process. */
+HP_API int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats);
+/* Zeroes a port's counters; -ENODEV. Any process. */
+HP_API int hp_port_stats_reset(uint16_t port_id);
+
+/* Next used port id at or after from, or HP_PORT_INVALID. Any process. */
+HP_API uint16_t hp_port_next(uint16_t from);
+/* Number of used port slots (any state but FREE). */
+HP_API unsigned hp_port_count(void);
+/* Finds an attached port by device name; -ENODEV. */
+HP_API int hp_port_find(const char *name, uint16_t *ret_port_id);
+/* Whether port_id names an attached port. */
+HP_API bool hp_port_is_valid(uint16_t port_id);
+
+/* Adds an event callback in this process; -ENOMEM, -EINVAL. */
+HP_API int hp_port_event_register(hp_port_event_fn fn, void *arg);
+/* Removes a callback added with the same fn and arg; -ENOENT. */
+HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
+
+/* Name of a state or admin state, for messages. */
+HP_API const char *hp_port_state_name(enum hp_port_state state);
+HP_API const char *hp_port_admin_name(enum hp_port_admin admin);
+
+#include "hp_port_core.h"
+
+#endif

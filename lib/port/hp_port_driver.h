@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What a poll-mode driver implements and registers. Drivers see plain ops:
+ * the port layer runs the multi-process protocol and calls each op in the
+ * right process. */
+#ifndef HP_PORT_DRIVER_H
+#define HP_PORT_DRIVER_H
+
+#include "hp_devargs.h"
+#include "hp_port.h"
+
+struct hp_shm;
+struct hp_mempool;
+
+/* What a driver op sees of a port. */
+struct hp_port_dev {
+	uint16_t port_id;
+	const char *name;		/* device name */
+	const struct hp_devargs *args;	/* parsed devargs */
+	void *shared;		/* drv->shared_size bytes in shared memory,
+				 * zeroed before probe; same address everywhere */
+	struct hp_port_info *info;	/* probe may set mac, link, queues */
+	struct hp_shm *shm;
+	struct hp_mempool *pool;	/* default packet pool */
+	struct hp_port_qstats *rx_stats; /* HP_PORT_MAX_QUEUES entries, shared */
+	struct hp_port_qstats *tx_stats;
+	char *err;			/* one-line reason on failure */
+	size_t errlen;
+};
+
+/* Per-queue counters in shared memory; one writer (the polling thread). */
+struct hp_port_qstats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t drops;
+} HP_CACHE_ALIGNED;
+
+/* A driver: names, allowed keys and ops. */
+struct hp_port_driver {
+	const char *name;		/* "net_null"; devargs names start with it */
+	const char *alias;		/* another accepted prefix, or NULL */
+	const char *const *keys;	/* allowed devargs keys, NULL-terminated */
+	size_t shared_size;		/* bytes of shared state per port */
+	bool detachable;		/* whether hotplug may detach it */
+	/* Primary, once per attach: checks devargs, fills shared state. */
+	int (*probe)(struct hp_port_dev *dev);
+	/* Primary, once per detach or failed attach: undoes probe. */
+	void (*remove)(struct hp_port_dev *dev);
+	/* Every process: fills fp (bursts, queues, priv) from shared state. */
+	int (*attach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
+	/* Every process, once no reader can see fp: frees what attach_local made. */
+	void (*detach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
+	/* Primary: start and stop the device (optional). */
+	int (*start)(struct hp_port_dev *dev);
+	void (*stop)(struct hp_port_dev *dev);
+};
+
+/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL, -ENOSPC. */
+HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
+
+/* Registers drv when the program loads. */
+#define HP_PORT_DRIVER_REGISTER(drv)                                          \
+	__attribute__((constructor)) static void hp_drv_init_##drv(void)      \
+	{                                                                     \
+		hp_port_driver_register(&drv);                                \
+	}
+
+#endif
