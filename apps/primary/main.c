@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-int main(void)
+/* hotport-primary: owns the shared memory and the ports, serves hotplug. */
+#include "app.h"
+
+int main(int argc, char **argv)
 {
-	return 0;
+	return app_main(HP_ROLE_PRIMARY, argc, argv);
 }

@@ -1,1 +1,454 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Start-up and shut-down of a primary or a secondary.
+ *
+ * Primary: shared memory, then the request channel in the runtime dir,
+ * then the default packet pool and the port table, then --vdev ports.
+ * Secondary: connect (fails at once when no primary listens), HELLO
+ * (versions checked, memory fds received), map the memory, join the port
+ * table (every attached port enters this process's fast path). */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core_private.h"
+#include "hp_ipc.h"
+#include "hp_log.h"
+#include "hp_mbuf.h"
+#include "hp_port.h"
+
+static struct {
+	bool up;
+	enum hp_proc_role role;
+	char prefix[65];
+	int timeout_ms;
+	struct hp_shm *shm;
+	struct hp_ipc *ipc;
+	struct hp_mempool *pool;
+	int stop_fd;
+	int stop_reason;
+	pid_t primary_pid;
+	uint32_t peer_id;
+} core = { .stop_fd = -1 };
+
+enum hp_proc_role hp_core_role(void) { return core.role; }
+const char *hp_core_prefix(void) { return core.prefix; }
+struct hp_shm *hp_core_shm(void) { return core.shm; }
+struct hp_ipc *hp_core_ipc(void) { return core.ipc; }
+int hp_core_timeout_ms(void) { return core.timeout_ms; }
+int hp_core_stop_fd(void) { return core.stop_fd; }
+int hp_core_stop_reason(void) { return core.stop_reason; }
+
+static void core_stop(int reason)
+{
+	uint64_t one = 1;
+
+	if (reason)
+		core.stop_reason = reason;
+	if (core.stop_fd >= 0 && write(core.stop_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static void core_on_signal(int sig)
+{
+	(void)sig;
+	core_stop(0);
+}
+
+int hp_core_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = core_on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int core_sock_path(char *buf, size_t len)
+{
+	char dir[256];
+	int r = hp_shm_runtime_dir(core.prefix, dir, sizeof(dir));
+
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(buf, len, "%s/mp.sock", dir) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static pid_t core_peer_pid(uint32_t peer)
+{
+	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
+	int n = hp_ipc_peers(core.ipc, peers, HP_ARRAY_SIZE(peers));
+
+	for (int i = 0; i < n; i++)
+		if (peers[i].id == peer)
+			return peers[i].pid;
+	return 0;
+}
+
+/* Primary: a secondary joins; check its build and hand it the memory. */
+static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
+			      const struct hp_ipc_msg *msg, void *arg)
+{
+	struct core_hello_req req;
+	struct core_hello_rep rep;
+	struct hp_shm_seg segs[HP_SHM_MAX_SEGS];
+	struct hp_ipc_msg reply;
+	int n, status = 0;
+
+	(void)arg;
+	memset(&rep, 0, sizeof(rep));
+	memset(&req, 0, sizeof(req));
+	memcpy(&req, msg->payload, msg->len < sizeof(req) ? msg->len : sizeof(req));
+	rep.shm_layout = HP_SHM_LAYOUT_VERSION;
+	rep.max_ports = HP_MAX_PORTS;
+	rep.max_procs = HP_MAX_PROCS;
+	rep.primary_pid = getpid();
+	rep.timeout_ms = core.timeout_ms;
+	rep.peer_id = peer;
+	if (msg->len != sizeof(req) || req.shm_layout != HP_SHM_LAYOUT_VERSION ||
+	    req.max_ports != HP_MAX_PORTS || req.max_procs != HP_MAX_PROCS) {
+		snprintf(rep.err, sizeof(rep.err),
+			 "primary has layout %u, %u ports, %u processes; secondary has layout %u, %u ports, %u processes",
+			 HP_SHM_LAYOUT_VERSION, HP_MAX_PORTS, HP_MAX_PROCS,
+			 req.shm_layout, req.max_ports, req.max_procs);
+		HP_WARN(CORE_LOG, "refused secondary pid %d: %s",
+			(int)core_peer_pid(peer), rep.err);
+		status = -EPROTO;
+	}
+	hp_ipc_msg_init(&reply, CORE_MSG_HELLO, NULL, 0);
+	n = status ? 0 : hp_shm_segments(core.shm, segs, HP_SHM_MAX_SEGS);
+	for (int i = 0; i < n; i++) {
+		rep.segs[i].addr = segs[i].addr;
+		rep.segs[i].len = segs[i].len;
+		rep.segs[i].huge_sz = segs[i].huge_sz;
+		rep.segs[i].node = segs[i].node;
+		reply.fds[i] = segs[i].fd;
+	}
+	rep.nb_segs = n > 0 ? (uint32_t)n : 0;
+	reply.nb_fds = rep.nb_segs;
+	memcpy(reply.payload, &rep, sizeof(rep));
+	reply.len = sizeof(rep);
+	reply.status = status;
+	hp_ipc_reply(ipc, peer, msg, &reply);
+	if (!status)
+		HP_INFO(CORE_LOG, "secondary pid %d joined",
+			(int)core_peer_pid(peer));
+}
+
+static int core_procs_local(struct hp_proc_info *procs, unsigned max)
+{
+	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
+	int n = hp_ipc_peers(core.ipc, peers, HP_ARRAY_SIZE(peers));
+	unsigned k = 0;
+
+	if (n < 0)
+		return n;
+	if (k < max)
+		procs[k++] = (struct hp_proc_info){ HP_ROLE_PRIMARY, getpid(), 0 };
+	for (int i = 0; i < n && k < max; i++)
+		procs[k++] = (struct hp_proc_info){ HP_ROLE_SECONDARY,
+						    peers[i].pid, peers[i].id };
+	return (int)k;
+}
+
+static void core_handle_procs(struct hp_ipc *ipc, uint32_t peer,
+			      const struct hp_ipc_msg *msg, void *arg)
+{
+	struct hp_ipc_msg reply;
+	struct core_procs_rep *rep = (struct core_procs_rep *)reply.payload;
+	unsigned max = (HP_IPC_MAX_PAYLOAD - sizeof(*rep)) / sizeof(rep->procs[0]);
+	int n;
+
+	(void)arg;
+	hp_ipc_msg_init(&reply, CORE_MSG_PROCS, NULL, 0);
+	n = core_procs_local(rep->procs, max);
+	rep->nb = n > 0 ? (uint32_t)n : 0;
+	reply.len = (uint32_t)(sizeof(*rep) + rep->nb * sizeof(rep->procs[0]));
+	reply.status = n < 0 ? n : 0;
+	hp_ipc_reply(ipc, peer, msg, &reply);
+}
+
+int hp_core_procs(struct hp_proc_info *procs, unsigned max)
+{
+	struct hp_ipc_msg msg, reply;
+	const struct core_procs_rep *rep;
+	unsigned n;
+	int r;
+
+	if (!core.up)
+		return -ENODEV;
+	if (core.role == HP_ROLE_PRIMARY)
+		return core_procs_local(procs, max);
+	hp_ipc_msg_init(&msg, CORE_MSG_PROCS, NULL, 0);
+	r = hp_ipc_request(core.ipc, HP_IPC_PRIMARY, &msg, &reply,
+			   core.timeout_ms);
+	if (r < 0)
+		return r;
+	if (reply.status < 0)
+		return reply.status;
+	rep = (const struct core_procs_rep *)reply.payload;
+	if (reply.len < sizeof(*rep) ||
+	    reply.len < sizeof(*rep) + rep->nb * sizeof(rep->procs[0]))
+		return -EBADMSG;
+	n = rep->nb < max ? rep->nb : max;
+	memcpy(procs, rep->procs, n * sizeof(procs[0]));
+	return (int)n;
+}
+
+static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
+			 void *arg)
+{
+	(void)ipc;
+	(void)arg;
+	if (core.role == HP_ROLE_PRIMARY) {
+		if (!up)
+			HP_INFO(CORE_LOG, "secondary pid %d left", (int)pid);
+		return;
+	}
+	if (peer == HP_IPC_PRIMARY && !up) {
+		HP_ERR(CORE_LOG, "the primary (pid %d) exited: stopping",
+		       (int)core.primary_pid);
+		core_stop(-ECONNRESET);
+	}
+}
+
+static int core_group(const char *name, gid_t *ret)
+{
+	struct group *g;
+
+	if (!name) {
+		*ret = 0;
+		return 0;
+	}
+	g = getgrnam(name);
+	if (!g) {
+		HP_ERR(CORE_LOG, "--ipc-group %s: no such group", name);
+		return -EINVAL;
+	}
+	*ret = g->gr_gid;
+	return 0;
+}
+
+static int core_init_primary(const struct hp_core_opts *o)
+{
+	struct hp_shm_opts so = {
+		.prefix = core.prefix,
+		.mem_size = o->mem_size,
+		.base_virtaddr = o->base_virtaddr,
+		.no_huge = o->no_huge,
+		.huge_1g = o->huge_1g,
+		.socket_mem = o->socket_mem,
+	};
+	struct hp_ipc_server_opts io = { 0 };
+	char path[300];
+	int r;
+
+	r = core_group(o->ipc_group, &so.ipc_group);
+	if (r < 0)
+		return r;
+	io.group = so.ipc_group;
+	r = hp_shm_primary_create(&so, &core.shm);
+	if (r == -EEXIST) {
+		HP_ERR(CORE_LOG,
+		       "another primary is running with prefix '%s': stop it, or use another --file-prefix",
+		       core.prefix);
+		return r;
+	}
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot create shared memory: %s", strerror(-r));
+		return r;
+	}
+	r = core_sock_path(path, sizeof(path));
+	if (r == 0)
+		r = hp_ipc_server_create(path, &io, &core.ipc);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot open the request channel %s: %s", path,
+		       strerror(-r));
+		return r;
+	}
+	r = hp_mempool_create(core.shm, CORE_POOL_NAME, CORE_POOL_SIZE,
+			      CORE_POOL_CACHE, HP_MBUF_DEFAULT_DATAROOM,
+			      &core.pool);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot create the packet pool (%d buffers): %s; try a larger --mem",
+		       CORE_POOL_SIZE, strerror(-r));
+		return r;
+	}
+	r = hp_port_init(true, core.shm, core.ipc, core.pool, core.timeout_ms);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot create the port table: %s; try a larger --mem",
+		       strerror(-r));
+		return r;
+	}
+	hp_ipc_register(core.ipc, CORE_MSG_HELLO, core_handle_hello, NULL);
+	hp_ipc_register(core.ipc, CORE_MSG_PROCS, core_handle_procs, NULL);
+	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
+	for (unsigned i = 0; i < o->nb_vdevs; i++) {
+		char err[256];
+		uint16_t id;
+		r = hp_port_attach_msg(o->vdevs[i], &id, err, sizeof(err));
+		if (r < 0) {
+			HP_ERR(CORE_LOG, "--vdev %s: %s", o->vdevs[i], err);
+			return r;
+		}
+		HP_NOTICE(CORE_LOG, "port %u: %s attached", id, o->vdevs[i]);
+	}
+	core.primary_pid = getpid();
+	HP_NOTICE(CORE_LOG, "primary ready: prefix '%s', %zu MiB of %s memory at %p",
+		  core.prefix, hp_shm_size(core.shm) >> 20,
+		  hp_shm_is_huge(core.shm) ? "hugepage" : "ordinary",
+		  hp_shm_base(core.shm));
+	return 0;
+}
+
+static int core_hello(struct core_hello_rep *rep, struct hp_ipc_msg *reply)
+{
+	struct core_hello_req req = {
+		.shm_layout = HP_SHM_LAYOUT_VERSION,
+		.max_ports = HP_MAX_PORTS,
+		.max_procs = HP_MAX_PROCS,
+		.pid = getpid(),
+	};
+	struct hp_ipc_msg msg;
+	int r;
+
+	hp_ipc_msg_init(&msg, CORE_MSG_HELLO, &req, sizeof(req));
+	r = hp_ipc_request(core.ipc, HP_IPC_PRIMARY, &msg, reply,
+			   core.timeout_ms);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "the primary of prefix '%s' did not answer: %s",
+		       core.prefix, strerror(-r));
+		return r;
+	}
+	memset(rep, 0, sizeof(*rep));
+	memcpy(rep, reply->payload,
+	       reply->len < sizeof(*rep) ? reply->len : sizeof(*rep));
+	rep->err[sizeof(rep->err) - 1] = '\0';
+	if (reply->status < 0) {
+		HP_ERR(CORE_LOG, "the primary refused this process: %s",
+		       rep->err[0] ? rep->err : strerror(-reply->status));
+		r = reply->status;
+	} else if (rep->nb_segs == 0 || rep->nb_segs > HP_SHM_MAX_SEGS ||
+		   rep->nb_segs != reply->nb_fds) {
+		HP_ERR(CORE_LOG, "the primary sent %u memory segments with %u fds",
+		       rep->nb_segs, reply->nb_fds);
+		r = -EBADMSG;
+	}
+	if (r < 0)
+		for (unsigned i = 0; i < reply->nb_fds; i++)
+			close(reply->fds[i]);
+	return r;
+}
+
+static int core_init_secondary(void)
+{
+	struct hp_shm_seg segs[HP_SHM_MAX_SEGS];
+	struct hp_ipc_msg reply;
+	struct core_hello_rep rep;
+	char path[300];
+	int r;
+
+	r = core_sock_path(path, sizeof(path));
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "bad prefix '%s'", core.prefix);
+		return r;
+	}
+	r = hp_ipc_client_connect(path, &core.ipc);
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		HP_ERR(CORE_LOG, "no primary running for prefix '%s' (%s)",
+		       core.prefix, path);
+		return -ENOENT;
+	}
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot reach the primary at %s: %s", path,
+		       strerror(-r));
+		return r;
+	}
+	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
+	/* Port messages may arrive before the memory is mapped: they are
+	 * answered as done, and the join below picks the ports up. */
+	r = hp_port_init(false, NULL, core.ipc, NULL, core.timeout_ms);
+	if (r < 0)
+		return r;
+	r = core_hello(&rep, &reply);
+	if (r < 0)
+		return r;
+	core.primary_pid = rep.primary_pid;
+	core.peer_id = rep.peer_id;
+	for (unsigned i = 0; i < rep.nb_segs; i++)
+		segs[i] = (struct hp_shm_seg){ reply.fds[i], rep.segs[i].addr,
+					       rep.segs[i].len,
+					       rep.segs[i].huge_sz,
+					       rep.segs[i].node };
+	r = hp_shm_secondary_attach(core.prefix, segs, rep.nb_segs, &core.shm);
+	if (r < 0) {
+		if (r != -EADDRINUSE)
+			HP_ERR(CORE_LOG, "cannot map the primary's memory: %s",
+			       strerror(-r));
+		return r;
+	}
+	r = hp_mempool_lookup(core.shm, CORE_POOL_NAME, &core.pool);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "the primary has no packet pool: %s", strerror(-r));
+		return r;
+	}
+	r = hp_port_join(core.shm, core.pool);
+	if (r < 0)
+		return r;
+	HP_NOTICE(CORE_LOG, "secondary ready: prefix '%s', primary pid %d, %u ports",
+		  core.prefix, (int)core.primary_pid, hp_port_count());
+	return 0;
+}
+
+int hp_core_init(const struct hp_core_opts *opts)
+{
+	int r;
+
+	if (!opts)
+		return -EINVAL;
+	if (core.up)
+		return -EALREADY;
+	hp_log_set_role(opts->role == HP_ROLE_PRIMARY ? "primary" : "secondary");
+	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0)
+		return -EINVAL;
+	core.role = opts->role;
+	core.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
+						 HP_IPC_DEFAULT_TIMEOUT_MS;
+	snprintf(core.prefix, sizeof(core.prefix), "%s",
+		 opts->prefix ? opts->prefix : "hotport");
+	core.stop_reason = 0;
+	core.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (core.stop_fd < 0)
+		return -errno;
+	core.up = true;
+	r = opts->role == HP_ROLE_PRIMARY ? core_init_primary(opts) :
+					    core_init_secondary();
+	if (r < 0)
+		hp_core_fini();
+	return r;
+}
+
+void hp_core_fini(void)
+{
+	if (!core.up)
+		return;
+	hp_port_fini();
+	hp_ipc_destroy(core.ipc);
+	core.ipc = NULL;
+	core.pool = NULL;
+	hp_shm_destroy(core.shm);
+	core.shm = NULL;
+	if (core.stop_fd >= 0)
+		close(core.stop_fd);
+	core.stop_fd = -1;
+	core.up = false;
+}

@@ -66,8 +66,8 @@ struct hp_port_stats {
 	uint64_t odropped;	/* dropped on transmit */
 };
 
-/* Called on a port event in this process; runs on the hotplug worker
- * thread, must not call hotplug functions itself. */
+/* Called on a port event in this process, on the thread that attaches or
+ * detaches the port here; must not call hotplug functions itself. */
 typedef void (*hp_port_event_fn)(uint16_t port_id, enum hp_port_event event,
 				 void *arg);
 
@@ -81,12 +81,21 @@ typedef void (*hp_port_event_fn)(uint16_t port_id, enum hp_port_event event,
  * free slot, -ETIMEDOUT a process did not answer, the driver's errno. */
 HP_API int hp_port_attach(const char *devargs, uint16_t *ret_port_id);
 
+/* hp_port_attach that also writes a one-line reason to err (errlen bytes)
+ * on failure, naming the process that failed when it was not this one. */
+HP_API int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id,
+			      char *err, size_t errlen);
+
 /* Detaches a stopped port and writes its device name to name (len bytes,
  * may be NULL); returns once no process can reach the port any more.
  * Primary or any secondary. Thread safe. -ENODEV no such port, -EBUSY
  * started (stop it first) or being attached/detached, -ETIMEDOUT a live
  * process did not answer in time (nothing freed). */
 HP_API int hp_port_detach(uint16_t port_id, char *name, size_t len);
+
+/* hp_port_detach that also writes a one-line reason to err on failure. */
+HP_API int hp_port_detach_msg(uint16_t port_id, char *name, size_t len,
+			      char *err, size_t errlen);
 
 /* Starts a port (any process). -ENODEV, -EBUSY while detaching, driver errno. */
 HP_API int hp_port_start(uint16_t port_id);
@@ -115,6 +124,25 @@ HP_API bool hp_port_is_valid(uint16_t port_id);
 HP_API int hp_port_event_register(hp_port_event_fn fn, void *arg);
 /* Removes a callback added with the same fn and arg; -ENOENT. */
 HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
+
+struct hp_shm;
+struct hp_ipc;
+struct hp_mempool;
+
+/* For lib/core: sets up the port layer of this process and registers the
+ * port messages on ipc. The primary reserves the table in shm; a secondary
+ * passes NULL and finds the table in hp_port_join. -ENOMEM, -EEXIST. */
+HP_API int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
+			struct hp_mempool *pool, int timeout_ms);
+
+/* For lib/core, secondary: finds the table once the memory is mapped and
+ * attaches every attached port in this process. -EPROTO when the table
+ * was built with another HP_MAX_PORTS or layout. */
+HP_API int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool);
+
+/* For lib/core: detaches every port from this process (secondary), or
+ * stops and detaches every port (primary). */
+HP_API void hp_port_fini(void);
 
 /* Name of a state or admin state, for messages. */
 HP_API const char *hp_port_state_name(enum hp_port_state state);

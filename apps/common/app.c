@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The start-up both apps share: parse options, join or create the
+ * instance, run -c commands, a --cmd file, a prompt or standard input,
+ * then leave the instance cleanly.
+ *
+ * Exit status: 0 done, 1 a command failed, 2 bad options, 3 start-up
+ * failed, 4 the primary went away (secondary). */
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "hp_cli.h"
+#include "hp_log.h"
+
+enum {
+	APP_OK = 0,
+	APP_CMD_FAILED = 1,
+	APP_BAD_OPTIONS = 2,
+	APP_INIT_FAILED = 3,
+	APP_PRIMARY_GONE = 4,
+};
+
+/* Blocks until SIGINT/SIGTERM, or the primary's death. */
+static void app_wait_stop(void)
+{
+	struct pollfd p = { .fd = hp_core_stop_fd(), .events = POLLIN };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+static int app_run_file(struct hp_cli *cli, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	int r;
+
+	if (!f) {
+		r = -errno;
+		fprintf(stderr, "error: --cmd %s: %s\n", path, strerror(-r));
+		return r;
+	}
+	r = hp_cli_run_stream(cli, f);
+	if (f != stdin)
+		fclose(f);
+	return r;
+}
+
+static int app_commands(const struct hp_core_opts *o, struct hp_cli *cli)
+{
+	bool primary = o->role == HP_ROLE_PRIMARY;
+	int first = 0, r;
+
+	for (unsigned i = 0; i < o->nb_cmds; i++) {
+		r = hp_cli_exec(cli, o->cmds[i]);
+		if (r == HP_CLI_QUIT)
+			return 0;
+		if (r < 0 && !first)
+			first = r;
+	}
+	if (o->cmd_file) {
+		r = app_run_file(cli, o->cmd_file);
+		if (r < 0 && !first)
+			first = r;
+	}
+	if (o->interactive) {
+		char prompt[32];
+		snprintf(prompt, sizeof(prompt), "hotport-%s> ",
+			 primary ? "primary" : "secondary");
+		r = hp_cli_run_interactive(cli, prompt);
+		if (r < 0 && !first)
+			first = r;
+	} else if (!o->nb_cmds && !o->cmd_file) {
+		if (primary)
+			app_wait_stop();
+		else
+			first = hp_cli_run_stream(cli, stdin);
+	}
+	return first;
+}
+
+int app_main(enum hp_proc_role role, int argc, char **argv)
+{
+	const char *prog = basename(argv[0]);
+	struct hp_core_opts opts;
+	struct hp_cli *cli = NULL;
+	char err[256];
+	int r, status;
+
+	r = hp_core_opts_parse(role, argc, argv, &opts, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s: error: %s\nTry '%s --help'.\n", prog, err,
+			prog);
+		return APP_BAD_OPTIONS;
+	}
+	if (opts.help) {
+		hp_core_usage(role, prog, stdout);
+		return APP_OK;
+	}
+	hp_core_catch_signals();
+	r = hp_core_init(&opts);
+	if (r < 0)
+		return APP_INIT_FAILED;
+	printf("%s ready: pid %d, prefix %s\n", prog, (int)getpid(),
+	       hp_core_prefix());
+	fflush(stdout);
+
+	r = hp_cli_create(stdout, &cli);
+	if (r < 0) {
+		HP_ERR("app", "cannot create the command interpreter: %s",
+		       strerror(-r));
+		hp_core_fini();
+		return APP_INIT_FAILED;
+	}
+	hp_cli_set_stop_fd(cli, hp_core_stop_fd());
+	r = app_commands(&opts, cli);
+	status = r < 0 ? APP_CMD_FAILED : APP_OK;
+	if (hp_core_stop_reason() == -ECONNRESET) {
+		fprintf(stderr, "%s: the primary exited; stopping\n", prog);
+		status = APP_PRIMARY_GONE;
+	}
+	hp_cli_destroy(cli);
+	hp_core_fini();
+	return status;
+}

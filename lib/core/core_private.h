@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* lib/core internals: the hello handshake and process list messages. */
+#ifndef CORE_PRIVATE_H
+#define CORE_PRIVATE_H
+
+#include "hp_core.h"
+#include "hp_shm.h"
+
+#define CORE_LOG "core"
+#define CORE_POOL_NAME "hp_pool_default"
+#define CORE_POOL_SIZE 8191
+#define CORE_POOL_CACHE 256
+
+/* Message types of lib/core (16..31). */
+enum core_msg_type {
+	CORE_MSG_HELLO = 16,	/* secondary -> primary: join, get memory */
+	CORE_MSG_PROCS = 17,	/* any -> primary: list processes */
+};
+
+/* Sent by a joining secondary: what it was built with. */
+struct core_hello_req {
+	uint32_t shm_layout;	/* HP_SHM_LAYOUT_VERSION */
+	uint32_t max_ports;	/* HP_MAX_PORTS */
+	uint32_t max_procs;	/* HP_MAX_PROCS */
+	int32_t pid;		/* its own pid, in its namespace */
+};
+
+/* The primary's answer; the segment fds ride along in the message. */
+struct core_hello_rep {
+	uint32_t shm_layout;
+	uint32_t max_ports;
+	uint32_t max_procs;
+	int32_t primary_pid;
+	int32_t timeout_ms;
+	uint32_t peer_id;	/* the secondary's id */
+	uint32_t nb_segs;
+	struct {
+		uint64_t addr;
+		uint64_t len;
+		uint32_t huge_sz;
+		int32_t node;
+	} segs[HP_SHM_MAX_SEGS];
+	char err[160];
+};
+
+struct core_procs_rep {
+	uint32_t nb;
+	struct hp_proc_info procs[];
+};
+
+#endif

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The hotplug API in any process: the primary does the work itself, a
+ * secondary asks the primary; and the handlers of the port messages. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hp_ipc.h"
+#include "hp_log.h"
+#include "port_private.h"
+
+/* A secondary waits longer than the primary's own deadline, so that the
+ * primary's answer (maybe -ETIMEDOUT naming a stalled peer) arrives. */
+static int port_request_timeout(void)
+{
+	return port_ctx.timeout_ms * 2 + 1000;
+}
+
+static int port_request(uint16_t type, const struct port_msg_req *req,
+			struct port_msg_rep *rep, char *err, size_t errlen)
+{
+	struct hp_ipc_msg msg, reply;
+	size_t len = type == PORT_MSG_ATTACH_REQ ?
+			     offsetof(struct port_msg_req, devargs) +
+				     strlen(req->devargs) + 1 :
+			     offsetof(struct port_msg_req, devargs);
+	int r;
+
+	hp_ipc_msg_init(&msg, type, req, len);
+	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
+			   port_request_timeout());
+	if (r < 0) {
+		port_err(err, errlen, "no answer from the primary: %s",
+			 strerror(-r));
+		return r;
+	}
+	memset(rep, 0, sizeof(*rep));
+	memcpy(rep, reply.payload,
+	       reply.len < sizeof(*rep) ? reply.len : sizeof(*rep));
+	rep->name[sizeof(rep->name) - 1] = '\0';
+	rep->err[sizeof(rep->err) - 1] = '\0';
+	if (reply.status < 0)
+		port_err(err, errlen, "%s",
+			 rep->err[0] ? rep->err : strerror(-reply.status));
+	return reply.status;
+}
+
+static int port_ready(char *err, size_t errlen)
+{
+	if (!port_ctx.table || !port_ctx.ipc) {
+		port_err(err, errlen, "hotport is not initialised in this process");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
+		       size_t errlen)
+{
+	struct port_msg_req req;
+	struct port_msg_rep rep;
+	char tmp[PORT_ERR_MAX];
+	uint16_t id;
+	size_t len;
+	int r;
+
+	if (!err) {
+		err = tmp;
+		errlen = sizeof(tmp);
+	}
+	err[0] = '\0';
+	if (!devargs || !ret_port_id) {
+		port_err(err, errlen, "no devargs given");
+		return -EINVAL;
+	}
+	len = strnlen(devargs, HP_DEVARGS_MAX + 1);
+	if (len > HP_DEVARGS_MAX) {
+		port_err(err, errlen, "devargs longer than %d characters",
+			 HP_DEVARGS_MAX);
+		return -ENAMETOOLONG;
+	}
+	r = port_ready(err, errlen);
+	if (r < 0)
+		return r;
+	if (port_ctx.primary) {
+		r = port_attach_primary(devargs, getpid(), &id, err, errlen);
+	} else {
+		memset(&req, 0, offsetof(struct port_msg_req, devargs));
+		memcpy(req.devargs, devargs, len + 1);
+		r = port_request(PORT_MSG_ATTACH_REQ, &req, &rep, err, errlen);
+		id = rep.port_id;
+	}
+	if (r < 0) {
+		HP_DEBUG(PORT_LOG, "attach '%s' failed: %s", devargs, err);
+		return r;
+	}
+	*ret_port_id = id;
+	return 0;
+}
+
+int hp_port_attach(const char *devargs, uint16_t *ret_port_id)
+{
+	return hp_port_attach_msg(devargs, ret_port_id, NULL, 0);
+}
+
+int hp_port_detach_msg(uint16_t port_id, char *name, size_t len, char *err,
+		       size_t errlen)
+{
+	struct port_msg_req req;
+	struct port_msg_rep rep;
+	char tmp[PORT_ERR_MAX];
+	int r;
+
+	if (!err) {
+		err = tmp;
+		errlen = sizeof(tmp);
+	}
+	err[0] = '\0';
+	r = port_ready(err, errlen);
+	if (r < 0)
+		return r;
+	if (port_ctx.primary)
+		return port_detach_primary(port_id, name, len, err, errlen);
+	memset(&req, 0, sizeof(req));
+	req.port_id = port_id;
+	r = port_request(PORT_MSG_DETACH_REQ, &req, &rep, err, errlen);
+	if (r == 0 && name && len)
+		snprintf(name, len, "%s", rep.name);
+	return r;
+}
+
+int hp_port_detach(uint16_t port_id, char *name, size_t len)
+{
+	return hp_port_detach_msg(port_id, name, len, NULL, 0);
+}
+
+static int port_op(uint16_t port_id, enum port_op op)
+{
+	struct port_msg_req req;
+	struct port_msg_rep rep;
+	char err[PORT_ERR_MAX];
+	int r;
+
+	r = port_ready(err, sizeof(err));
+	if (r < 0)
+		return r;
+	if (port_ctx.primary)
+		r = port_op_primary(port_id, op, err, sizeof(err));
+	else {
+		memset(&req, 0, sizeof(req));
+		req.port_id = port_id;
+		req.op = (uint16_t)op;
+		r = port_request(PORT_MSG_OP_REQ, &req, &rep, err, sizeof(err));
+	}
+	if (r < 0)
+		HP_DEBUG(PORT_LOG, "port %u: %s", port_id, err);
+	return r;
+}
+
+int hp_port_start(uint16_t port_id)
+{
+	return port_op(port_id, PORT_OP_START);
+}
+
+int hp_port_stop(uint16_t port_id)
+{
+	return port_op(port_id, PORT_OP_STOP);
+}
+
+int hp_port_close(uint16_t port_id)
+{
+	return port_op(port_id, PORT_OP_CLOSE);
+}
+
+/* Primary: a secondary's attach, detach or port operation. */
+static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
+			    const struct hp_ipc_msg *msg, void *arg)
+{
+	struct port_msg_req req;
+	struct port_msg_rep rep;
+	struct hp_ipc_msg reply;
+	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
+	pid_t pid = 0;
+	int r, n;
+
+	(void)arg;
+	memset(&req, 0, sizeof(req));
+	memset(&rep, 0, sizeof(rep));
+	memcpy(&req, msg->payload,
+	       msg->len < sizeof(req) ? msg->len : sizeof(req));
+	req.devargs[HP_DEVARGS_MAX] = '\0';
+	n = hp_ipc_peers(ipc, peers, HP_ARRAY_SIZE(peers));
+	for (int i = 0; i < n; i++)
+		if (peers[i].id == peer)
+			pid = peers[i].pid;
+
+	switch (msg->type) {
+	case PORT_MSG_ATTACH_REQ:
+		r = port_attach_primary(req.devargs, pid, &rep.port_id, rep.err,
+					sizeof(rep.err));
+		if (r < 0)
+			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
+			       req.devargs, (int)pid, rep.err);
+		break;
+	case PORT_MSG_DETACH_REQ:
+		r = port_detach_primary(req.port_id, rep.name, sizeof(rep.name),
+					rep.err, sizeof(rep.err));
+		if (r < 0)
+			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
+			       req.port_id, (int)pid, rep.err);
+		else
+			rep.port_id = req.port_id;
+		break;
+	default:
+		r = port_op_primary(req.port_id, req.op, rep.err,
+				    sizeof(rep.err));
+		break;
+	}
+	hp_ipc_msg_init(&reply, msg->type, &rep, sizeof(rep));
+	reply.status = r;
+	hp_ipc_reply(ipc, peer, msg, &reply);
+}
+
+/* Every secondary: publish or unpublish a port here. */
+static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
+			      const struct hp_ipc_msg *msg, void *arg)
+{
+	struct port_msg_local m;
+	struct hp_ipc_msg reply;
+	char err[PORT_ERR_MAX] = "";
+	int r = 0;
+
+	(void)arg;
+	if (msg->len != sizeof(m)) {
+		r = -EBADMSG;
+		snprintf(err, sizeof(err), "bad message length %u", msg->len);
+	} else {
+		memcpy(&m, msg->payload, sizeof(m));
+		if (msg->type == PORT_MSG_ATTACH_LOCAL) {
+			r = port_local_attach(m.port_id, m.generation, err,
+					      sizeof(err));
+			if (r < 0)
+				HP_ERR(PORT_LOG, "port %u: cannot attach here: %s",
+				       m.port_id, err);
+		} else {
+			port_local_detach(m.port_id, m.generation);
+		}
+	}
+	hp_ipc_msg_init(&reply, msg->type, err, strlen(err) + 1);
+	reply.status = r;
+	hp_ipc_reply(ipc, peer, msg, &reply);
+}
+
+/* Primary: a joining secondary waits here until no attach or detach is
+ * under way; after the answer every broadcast reaches it, and every
+ * earlier one has finished, so its scan of the table misses nothing. */
+static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
+			     const struct hp_ipc_msg *msg, void *arg)
+{
+	struct hp_ipc_msg reply;
+
+	(void)arg;
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
+	hp_ipc_reply(ipc, peer, msg, &reply);
+}
+
+int port_join_barrier(void)
+{
+	struct hp_ipc_msg msg, reply;
+	int r;
+
+	hp_ipc_msg_init(&msg, PORT_MSG_JOIN, NULL, 0);
+	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
+			   port_request_timeout());
+	return r < 0 ? r : reply.status;
+}
+
+void port_handlers_register(struct hp_ipc *ipc)
+{
+	if (port_ctx.primary) {
+		hp_ipc_register(ipc, PORT_MSG_JOIN, port_handle_join, NULL);
+		hp_ipc_register(ipc, PORT_MSG_ATTACH_REQ, port_handle_req, NULL);
+		hp_ipc_register(ipc, PORT_MSG_DETACH_REQ, port_handle_req, NULL);
+		hp_ipc_register(ipc, PORT_MSG_OP_REQ, port_handle_req, NULL);
+	} else {
+		hp_ipc_register(ipc, PORT_MSG_ATTACH_LOCAL, port_handle_local,
+				NULL);
+		hp_ipc_register(ipc, PORT_MSG_DETACH_LOCAL, port_handle_local,
+				NULL);
+	}
+}

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Attach and detach, carried out by the primary for any process.
+ *
+ * Attach (primary, under hotplug_lock): parse devargs, pick the driver,
+ * take a FREE slot and mark it ATTACHING, let the driver probe, publish the
+ * port here, then broadcast ATTACH_LOCAL to every secondary and gather.
+ * If any live process fails or does not answer, broadcast DETACH_LOCAL,
+ * unpublish here, remove, and free the slot: all or nothing. Else mark it
+ * ATTACHED.
+ *
+ * Detach (primary, under hotplug_lock): refuse a started port, mark the
+ * slot DETACHING, unpublish here, broadcast DETACH_LOCAL and gather; each
+ * process unpublishes and waits for its own readers before it answers. A
+ * process that hung up counts as done. If a live process does not answer
+ * in time, the detach fails with -ETIMEDOUT, the slot stays DETACHING and
+ * nothing shared is freed; a later detach retries. Only when everyone is
+ * done does the primary remove the device, bump the generation and free
+ * the slot.
+ *
+ * A secondary's hp_port_attach/detach/start/stop/close sends a request to
+ * the primary, whose ipc worker thread runs the same functions. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hp_ipc.h"
+#include "hp_log.h"
+#include "hp_shm.h"
+#include "port_private.h"
+
+static void port_slot_set_state(struct port_slot *s, enum hp_port_state st)
+{
+	__atomic_store_n(&s->state, (uint32_t)st, __ATOMIC_RELEASE);
+}
+
+static void port_slot_release(struct port_slot *s)
+{
+	hp_shm_free(port_ctx.shm, s->drv_shared);
+	s->drv_shared = NULL;
+	memset(s->rx_stats, 0, sizeof(s->rx_stats));
+	memset(s->tx_stats, 0, sizeof(s->tx_stats));
+	s->generation++;
+	port_slot_set_state(s, HP_PORT_FREE);
+}
+
+/* Broadcasts a local attach or detach and reports the first failure of a
+ * live process; a process that hung up counts as done. */
+static int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen,
+			  char *err, size_t errlen)
+{
+	static struct hp_ipc_result res[HP_MAX_PROCS];
+	struct port_msg_local m = { .port_id = port_id, .generation = gen };
+	struct hp_ipc_msg msg;
+	unsigned n = 0;
+	int r;
+
+	hp_ipc_msg_init(&msg, type, &m, sizeof(m));
+	r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms, res,
+			     HP_ARRAY_SIZE(res), &n);
+	for (unsigned i = 0; i < n; i++) {
+		if (res[i].status == -ETIMEDOUT) {
+			port_err(err, errlen,
+				 "secondary pid %d did not answer within %d ms",
+				 (int)res[i].pid, port_ctx.timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (res[i].status == 0 && res[i].reply_status < 0) {
+			port_err(err, errlen, "secondary pid %d: %s",
+				 (int)res[i].pid,
+				 res[i].reply_text[0] ?
+					 res[i].reply_text :
+					 strerror(-res[i].reply_status));
+			return res[i].reply_status;
+		}
+	}
+	if (r < 0 && r != -ETIMEDOUT) {
+		port_err(err, errlen, "broadcast failed: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
+			       size_t errlen)
+{
+	int free_id = -1;
+
+	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
+		struct port_slot *s = &port_ctx.table->slots[id];
+		uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		if (st == HP_PORT_FREE) {
+			if (free_id < 0)
+				free_id = id;
+		} else if (!strncmp(s->name, name, sizeof(s->name))) {
+			port_err(err, errlen, "device %s is already port %u",
+				 name, id);
+			return -EEXIST;
+		}
+	}
+	if (free_id < 0) {
+		port_err(err, errlen, "all %d port slots are in use",
+			 HP_MAX_PORTS);
+		return -ENOSPC;
+	}
+	*ret_id = (uint16_t)free_id;
+	return 0;
+}
+
+/* Undoes a probe on the primary: the driver's remove, then the slot. */
+static void port_unprobe(uint16_t port_id, const struct hp_port_driver *drv,
+			 struct hp_devargs *args)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_local pl;
+
+	if (drv->remove) {
+		memset(&pl, 0, sizeof(pl));
+		port_local_fill_dev(&pl, port_id, s);
+		pl.args = *args;
+		drv->remove(&pl.dev);
+	}
+	port_slot_release(s);
+}
+
+static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
+		      struct hp_devargs *args, char *err, size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_local pl;
+	int r;
+
+	if (drv->shared_size) {
+		r = hp_shm_alloc(port_ctx.shm, drv->shared_size, 0,
+				 &s->drv_shared);
+		if (r < 0) {
+			port_err(err, errlen,
+				 "no shared memory for the driver state (%zu bytes)",
+				 drv->shared_size);
+			return r;
+		}
+	}
+	memset(&pl, 0, sizeof(pl));
+	port_local_fill_dev(&pl, port_id, s);
+	pl.args = *args;
+	pl.info.nb_rx_queues = 1;
+	pl.info.nb_tx_queues = 1;
+	pl.info.socket_id = -1;
+	pl.dev.err = err;
+	pl.dev.errlen = errlen;
+	r = drv->probe ? drv->probe(&pl.dev) : 0;
+	if (r < 0) {
+		if (!err[0])
+			port_err(err, errlen, "driver %s: %s", drv->name,
+				 strerror(-r));
+		hp_shm_free(port_ctx.shm, s->drv_shared);
+		s->drv_shared = NULL;
+		return r;
+	}
+	memcpy(s->mac, pl.info.mac, sizeof(s->mac));
+	s->link_up = pl.info.link_up;
+	s->link_speed = pl.info.link_speed;
+	s->nb_rxq = pl.info.nb_rx_queues ? pl.info.nb_rx_queues : 1;
+	s->nb_txq = pl.info.nb_tx_queues ? pl.info.nb_tx_queues : 1;
+	if (s->nb_rxq > HP_PORT_MAX_QUEUES || s->nb_txq > HP_PORT_MAX_QUEUES) {
+		port_err(err, errlen, "more than %d queues",
+			 HP_PORT_MAX_QUEUES);
+		port_unprobe(port_id, drv, args);
+		return -EINVAL;
+	}
+	s->socket_id = pl.info.socket_id;
+	return 0;
+}
+
+static int port_parse(const char *devargs, struct hp_devargs *args,
+		      const struct hp_port_driver **ret_drv, char *err,
+		      size_t errlen)
+{
+	const struct hp_port_driver *drv;
+	int r;
+
+	r = hp_devargs_parse(devargs, args, err, errlen);
+	if (r < 0)
+		return r;
+	if (args->is_pci) {
+		port_err(err, errlen,
+			 "%s: no PCI driver is built in; use a virtual device such as net_null0",
+			 args->name);
+		return -ENODEV;
+	}
+	drv = port_driver_find(args->name);
+	if (!drv) {
+		port_err(err, errlen,
+			 "no driver for device '%s' (the name starts with the driver: net_null0, net_ring0, ...)",
+			 args->name);
+		return -ENODEV;
+	}
+	r = hp_devargs_check_keys(args, drv->keys, err, errlen);
+	if (r < 0)
+		return r;
+	*ret_drv = drv;
+	return 0;
+}
+
+int port_attach_primary(const char *devargs, pid_t requester,
+			uint16_t *ret_port_id, char *err, size_t errlen)
+{
+	static struct hp_devargs args;	/* under hotplug_lock */
+	const struct hp_port_driver *drv;
+	struct port_slot *s;
+	uint16_t id;
+	int r;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_parse(devargs, &args, &drv, err, errlen);
+	if (r < 0)
+		goto out;
+	r = port_find_free_slot(args.name, &id, err, errlen);
+	if (r < 0)
+		goto out;
+	s = port_slot_get(id);
+	snprintf(s->name, sizeof(s->name), "%s", args.name);
+	snprintf(s->driver, sizeof(s->driver), "%s", drv->name);
+	snprintf(s->devargs, sizeof(s->devargs), "%s", devargs);
+	s->requester = requester;
+	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
+	port_slot_set_state(s, HP_PORT_ATTACHING);
+
+	r = port_probe(id, drv, &args, err, errlen);
+	if (r < 0) {
+		port_slot_release(s);
+		goto out;
+	}
+	r = port_local_attach(id, s->generation, err, errlen);
+	if (r < 0)
+		goto err_unprobe;
+	r = port_broadcast(PORT_MSG_ATTACH_LOCAL, id, s->generation, err,
+			   errlen);
+	if (r < 0)
+		goto err_undo_all;
+	port_slot_set_state(s, HP_PORT_ATTACHED);
+	*ret_port_id = id;
+	HP_INFO(PORT_LOG, "port %u: attached %s (requested by pid %d)", id,
+		args.name, (int)requester);
+	goto out;
+
+err_undo_all:
+	port_slot_set_state(s, HP_PORT_DETACHING);
+	port_local_detach(id, s->generation);
+	{
+		char err2[PORT_ERR_MAX];
+		if (port_broadcast(PORT_MSG_DETACH_LOCAL, id, s->generation,
+				   err2, sizeof(err2)) < 0) {
+			/* Someone may still have it: keep the slot, a later
+			 * detach finishes the job. */
+			HP_WARN(PORT_LOG,
+				"port %u: attach undone partly (%s); 'port detach %u' finishes it",
+				id, err2, id);
+			goto out;
+		}
+	}
+	port_unprobe(id, drv, &args);
+	goto out;
+err_unprobe:
+	port_unprobe(id, drv, &args);
+out:
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	return r;
+}
+
+int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
+			size_t errlen)
+{
+	static struct hp_devargs args;	/* under hotplug_lock */
+	const struct hp_port_driver *drv;
+	struct port_slot *s = port_slot_get(port_id);
+	uint32_t st;
+	int r;
+
+	if (!s) {
+		port_err(err, errlen, "port %u does not exist (ports go from 0 to %d)",
+			 port_id, HP_MAX_PORTS - 1);
+		return -ENODEV;
+	}
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	if (st == HP_PORT_FREE) {
+		port_err(err, errlen, "port %u is not attached", port_id);
+		r = -ENODEV;
+		goto out;
+	}
+	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
+		port_err(err, errlen, "port %u is started: stop it first",
+			 port_id);
+		r = -EBUSY;
+		goto out;
+	}
+	r = port_parse(s->devargs, &args, &drv, err, errlen);
+	if (r < 0)
+		goto out;
+	port_slot_set_state(s, HP_PORT_DETACHING);
+	port_local_detach(port_id, s->generation);
+	r = port_broadcast(PORT_MSG_DETACH_LOCAL, port_id, s->generation, err,
+			   errlen);
+	if (r < 0) {
+		char tmp[PORT_ERR_MAX];
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		port_err(err, errlen,
+			 "%s; nothing freed, port %u stays detaching: retry 'port detach %u'",
+			 tmp, port_id, port_id);
+		goto out;
+	}
+	if (name && len)
+		snprintf(name, len, "%s", s->name);
+	HP_INFO(PORT_LOG, "port %u: detached %s", port_id, s->name);
+	port_unprobe(port_id, drv, &args);
+out:
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	return r;
+}
+
+int port_op_primary(uint16_t port_id, enum port_op op, char *err,
+		    size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_local *pl;
+	uint32_t admin;
+	int r = 0;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED) {
+		port_err(err, errlen, "port %u is not attached", port_id);
+		r = -ENODEV;
+		goto out;
+	}
+	pl = port_ctx.locals[port_id];
+	admin = __atomic_load_n(&s->admin, __ATOMIC_RELAXED);
+	switch (op) {
+	case PORT_OP_START:
+		if (admin == HP_PORT_STARTED)
+			break;
+		if (pl && pl->drv->start)
+			r = pl->drv->start(&pl->dev);
+		if (r < 0) {
+			port_err(err, errlen, "port %u: driver failed to start: %s",
+				 port_id, strerror(-r));
+			break;
+		}
+		__atomic_store_n(&s->admin, HP_PORT_STARTED, __ATOMIC_RELEASE);
+		break;
+	case PORT_OP_STOP:
+		if (admin != HP_PORT_STARTED)
+			break;
+		__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELEASE);
+		if (pl && pl->drv->stop)
+			pl->drv->stop(&pl->dev);
+		break;
+	case PORT_OP_CLOSE:
+		if (admin == HP_PORT_STARTED) {
+			port_err(err, errlen, "port %u is started: stop it first",
+				 port_id);
+			r = -EBUSY;
+			break;
+		}
+		__atomic_store_n(&s->admin, HP_PORT_CLOSED, __ATOMIC_RELEASE);
+		break;
+	default:
+		port_err(err, errlen, "unknown operation %d", op);
+		r = -EINVAL;
+	}
+out:
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	return r;
+}

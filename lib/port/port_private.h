@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Port layer internals: the shared table, per-process entries, messages. */
+#ifndef PORT_PRIVATE_H
+#define PORT_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "hp_devargs.h"
+#include "hp_port.h"
+#include "hp_port_driver.h"
+
+#define PORT_LOG "port"
+#define PORT_TABLE_ZONE "hp_port_table"
+#define PORT_TABLE_MAGIC 0x50545442u
+#define PORT_DRIVERS_MAX 32
+#define PORT_ERR_MAX 256
+
+/* One slot of the shared port table. The primary writes every field but
+ * the counters; fast-path threads of any process write the counters of
+ * the queues they poll. */
+struct port_slot {
+	uint32_t state;		/* enum hp_port_state; primary; read with acquire */
+	uint32_t admin;		/* enum hp_port_admin; primary; read by bursts */
+	uint32_t generation;	/* attach/detach cycles of this slot; primary */
+	int32_t requester;	/* pid that asked for the attach; primary */
+	char name[HP_NAME_MAX];	/* device name; primary */
+	char driver[32];	/* driver name; primary */
+	char devargs[HP_DEVARGS_MAX + 1]; /* as given; primary */
+	void *drv_shared;	/* driver's shared state (in shm) or NULL */
+	uint8_t mac[6];		/* set by probe */
+	uint8_t link_up;	/* 0/1; set by probe or driver */
+	uint8_t pad;
+	uint32_t link_speed;	/* Mbit/s */
+	uint16_t nb_rxq;	/* rx queues; set at probe */
+	uint16_t nb_txq;	/* tx queues */
+	int32_t socket_id;	/* NUMA node, -1 unknown */
+	struct hp_port_qstats rx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
+	struct hp_port_qstats tx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
+};
+
+/* The shared port table, a zone reserved by the primary. */
+struct port_table {
+	uint32_t magic;		/* PORT_TABLE_MAGIC */
+	uint32_t nb_slots;	/* HP_MAX_PORTS of the primary's build */
+	uint32_t slot_size;	/* sizeof(struct port_slot) of that build */
+	struct port_slot slots[HP_MAX_PORTS];
+};
+
+/* This process's private state of one attached port. */
+struct port_local {
+	struct hp_port_fp fp;	/* what hp_port_fp_table points to */
+	uint32_t generation;	/* of the slot when attached here */
+	const struct hp_port_driver *drv;
+	struct hp_devargs args;
+	struct hp_port_dev dev;
+	struct hp_port_info info; /* scratch given to probe */
+};
+
+/* Message types of the port layer (lib/core uses 16..31). */
+enum port_msg_type {
+	PORT_MSG_ATTACH_REQ = 32,  /* secondary -> primary: attach devargs */
+	PORT_MSG_DETACH_REQ = 33,  /* secondary -> primary: detach port */
+	PORT_MSG_OP_REQ = 34,	   /* secondary -> primary: start/stop/close */
+	PORT_MSG_ATTACH_LOCAL = 35, /* primary -> all: publish the port */
+	PORT_MSG_DETACH_LOCAL = 36, /* primary -> all: unpublish the port */
+	PORT_MSG_JOIN = 37,	   /* secondary -> primary: wait for hotplug */
+};
+
+enum port_op {
+	PORT_OP_START = 1,
+	PORT_OP_STOP = 2,
+	PORT_OP_CLOSE = 3,
+};
+
+struct port_msg_req {
+	uint16_t port_id;	/* detach and ops */
+	uint16_t op;		/* enum port_op */
+	char devargs[HP_DEVARGS_MAX + 1]; /* attach */
+};
+
+struct port_msg_rep {
+	uint16_t port_id;
+	char name[HP_NAME_MAX];
+	char err[PORT_ERR_MAX];
+};
+
+struct port_msg_local {
+	uint16_t port_id;
+	uint32_t generation;
+};
+
+/* Process-wide state of the port layer. */
+struct port_ctx {
+	bool primary;
+	bool joined;		  /* secondary: memory mapped, table known */
+	struct hp_shm *shm;
+	struct hp_ipc *ipc;
+	struct port_table *table;
+	struct hp_mempool *pool;  /* default packet pool, may be NULL */
+	int timeout_ms;
+	pthread_mutex_t hotplug_lock; /* primary: one attach/detach at a time */
+	pthread_mutex_t local_lock;   /* this process's fast-path entries */
+	struct port_local *locals[HP_MAX_PORTS];
+};
+
+extern struct port_ctx port_ctx;
+
+/* port.c */
+const struct hp_port_driver *port_driver_find(const char *name);
+struct port_slot *port_slot_get(uint16_t port_id);
+void port_event_fire(uint16_t port_id, enum hp_port_event ev);
+void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
+
+/* port_local.c: this process's side of attach and detach */
+int port_local_attach(uint16_t port_id, uint32_t gen, char *err, size_t errlen);
+void port_local_detach(uint16_t port_id, uint32_t gen);
+void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
+			 struct port_slot *slot);
+
+/* port_hotplug.c: the primary's side */
+int port_attach_primary(const char *devargs, pid_t requester,
+			uint16_t *ret_port_id, char *err, size_t errlen);
+int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
+			size_t errlen);
+int port_op_primary(uint16_t port_id, enum port_op op, char *err,
+		    size_t errlen);
+void port_handlers_register(struct hp_ipc *ipc);
+int port_join_barrier(void);
+
+#endif
