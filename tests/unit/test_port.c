@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Port table and hotplug across real processes: the test process is the
+ * primary; secondaries are this same binary re-executed with --child,
+ * driven line by line over pipes. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hp_core.h"
+#include "hp_port.h"
+#include "hp_port_driver.h"
+
+/* A driver whose local attach fails in a process that has
+ * HP_TEST_FAIL_LOCAL set: the way to make one secondary refuse a port. */
+static int fault_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
+{
+	(void)fp;
+	if (getenv("HP_TEST_FAIL_LOCAL")) {
+		snprintf(dev->err, dev->errlen, "injected failure");
+		return -EIO;
+	}
+	return 0;
+}
+
+static const struct hp_port_driver fault_driver = {
+	.name = "net_fault",
+	.attach_local = fault_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(fault_driver)
+
+/* ---- the secondary side ---- */
+
+static int child_main(const char *prefix, int timeout_ms)
+{
+	struct hp_core_opts o = { .role = HP_ROLE_SECONDARY, .prefix = prefix,
+				  .timeout_ms = timeout_ms };
+	char line[4096], err[256], name[64];
+	uint16_t id;
+	int r;
+
+	if (hp_core_init(&o) < 0)
+		return 3;
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		unsigned n = 0;
+		if (!strncmp(line, "attach ", 7)) {
+			r = hp_port_attach_msg(line + 7, &id, err, sizeof(err));
+			if (r == 0)
+				printf("ok %u\n", id);
+			else
+				printf("err %d %s\n", r, err);
+		} else if (sscanf(line, "detach %u", &n) == 1) {
+			r = hp_port_detach_msg((uint16_t)n, name, sizeof(name),
+					       err, sizeof(err));
+			if (r == 0)
+				printf("ok %s\n", name);
+			else
+				printf("err %d %s\n", r, err);
+		} else if (sscanf(line, "start %u", &n) == 1) {
+			printf("ok %d\n", hp_port_start((uint16_t)n));
+		} else if (sscanf(line, "stop %u", &n) == 1) {
+			printf("ok %d\n", hp_port_stop((uint16_t)n));
+		} else if (sscanf(line, "has %u", &n) == 1) {
+			printf("ok %d\n", hp_port_fp_get((uint16_t)n) != NULL);
+		} else if (!strcmp(line, "count")) {
+			printf("ok %u\n", hp_port_count());
+		} else {
+			printf("err unknown command\n");
+		}
+		fflush(stdout);
+	}
+	hp_core_fini();
+	return 0;
+}
+
+/* ---- the primary side ---- */
+
+struct child {
+	pid_t pid;
+	FILE *in;	/* its stdin */
+	int out;	/* its stdout */
+};
+
+static char prefix[64];
+static int test_timeout_ms = 2000;
+
+/* Reads one line from fd within ms; returns its length or -ETIMEDOUT. */
+static int read_line(int fd, char *buf, size_t len, int ms)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, ms) <= 0)
+			return -ETIMEDOUT;
+		if (read(fd, buf + n, 1) != 1)
+			return -EPIPE;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static void child_start(struct child *c, bool fail_local)
+{
+	int in[2], out[2];
+	char line[256], tmo[16];
+
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		if (fail_local)
+			setenv("HP_TEST_FAIL_LOCAL", "1", 1);
+		snprintf(tmo, sizeof(tmo), "%d", test_timeout_ms);
+		execl("/proc/self/exe", "test_port", "--child", prefix, tmo,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in = fdopen(in[1], "w");
+	c->out = out[0];
+	assert_int_equal(read_line(c->out, line, sizeof(line), 5000), 5);
+	assert_string_equal(line, "ready");
+}
+
+/* Sends one command and returns its answer line in buf. */
+static const char *child_cmd(struct child *c, char *buf, size_t len,
+			     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(c->in, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->in);
+	fflush(c->in);
+	assert_true(read_line(c->out, buf, len, 3 * test_timeout_ms + 2000) >= 0);
+	return buf;
+}
+
+static void child_stop(struct child *c)
+{
+	int st;
+
+	if (c->pid <= 0)
+		return;
+	fclose(c->in);
+	close(c->out);
+	waitpid(c->pid, &st, 0);
+	c->pid = 0;
+}
+
+static void child_kill(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	child_stop(c);
+}
+
+static int setup(void **state)
+{
+	static int n;
+	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
+				  .no_huge = true, .timeout_ms = test_timeout_ms,
+				  .mem_size = 128u << 20 };
+
+	(void)state;
+	snprintf(prefix, sizeof(prefix), "t-port-%d-%d", (int)getpid(), n++);
+	return hp_core_init(&o) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	hp_core_fini();
+	return 0;
+}
+
+static void test_port_attach_detach_primary(void **state)
+{
+	struct hp_port_info info;
+	char name[64];
+	uint16_t id;
+
+	(void)state;
+	assert_int_equal(hp_port_attach("net_null0,size=128", &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_string_equal(info.name, "net_null0");
+	assert_string_equal(info.driver, "net_null");
+	assert_int_equal(info.state, HP_PORT_ATTACHED);
+	assert_int_equal(info.requester, getpid());
+	assert_non_null(hp_port_fp_get(id));
+	assert_int_equal(hp_port_count(), 1);
+	assert_int_equal(hp_port_detach(id, name, sizeof(name)), 0);
+	assert_string_equal(name, "net_null0");
+	assert_null(hp_port_fp_get(id));
+	assert_int_equal(hp_port_count(), 0);
+	assert_int_equal(hp_port_info_get(id, &info), -ENODEV);
+	assert_int_equal(hp_port_detach(id, NULL, 0), -ENODEV);
+}
+
+static void test_port_attach_from_secondary_seen_by_all(void **state)
+{
+	struct child a = { 0 }, b = { 0 };
+	struct hp_port_info info;
+	char buf[512];
+
+	(void)state;
+	child_start(&a, false);
+	child_start(&b, false);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "attach net_null3"), "ok 0");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_non_null(hp_port_fp_get(0));
+	assert_int_equal(hp_port_info_get(0, &info), 0);
+	assert_int_equal(info.requester, a.pid);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "detach 0"), "ok net_null3");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "has 0"), "ok 0");
+	assert_null(hp_port_fp_get(0));
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "count"), "ok 0");
+	child_stop(&a);
+	child_stop(&b);
+}
+
+static void test_port_late_secondary_sees_ports(void **state)
+{
+	struct child c = { 0 };
+	char buf[256];
+	uint16_t id;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		snprintf(buf, sizeof(buf), "net_null%d", i);
+		assert_int_equal(hp_port_attach(buf, &id), 0);
+	}
+	assert_int_equal(hp_port_detach(1, NULL, 0), 0);
+	child_start(&c, false);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "has 1"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "has 2"), "ok 1");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "count"), "ok 2");
+	child_stop(&c);
+}
+
+static void test_port_rollback_when_a_secondary_fails(void **state)
+{
+	struct child good = { 0 }, bad = { 0 };
+	char buf[512], err[256], expect[64];
+	uint16_t id = 77;
+
+	(void)state;
+	child_start(&good, false);
+	child_start(&bad, true);
+	assert_int_equal(hp_port_attach_msg("net_fault0", &id, err, sizeof(err)),
+			 -EIO);
+	assert_int_equal(id, 77);
+	snprintf(expect, sizeof(expect), "secondary pid %d", (int)bad.pid);
+	assert_non_null(strstr(err, expect));
+	assert_non_null(strstr(err, "injected failure"));
+	assert_int_equal(hp_port_count(), 0);
+	assert_null(hp_port_fp_get(0));
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "has 0"), "ok 0");
+	/* From a secondary, the caller gets the same reason. */
+	child_cmd(&good, buf, sizeof(buf), "attach net_fault1");
+	assert_non_null(strstr(buf, "err -5"));
+	assert_non_null(strstr(buf, expect));
+	assert_int_equal(hp_port_count(), 0);
+	/* The slot is reusable at once. */
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(id, 0);
+	child_stop(&good);
+	child_stop(&bad);
+}
+
+static void test_port_detach_of_started_port_refused(void **state)
+{
+	struct child c = { 0 };
+	char buf[512], err[256];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "start 0"), "ok 0");
+	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "stop it first"));
+	child_cmd(&c, buf, sizeof(buf), "detach 0");
+	assert_non_null(strstr(buf, "err -16"));
+	assert_non_null(strstr(buf, "stop it first"));
+	assert_true(hp_port_is_valid(id));
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "stop 0"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "detach 0"), "ok net_null0");
+	child_stop(&c);
+}
+
+static void test_port_table_full(void **state)
+{
+	char name[32], err[256];
+	uint16_t id;
+
+	(void)state;
+	for (int i = 0; i < HP_MAX_PORTS; i++) {
+		snprintf(name, sizeof(name), "net_null%d", i);
+		assert_int_equal(hp_port_attach(name, &id), 0);
+		assert_int_equal(id, i);
+	}
+	assert_int_equal(hp_port_attach_msg("net_nullx", &id, err, sizeof(err)),
+			 -ENOSPC);
+	assert_non_null(strstr(err, "port slots are in use"));
+	assert_int_equal(hp_port_count(), HP_MAX_PORTS);
+	for (int i = 0; i < HP_MAX_PORTS; i++)
+		assert_int_equal(hp_port_detach((uint16_t)i, NULL, 0), 0);
+	assert_int_equal(hp_port_count(), 0);
+}
+
+static void test_port_bad_devargs_leave_no_slot(void **state)
+{
+	static char longargs[4097];
+	static const struct {
+		const char *devargs;
+		int err;
+		const char *says;
+	} bad[] = {
+		{ "", -EINVAL, "empty" },
+		{ "nosuchdrv0", -ENODEV, "no driver" },
+		{ "net_null0,bogus=1", -EINVAL, "unknown key 'bogus'" },
+		{ "net_null0,size=abc", -EINVAL, "size=abc" },
+		{ "net_null0,size=1", -EINVAL, "size=1" },
+		{ "net_null0,,", -EINVAL, "" },
+		{ "net_null0,size", -EINVAL, "not key=value" },
+		{ "net_null0,size=64,size=64", -EINVAL, "twice" },
+		{ ",size=64", -EINVAL, "no device name" },
+		{ "net null0", -EINVAL, "character" },
+		{ "0000:01:00.0", -ENODEV, "PCI" },
+		{ longargs, -ENAMETOOLONG, "longer than 1024" },
+	};
+	char err[256];
+	uint16_t id = 5;
+
+	(void)state;
+	memset(longargs, 'a', sizeof(longargs) - 1);
+	memcpy(longargs, "net_null0,x=", 12);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		int r = hp_port_attach_msg(bad[i].devargs, &id, err, sizeof(err));
+		if (r != bad[i].err || !strstr(err, bad[i].says))
+			fail_msg("devargs #%zu: got %d '%s', expected %d '%s'",
+				 i, r, err, bad[i].err, bad[i].says);
+		assert_true(err[0] != '\0');
+		assert_int_equal(id, 5);
+		assert_int_equal(hp_port_count(), 0);
+	}
+	/* devargs of exactly 1024 characters are fine. */
+	memset(longargs, 0, sizeof(longargs));
+	memcpy(longargs, "net_null0,size=64,x", 19);
+	memset(longargs + 19, 'y', HP_DEVARGS_MAX - 19);
+	assert_int_equal(hp_port_attach_msg(longargs, &id, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not key=value"));
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_attach_msg("net_null0,size=100", &id, err, sizeof(err)),
+			 -EEXIST);
+	assert_non_null(strstr(err, "already port 0"));
+	assert_int_equal(hp_port_count(), 1);
+}
+
+static void *hotplug_thread(void *arg)
+{
+	char name[32];
+	uint16_t id;
+	long fails = 0;
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "net_null%ld_%d", (long)(intptr_t)arg, i);
+		if (hp_port_attach(name, &id) < 0 || hp_port_detach(id, NULL, 0) < 0)
+			fails++;
+	}
+	return (void *)fails;
+}
+
+static void test_port_hotplug_is_thread_safe(void **state)
+{
+	pthread_t t[4];
+	struct child c = { 0 };
+	char buf[256];
+	void *fails;
+
+	(void)state;
+	child_start(&c, false);
+	for (intptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, hotplug_thread, (void *)i), 0);
+	for (int i = 0; i < 20; i++) {
+		child_cmd(&c, buf, sizeof(buf), "attach net_nullc%d", i);
+		assert_int_equal(strncmp(buf, "ok ", 3), 0);
+		child_cmd(&c, buf, sizeof(buf), "detach %s", buf + 3);
+		assert_int_equal(strncmp(buf, "ok net_nullc", 12), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &fails), 0);
+		assert_int_equal((long)fails, 0);
+	}
+	assert_int_equal(hp_port_count(), 0);
+	child_stop(&c);
+}
+
+static void test_port_stalled_secondary_fails_detach(void **state)
+{
+	struct child c = { 0 };
+	char err[256], expect[64], buf[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	kill(c.pid, SIGSTOP);
+	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)),
+			 -ETIMEDOUT);
+	snprintf(expect, sizeof(expect), "secondary pid %d did not answer", (int)c.pid);
+	assert_non_null(strstr(err, expect));
+	/* Nothing freed: the slot is still there. */
+	assert_int_equal(hp_port_count(), 1);
+	kill(c.pid, SIGCONT);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_int_equal(hp_port_count(), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "has 0"), "ok 0");
+	child_stop(&c);
+}
+
+static void test_port_dead_secondary_counts_as_done(void **state)
+{
+	struct child c = { 0 };
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	child_kill(&c);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_int_equal(hp_port_attach("net_null1", &id), 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_bad_devargs_leave_no_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, teardown),
+	};
+
+	if (argc == 4 && !strcmp(argv[1], "--child"))
+		return child_main(argv[2], atoi(argv[3]));
+	signal(SIGPIPE, SIG_IGN);
+	/* Short deadlines keep the stalled-peer test quick. */
+	test_timeout_ms = 1000;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
