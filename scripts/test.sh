@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The whole test suite: installs what is missing, builds a normal and an
+# AddressSanitizer+UndefinedBehaviorSanitizer tree, runs every test in
+# both (integration tests with hugepages when the machine has them, and
+# without), and prints one closing line: "N passed, N failed, N skipped".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+./scripts/deps.sh || exit 1
+
+# Hugepages: reserve a few when we may and none are there; tests pass
+# either way (the memory falls back to ordinary pages).
+if [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+	cur=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$cur" -lt 128 ] && echo 128 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+fi
+echo "hotport: hugepages free: $(awk '/HugePages_Free/ {print $2}' /proc/meminfo)"
+
+passed=0 failed=0 skipped=0
+run_suite() { # NAME BUILDDIR [meson test args...]
+	local name=$1 dir=$2
+	shift 2
+	echo "== $name"
+	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass):' 
+	local j="$dir/meson-logs/testlog.json"
+	if [ -f "$j" ]; then
+		read -r p f s < <(python3 - "$j" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+)
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	else
+		failed=$((failed + 1))
+	fi
+}
+
+scripts/build.sh build || { echo "0 passed, 1 failed"; exit 1; }
+run_suite "unit and integration tests" build
+HOTPORT_TEST_NO_HUGE=1 run_suite "integration tests, --no-huge" build --suite integration
+
+scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	run_suite "under AddressSanitizer + UndefinedBehaviorSanitizer" build-asan
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
