@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Hotplug requested from a secondary, end to end with the real apps: a
+primary and two secondaries; a port attached from one is seen by the
+other and by a secondary that starts later; a started port cannot be
+detached; detach from the other secondary."""
+import os
+
+import hp
+
+
+def test_attach_from_secondary_seen_everywhere():
+    pfx = hp.prefix("hotplug")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx))
+        a = c.add(hp.secondary(pfx, name="secondary A"))
+        b = c.add(hp.secondary(pfx, name="secondary B"))
+
+        a.cmd("show procs", r"secondary")
+        m = a.cmd("port attach net_null0,size=128", r"Port (\d+) attached: net_null0")
+        pid = m.group(1)
+        b.cmd("show ports", r"^\s*%s\s+net_null0\s+net_null\s+attached\s+stopped" % pid)
+        b.cmd("show port info %s" % pid, r"net_null0,size=128")
+        pri_late = c.add(hp.secondary(pfx, name="secondary C"))
+        pri_late.cmd("show ports", r"^\s*%s\s+net_null0" % pid)
+
+        a.cmd("port start %s" % pid)
+        b.cmd("port detach %s" % pid, r"error: .*stop it first")
+        b.cmd("port stop %s" % pid)
+        b.cmd("port detach %s" % pid, r"Port %s detached: net_null0" % pid)
+        a.cmd("show ports", r"no ports|^$|0 ports")
+        a.cmd("port detach %s" % pid, r"error: .*not attached")
+
+        for s in (a, b, pri_late):
+            s.cmd("quit")
+            hp.check(s.wait() == 0, "secondary exit status", s)
+        hp.check(pri.stop() == 0, "primary exit status after SIGTERM", pri)
+        hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind", pri)
+
+
+def test_secondary_command_exit_status():
+    pfx = hp.prefix("status")
+    with hp.Cleanup() as c:
+        c.add(hp.primary(pfx))
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach net_null7")
+        hp.check(st == 0 and "attached: net_null7" in out, "attach with -c: %d %s %s" % (st, out, err))
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach nosuch0")
+        hp.check(st != 0 and "error:" in out, "bad attach with -c must fail: %d %s %s" % (st, out, err))
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
+        hp.check(st == 0 and "net_null7" in out, "show ports with -c: %d %s" % (st, out))
+
+
+if __name__ == "__main__":
+    hp.main([test_attach_from_secondary_seen_everywhere, test_secondary_command_exit_status])

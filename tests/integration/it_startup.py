@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Start-up and shut-down of the apps: options, a secondary without a
+primary, a second primary, a primary that dies under its secondaries."""
+import os
+import signal
+
+import hp
+
+
+def test_help_and_bad_options():
+    for exe in (hp.PRIMARY, hp.SECONDARY):
+        st, out, _, _ = hp.run(exe, "--help")
+        hp.check(st == 0 and "Usage:" in out and "--file-prefix" in out, "--help of " + exe)
+        st, _, err, _ = hp.run(exe, "--no-such-option")
+        hp.check(st == 2 and "unknown option '--no-such-option'" in err, "bad option: " + err)
+        st, _, err, _ = hp.run(exe, "--timeout", "zero")
+        hp.check(st == 2 and "--timeout zero" in err, "bad value: " + err)
+        st, _, err, _ = hp.run(exe, "stray")
+        hp.check(st == 2 and "unexpected argument 'stray'" in err, "stray argument: " + err)
+    st, _, err, _ = hp.run(hp.SECONDARY, "--mem", "64")
+    hp.check(st == 2 and "primary only" in err, "--mem on a secondary: " + err)
+
+
+def test_secondary_without_primary_fails_fast():
+    pfx = hp.prefix("noprimary")
+    st, _, err, secs = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
+    hp.check(st == 3, "exit status %d" % st)
+    hp.check("no primary running for prefix '%s'" % pfx in err, "message: " + err)
+    hp.check(secs < 1.0, "took %.2fs" % secs)
+
+
+def test_second_primary_refused_and_stale_dir_reused():
+    pfx = hp.prefix("twoprimaries")
+    with hp.Cleanup() as c:
+        first = c.add(hp.primary(pfx))
+        st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, "--no-huge", "-c", "quit")
+        hp.check(st == 3 and "another primary is running with prefix '%s'" % pfx in err,
+                 "second primary: %d %s" % (st, err))
+        first.stop(signal.SIGKILL)
+        # The dead primary's dir is stale now; a new primary takes it.
+        again = c.add(hp.primary(pfx, name="new primary"))
+        s = c.add(hp.secondary(pfx))
+        s.cmd("show procs", r"primary.*%d" % again.pid)
+        s.cmd("quit")
+        hp.check(s.wait() == 0, "secondary status", s)
+        hp.check(again.stop() == 0, "primary status", again)
+
+
+def test_secondaries_stop_when_primary_dies():
+    pfx = hp.prefix("primarydies")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx))
+        s1 = c.add(hp.secondary(pfx, name="s1"))
+        s2 = c.add(hp.secondary(pfx, "-i", name="s2"))
+        s1.cmd("port attach net_null0", r"attached")
+        pri.stop(signal.SIGKILL)
+        for s in (s1, s2):
+            st = s.wait(timeout=2.0)
+            hp.check(st == 4, "secondary exit status %d" % st, s)
+            s.wait_for(r"primary.*exited", stream="err", timeout=1.0)
+        # A new primary starts with no manual clean-up.
+        pri2 = c.add(hp.primary(pfx, name="primary 2"))
+        hp.check(pri2.stop() == 0, "new primary status", pri2)
+        hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
+
+
+if __name__ == "__main__":
+    hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
+             test_second_primary_refused_and_stale_dir_reused,
+             test_secondaries_stop_when_primary_dies])
