@@ -129,6 +129,9 @@ static int cli_set_log_level(struct hp_cli *cli, const char *spec)
 {
 	int r = hp_log_set_levels(spec);
 
+	if (r < 0 && r != -EINVAL)
+		return cli_fail(cli, r, "failed to set log levels '%s': %s",
+				spec, strerror(-r));
 	if (r < 0)
 		return cli_fail(cli, r,
 				"bad log level spec '%s' (expected LEVEL or "
@@ -201,8 +204,9 @@ static int cli_reader_fill(struct hp_cli *cli, struct cli_reader *rd)
 }
 
 /* The next line of rd, without its newline, in *ret_line and *ret_len: 1,
- * 0 at end of input, or a negative errno. An overlong line comes back with
- * its whole length and only its first bytes in the buffer. */
+ * 0 at end of input, or a negative errno. An overlong line comes back as
+ * its length alone (its bytes are gone), which cli_parse_buf refuses
+ * without reading them. */
 static int cli_reader_line(struct hp_cli *cli, struct cli_reader *rd,
 			   const char **ret_line, size_t *ret_len)
 {

@@ -122,8 +122,9 @@ static void cli_edit_setup(struct hp_cli *cli, EditLine *el, History *hist)
 	el_set(el, EL_PROMPT, cli_edit_prompt);
 	el_set(el, EL_HIST, history, hist);
 	el_set(el, EL_GETCFN, cli_edit_getc);
-	el_set(el, EL_ADDFN, "hp-complete", "complete a command word",
-	       cli_edit_complete);
+	/* el_set would copy these two strings and never free them */
+	el_wset(el, EL_ADDFN, L"hp-complete", L"complete a command word",
+		cli_edit_complete);
 	el_set(el, EL_BIND, "^I", "hp-complete", NULL);
 	/* the user's ~/.editrc may rebind keys, as in any libedit program */
 	el_source(el, NULL);
@@ -154,14 +155,11 @@ int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt)
 	cli_edit_setup(cli, el, hist);
 	for (;;) {
 		line = el_gets(el, &count);
-		if (cli->cancelled) {
-			res = -ECANCELED;
-			break;
-		}
-		if (!line) {
-			/* end the prompt's line before the shell's */
+		if (cli->cancelled || !line) {
+			/* end the prompt's line before what follows */
 			if (isatty(STDIN_FILENO))
 				fputc('\n', stdout);
+			res = cli->cancelled ? -ECANCELED : 0;
 			break;
 		}
 		if (line[strspn(line, " \t\r\n")] != '\0')

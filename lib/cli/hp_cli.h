@@ -81,7 +81,8 @@ HP_API int hp_cli_exec(struct hp_cli *cli, const char *line);
 
 /* Runs every line of in as it arrives, until end of file, quit, or the
  * stop fd; returns 0 if every command succeeded, else the first failure's
- * negative errno (it goes on after failures), or -ECANCELED. Reads the
+ * negative errno (it goes on after failures), or -ECANCELED; -EINVAL,
+ * -ENOMEM, or the errno of a failed read also end it. Reads the
  * file descriptor of in directly, never more than is there, so a script
  * may feed commands over time; do not mix with stdio reads of in. A
  * stream without a descriptor (fmemopen) is read with stdio. */
