@@ -5,6 +5,7 @@
 #ifndef HP_CLI_H
 #define HP_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "hp_common.h"
@@ -12,29 +13,85 @@
 /* hp_cli_exec's answer to "quit". */
 #define HP_CLI_QUIT 1
 
+/* Size of the longest command line with its NUL: a line holds at most
+ * HP_CLI_LINE_MAX - 1 bytes, without its newline. */
+#define HP_CLI_LINE_MAX 4096
+
+/* Largest port id a command accepts (HP_PORT_INVALID is one more). */
+#define HP_CLI_PORT_ID_MAX 65534
+
+/* What a parsed command line asks for. */
+enum hp_cli_op {
+	HP_CLI_OP_NONE = 0,		/* blank line or '#' comment */
+	HP_CLI_OP_PORT_ATTACH,		/* port attach <devargs> */
+	HP_CLI_OP_PORT_DETACH,		/* port detach <port> */
+	HP_CLI_OP_PORT_START,		/* port start <port|all> */
+	HP_CLI_OP_PORT_STOP,		/* port stop <port|all> */
+	HP_CLI_OP_PORT_CLOSE,		/* port close <port|all> */
+	HP_CLI_OP_SHOW_PORTS,		/* show ports */
+	HP_CLI_OP_SHOW_PORT_INFO,	/* show port info <port|all> */
+	HP_CLI_OP_SHOW_PORT_STATS,	/* show port stats <port|all> */
+	HP_CLI_OP_CLEAR_PORT_STATS,	/* clear port stats <port|all> */
+	HP_CLI_OP_SHOW_PROCS,		/* show procs */
+	HP_CLI_OP_SET_LOG_LEVEL,	/* set log-level <spec> */
+	HP_CLI_OP_HELP,			/* help */
+	HP_CLI_OP_QUIT,			/* quit */
+};
+
+/* One parsed command line, as hp_cli_parse writes it. */
+struct hp_cli_cmd {
+	enum hp_cli_op op;
+	bool all;		/* "all" given where <port|all> is taken */
+	uint16_t port_id;	/* the <port> argument; 0 when none or all */
+	char arg[HP_CLI_LINE_MAX]; /* devargs (attach) or spec (log-level);
+				    * "" for other commands */
+};
+
 struct hp_cli;
 
+/* Parses one command line (its trailing newline, if any, is ignored) into
+ * ret_cmd, without running it and without touching any port: pure, any
+ * thread. Blank lines and lines whose first word starts with '#' give
+ * HP_CLI_OP_NONE. On failure writes one line (no newline, no "error: "
+ * prefix) to err (errlen bytes; err may be NULL) saying what is wrong and
+ * what is expected, and leaves ret_cmd untouched: -EINVAL bad syntax
+ * (unknown command, missing or extra argument, bad port id, control
+ * character, line of HP_CLI_LINE_MAX bytes or more), -ENAMETOOLONG devargs
+ * over HP_DEVARGS_MAX. */
+HP_API int hp_cli_parse(const char *line, struct hp_cli_cmd *ret_cmd,
+			char *err, size_t errlen);
+
 /* Creates a command interpreter writing to out; pairs with
- * hp_cli_destroy. -ENOMEM. */
+ * hp_cli_destroy. One thread at a time may use an interpreter.
+ * -EINVAL out is NULL, -ENOMEM. */
 HP_API int hp_cli_create(FILE *out, struct hp_cli **ret_cli);
 /* Frees the interpreter. Accepts NULL. */
 HP_API void hp_cli_destroy(struct hp_cli *cli);
 
-/* Makes the run loops return -ECANCELED once fd is readable. */
+/* Makes the run loops return -ECANCELED once fd is readable (they poll it
+ * and never read it; hp_core_stop_fd() is the usual one); -1, the
+ * default, for none. */
 HP_API void hp_cli_set_stop_fd(struct hp_cli *cli, int fd);
 
 /* Runs one command line: 0 done, HP_CLI_QUIT for quit, or a negative errno
- * after printing one "error: ..." line to out. Blank lines and '#'
- * comments are 0. */
+ * after printing one "error: ..." line to out (per port, for "all"). Blank
+ * lines and '#' comments are 0. Port commands call hp_port_* (and need an
+ * initialised process); output is flushed before returning. */
 HP_API int hp_cli_exec(struct hp_cli *cli, const char *line);
 
 /* Runs every line of in as it arrives, until end of file, quit, or the
  * stop fd; returns 0 if every command succeeded, else the first failure's
- * negative errno (it goes on after failures), or -ECANCELED. */
+ * negative errno (it goes on after failures), or -ECANCELED; -EINVAL,
+ * -ENOMEM, or the errno of a failed read also end it. Reads the
+ * file descriptor of in directly, never more than is there, so a script
+ * may feed commands over time; do not mix with stdio reads of in. A
+ * stream without a descriptor (fmemopen) is read with stdio. */
 HP_API int hp_cli_run_stream(struct hp_cli *cli, FILE *in);
 
-/* Runs an interactive prompt with line editing and history (libedit)
- * until end of input, quit, or the stop fd; returns 0 or -ECANCELED. */
+/* Runs an interactive prompt on standard input with line editing, history
+ * and tab completion of command words (libedit) until end of input, quit,
+ * or the stop fd; returns 0 or -ECANCELED, or a negative errno if libedit
+ * cannot start. */
 HP_API int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt);
 
 #endif
