@@ -88,12 +88,13 @@ static int cli_port_fail(struct hp_cli *cli, enum hp_cli_op op,
 static int cli_port_attach(struct hp_cli *cli, const char *devargs)
 {
 	struct hp_port_info info;
-	char buf[128];
+	char buf[128], err[256] = "";
 	uint16_t id;
-	int r = hp_port_attach(devargs, &id);
+	int r = hp_port_attach_msg(devargs, &id, err, sizeof(err));
 
 	if (r < 0)
 		return cli_fail(cli, r, "failed to attach '%s': %s", devargs,
+				err[0] ? err :
 				cli_port_reason(HP_CLI_OP_PORT_ATTACH,
 						HP_PORT_INVALID, r, buf,
 						sizeof(buf)));
@@ -109,9 +110,13 @@ static int cli_port_attach(struct hp_cli *cli, const char *devargs)
 
 static int cli_port_detach(struct hp_cli *cli, uint16_t port_id)
 {
-	char name[HP_NAME_MAX] = "";
-	int r = hp_port_detach(port_id, name, sizeof(name));
+	char name[HP_NAME_MAX] = "", err[256] = "";
+	int r = hp_port_detach_msg(port_id, name, sizeof(name), err,
+				   sizeof(err));
 
+	if (r < 0 && err[0])
+		return cli_fail(cli, r, "port %u: failed to detach: %s",
+				port_id, err);
 	if (r < 0)
 		return cli_port_fail(cli, HP_CLI_OP_PORT_DETACH, "detach",
 				     port_id, r);

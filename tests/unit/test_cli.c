@@ -20,59 +20,6 @@
 #include "hp_core.h"
 #include "hp_port.h"
 
-/* Weak stand-ins so that this test links while the port and core layers of
- * this branch are declared but not yet defined; the library's own
- * definitions win once they exist. No test here runs a port command. */
-#define CLI_WEAK __attribute__((weak))
-CLI_WEAK int hp_port_attach(const char *devargs, uint16_t *ret_port_id)
-{
-	(void)devargs, (void)ret_port_id;
-	return -ENOSYS;
-}
-CLI_WEAK int hp_port_detach(uint16_t port_id, char *name, size_t len)
-{
-	(void)port_id, (void)name, (void)len;
-	return -ENOSYS;
-}
-CLI_WEAK int hp_port_start(uint16_t port_id) { (void)port_id; return -ENOSYS; }
-CLI_WEAK int hp_port_stop(uint16_t port_id) { (void)port_id; return -ENOSYS; }
-CLI_WEAK int hp_port_close(uint16_t port_id) { (void)port_id; return -ENOSYS; }
-CLI_WEAK int hp_port_stats_reset(uint16_t port_id)
-{
-	(void)port_id;
-	return -ENOSYS;
-}
-CLI_WEAK int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
-{
-	(void)port_id, (void)ret_info;
-	return -ENOSYS;
-}
-CLI_WEAK int hp_port_stats_get(uint16_t port_id,
-			       struct hp_port_stats *ret_stats)
-{
-	(void)port_id, (void)ret_stats;
-	return -ENOSYS;
-}
-CLI_WEAK uint16_t hp_port_next(uint16_t from)
-{
-	(void)from;
-	return HP_PORT_INVALID;
-}
-CLI_WEAK const char *hp_port_state_name(enum hp_port_state state)
-{
-	(void)state;
-	return "?";
-}
-CLI_WEAK const char *hp_port_admin_name(enum hp_port_admin admin)
-{
-	(void)admin;
-	return "?";
-}
-CLI_WEAK int hp_core_procs(struct hp_proc_info *procs, unsigned max)
-{
-	(void)procs, (void)max;
-	return -ENOSYS;
-}
 
 /* Commands the table holds; help prints one line each. */
 #define NB_COMMANDS 13
