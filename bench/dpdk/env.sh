@@ -129,3 +129,18 @@ eal_common() {
 proc_cpu_ms() {
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$1/stat"
 }
+
+# busy_check: sample /proc/stat for 1 s and warn when other processes keep the
+# CPUs busy (shared machine): the figures will then be noisy.
+busy_check() {
+	local a b
+	a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+	local busy=0 total=0 i
+	for i in 1 2 3 6 7 8; do busy=$((busy + b[i] - a[i])); done
+	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+	local pct=$((total > 0 ? busy * 100 / total : 0))
+	if [ "$pct" -gt 15 ]; then
+		echo "WARNING: the CPUs were ${pct}% busy just before this run (other processes);" \
+			"figures will be noisy"
+	fi
+}

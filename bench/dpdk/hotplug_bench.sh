@@ -11,6 +11,7 @@ set -u
 dpdk_require
 dpdk_build
 hp_setup 512
+busy_check
 
 PRIMARY_CYCLES=${PRIMARY_CYCLES:-2000}
 SECONDARY_CYCLES=${SECONDARY_CYCLES:-500}

@@ -12,6 +12,7 @@ set -u
 dpdk_require
 dpdk_build
 hp_setup 512
+busy_check
 
 RUNS=${RUNS:-10}
 T=$OUT_DIR/exec_timer
