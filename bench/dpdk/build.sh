@@ -8,7 +8,9 @@ mkdir -p "$out"
 CC=${CC:-cc}
 CFLAGS=${CFLAGS:--O2 -g -Wall -Wextra -Wno-unused-parameter}
 
-"$CC" -std=gnu11 $CFLAGS -o "$out/exec_timer" "$here/exec_timer.c"
+if [ ! -x "$out/exec_timer" ] || [ "$here/exec_timer.c" -nt "$out/exec_timer" ]; then
+	"$CC" -std=gnu11 $CFLAGS -o "$out/exec_timer" "$here/exec_timer.c"
+fi
 
 if ! pkg-config --exists libdpdk; then
 	echo "build.sh: libdpdk not found by pkg-config; DPDK programs not built" >&2
