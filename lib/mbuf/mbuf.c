@@ -277,6 +277,8 @@ void hp_mbuf_free_bulk(struct hp_mbuf **mbufs, unsigned n)
 	struct hp_mempool *pool = NULL; /* of the run [start, i) */
 	unsigned start = 0;
 
+	if (HP_UNLIKELY(mbufs == NULL))
+		return;
 	for (unsigned i = 0; i < n; i++) {
 		struct hp_mbuf *m = mbufs[i];
 		bool last = m != NULL && mp_mbuf_unref(m);
