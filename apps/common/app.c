@@ -15,6 +15,7 @@
 #include "app.h"
 #include "hp_cli.h"
 #include "hp_log.h"
+#include "hp_port.h"
 
 enum {
 	APP_OK = 0,
@@ -82,6 +83,28 @@ static int app_commands(const struct hp_core_opts *o, struct hp_cli *cli)
 	return first;
 }
 
+/* Tells the user when a port enters or leaves this process. */
+static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
+			      void *arg)
+{
+	struct hp_port_info info;
+	const char *name = hp_port_info_get(port_id, &info) == 0 ? info.name : "";
+
+	(void)arg;
+	switch (ev) {
+	case HP_PORT_EVENT_NEW:
+		printf("Port %u: %s is now usable in this process\n", port_id, name);
+		break;
+	case HP_PORT_EVENT_DESTROY:
+		printf("Port %u: %s left this process\n", port_id, name);
+		break;
+	case HP_PORT_EVENT_REMOVED:
+		printf("Port %u: %s: the device went away\n", port_id, name);
+		break;
+	}
+	fflush(stdout);
+}
+
 int app_main(enum hp_proc_role role, int argc, char **argv)
 {
 	const char *prog = basename(argv[0]);
@@ -101,6 +124,8 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		return APP_OK;
 	}
 	hp_core_catch_signals();
+	if (role == HP_ROLE_SECONDARY)
+		hp_port_event_register(app_on_port_event, NULL);
 	r = hp_core_init(&opts);
 	if (r < 0)
 		return APP_INIT_FAILED;

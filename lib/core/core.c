@@ -210,8 +210,12 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	(void)ipc;
 	(void)arg;
 	if (core.role == HP_ROLE_PRIMARY) {
-		if (!up)
-			HP_INFO(CORE_LOG, "secondary pid %d left", (int)pid);
+		if (up)
+			return;
+		/* Buffers in the dead process's per-thread caches go back. */
+		int n = hp_mempool_reclaim_pid(core.pool, pid);
+		HP_INFO(CORE_LOG, "secondary pid %d left%s", (int)pid,
+			n > 0 ? "; its cached packet buffers are back in the pool" : "");
 		return;
 	}
 	if (peer == HP_IPC_PRIMARY && !up) {
@@ -442,6 +446,8 @@ void hp_core_fini(void)
 	if (!core.up)
 		return;
 	hp_port_fini();
+	if (core.pool)
+		hp_mempool_cache_release(core.pool);
 	hp_ipc_destroy(core.ipc);
 	core.ipc = NULL;
 	core.pool = NULL;
