@@ -114,8 +114,10 @@ HP_API int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer,
 			  struct hp_ipc_msg *req, struct hp_ipc_msg *ret_reply,
 			  int timeout_ms);
 
-/* Answers req (from a handler) with reply; its id is set from req.
- * -ENOTCONN if the peer is gone. */
+/* Answers req (from a handler) with reply; its id is set from req, and
+ * its type too when it is 0. Any thread, once per request; the request's
+ * caller drops a reply that arrives after its deadline. -EINVAL for a
+ * notification (id 0), -EMSGSIZE, -ENOTCONN if the peer is gone. */
 HP_API int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
 			const struct hp_ipc_msg *req, struct hp_ipc_msg *reply);
 

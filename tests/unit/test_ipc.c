@@ -1,0 +1,1260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of lib/ipc: request/reply, broadcast, fds, timeouts, peer
+ * death, malformed input, credentials and concurrency, with forked peers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hp_ipc.h"
+#include "hp_log.h"
+#include "ipc_private.h"
+
+#define T_ECHO 100	/* replies "re:" + payload */
+#define T_SILENT 101	/* never replies */
+#define T_KILL 102	/* the child dies on it */
+#define T_FDS 103	/* writes into the request's fd, replies a memfd */
+#define T_NOTE 104	/* a notification */
+#define T_ABSENT 105	/* no handler anywhere */
+#define WAIT_MS 10000	/* bound of every wait that should be quick */
+
+static bool skipped_not_root;
+
+/* ---- helpers ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True once fd is readable within ms. */
+static bool wait_fd(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+static void evt_post(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		abort();
+}
+
+/* Waits until n events were posted on the eventfd; false on timeout. */
+static bool evt_wait(int fd, uint64_t n, int ms)
+{
+	uint64_t got = 0, v;
+
+	while (got < n) {
+		if (!wait_fd(fd, ms) || read(fd, &v, sizeof(v)) != sizeof(v))
+			return false;
+		got += v;
+	}
+	return true;
+}
+
+/* A private directory per test, so tests can run in parallel. */
+struct tdir {
+	char dir[64];
+	char path[96];
+};
+
+static void tdir_make(struct tdir *d)
+{
+	strcpy(d->dir, "/tmp/hp-ipc-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/mp.sock", d->dir);
+}
+
+static void tdir_remove(struct tdir *d)
+{
+	unlink(d->path);
+	rmdir(d->dir);
+}
+
+/* Log capture: every line at warning or worse, plus debug lines. */
+static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static char cap_buf[16384];
+static int cap_warnings;
+
+static void cap_sink(int level, const char *topic, const char *line, void *arg)
+{
+	(void)topic;
+	(void)arg;
+	pthread_mutex_lock(&cap_lock);
+	if (level <= HP_LOG_WARNING)
+		cap_warnings++;
+	size_t used = strlen(cap_buf);
+	snprintf(cap_buf + used, sizeof(cap_buf) - used, "%s\n", line);
+	pthread_mutex_unlock(&cap_lock);
+}
+
+static void cap_start(void)
+{
+	pthread_mutex_lock(&cap_lock);
+	cap_buf[0] = '\0';
+	cap_warnings = 0;
+	pthread_mutex_unlock(&cap_lock);
+	hp_log_set_sink(cap_sink, NULL);
+}
+
+static int cap_count(void)
+{
+	pthread_mutex_lock(&cap_lock);
+	int n = cap_warnings;
+	pthread_mutex_unlock(&cap_lock);
+	return n;
+}
+
+static bool cap_has(const char *s)
+{
+	pthread_mutex_lock(&cap_lock);
+	bool r = strstr(cap_buf, s) != NULL;
+	pthread_mutex_unlock(&cap_lock);
+	return r;
+}
+
+static void cap_stop(void)
+{
+	hp_log_set_sink(NULL, NULL);
+	hp_log_set_levels("ipc:notice");
+}
+
+/* ---- the primary's side ---- */
+
+struct srv {
+	struct tdir d;
+	struct hp_ipc *ipc;
+	int up_fd;		  /* +1 per peer up */
+	int down_fd;		  /* +1 per peer down */
+	atomic_uint last_up;	  /* id of the last peer up */
+	atomic_uint last_down;	  /* id of the last peer down */
+};
+
+static void srv_peer_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
+			void *arg)
+{
+	struct srv *s = arg;
+
+	(void)ipc;
+	(void)pid;
+	atomic_store(up ? &s->last_up : &s->last_down, peer);
+	evt_post(up ? s->up_fd : s->down_fd);
+}
+
+static void echo_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
+	char text[64];
+
+	(void)arg;
+	snprintf(text, sizeof(text), "re:%.*s", (int)req->len,
+		 (const char *)req->payload);
+	hp_ipc_msg_init(reply, req->type, text, strlen(text));
+	reply->status = (int32_t)req->len;
+	hp_ipc_reply(ipc, peer, req, reply);
+	free(reply);
+}
+
+/* Creates the primary in a fresh dir (directory made first by the caller
+ * when it needs the path earlier). */
+static void srv_start(struct srv *s, const struct hp_ipc_server_opts *opts)
+{
+	if (!s->d.dir[0])
+		tdir_make(&s->d);
+	s->up_fd = eventfd(0, EFD_CLOEXEC);
+	s->down_fd = eventfd(0, EFD_CLOEXEC);
+	assert_true(s->up_fd >= 0 && s->down_fd >= 0);
+	assert_int_equal(hp_ipc_server_create(s->d.path, opts, &s->ipc), 0);
+	hp_ipc_set_peer_callback(s->ipc, srv_peer_cb, s);
+	assert_int_equal(hp_ipc_register(s->ipc, T_ECHO, echo_handler, NULL), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	hp_ipc_destroy(s->ipc);
+	s->ipc = NULL;
+	close(s->up_fd);
+	close(s->down_fd);
+	tdir_remove(&s->d);
+}
+
+/* Sends an echo request and checks its reply; returns 0 or what failed. */
+static int echo_check(struct hp_ipc *ipc, uint32_t peer, const char *text)
+{
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	char want[64];
+	int r;
+
+	hp_ipc_msg_init(req, T_ECHO, text, strlen(text));
+	r = hp_ipc_request(ipc, peer, req, rep, WAIT_MS);
+	snprintf(want, sizeof(want), "re:%s", text);
+	if (r == 0 && (rep->id != req->id || rep->len != strlen(want) ||
+		       memcmp(rep->payload, want, rep->len) ||
+		       rep->status != (int32_t)strlen(text)))
+		r = -EBADMSG;
+	free(req);
+	free(rep);
+	return r;
+}
+
+/* ---- forked secondaries ---- */
+
+struct child {
+	pid_t pid;
+	int go[2];	/* parent -> child: start */
+	int ready[2];	/* child -> parent: one byte when set up */
+};
+
+typedef int (*child_fn)(void *arg, int ready_fd);
+
+/* Forks a child that waits for child_go, runs fn and _exits with its
+ * return. Fork before any thread exists in this process. */
+static void child_spawn(struct child *c, child_fn fn, void *arg)
+{
+	assert_int_equal(pipe2(c->go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(c->ready, O_CLOEXEC), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		char b;
+
+		close(c->go[1]);
+		close(c->ready[0]);
+		if (!wait_fd(c->go[0], WAIT_MS) || read(c->go[0], &b, 1) != 1)
+			_exit(90);
+		_exit(fn(arg, c->ready[1]));
+	}
+	close(c->go[0]);
+	close(c->ready[1]);
+}
+
+static void child_go(struct child *c)
+{
+	assert_int_equal(write(c->go[1], "g", 1), 1);
+}
+
+static bool child_ready(struct child *c)
+{
+	char b;
+
+	return wait_fd(c->ready[0], WAIT_MS) && read(c->ready[0], &b, 1) == 1;
+}
+
+/* Reaps the child within WAIT_MS (killing it after) and returns its exit
+ * code, or 128 + signal. */
+static int child_reap(struct child *c)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	int st = 0;
+
+	if (pfd >= 0 && !wait_fd(pfd, WAIT_MS))
+		kill(c->pid, SIGKILL);
+	if (pfd >= 0)
+		close(pfd);
+	waitpid(c->pid, &st, 0);
+	close(c->go[1]);
+	close(c->ready[0]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+struct cli_cfg {
+	const char *path;
+	int idx;
+	uint16_t type;		/* handler to register */
+	hp_ipc_handler_fn fn;
+};
+
+static void cli_down_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
+			void *arg)
+{
+	(void)ipc;
+	(void)pid;
+	if (peer == HP_IPC_PRIMARY && !up)
+		evt_post(*(int *)arg);
+}
+
+/* A secondary: connects, registers its handler, says ready, serves until
+ * the primary hangs up. */
+static int child_client(void *arg, int ready_fd)
+{
+	struct cli_cfg *cfg = arg;
+	struct hp_ipc *ipc;
+	int down = eventfd(0, EFD_CLOEXEC);
+
+	if (hp_ipc_client_connect(cfg->path, &ipc) < 0)
+		return 10;
+	hp_ipc_set_peer_callback(ipc, cli_down_cb, &down);
+	if (cfg->fn && hp_ipc_register(ipc, cfg->type, cfg->fn, cfg) < 0)
+		return 11;
+	if (write(ready_fd, "r", 1) != 1)
+		return 12;
+	if (!evt_wait(down, 1, 30000))
+		return 13;
+	hp_ipc_destroy(ipc);
+	return 0;
+}
+
+static void child_bcast_handler(struct hp_ipc *ipc, uint32_t peer,
+				const struct hp_ipc_msg *req, void *arg)
+{
+	struct cli_cfg *cfg = arg;
+	struct hp_ipc_msg reply;
+	char text[64];
+
+	snprintf(text, sizeof(text), "child %d pid %d", cfg->idx, (int)getpid());
+	hp_ipc_msg_init(&reply, req->type, text, strlen(text));
+	reply.status = cfg->idx;
+	hp_ipc_reply(ipc, peer, req, &reply);
+}
+
+static void silent_handler(struct hp_ipc *ipc, uint32_t peer,
+			   const struct hp_ipc_msg *req, void *arg)
+{
+	(void)ipc;
+	(void)peer;
+	(void)req;
+	(void)arg;
+}
+
+/* Forks n secondaries serving type, starts the primary and waits until
+ * every one is connected. */
+static void spawn_clients(struct srv *s, struct child *c, struct cli_cfg *cfg,
+			  int n)
+{
+	tdir_make(&s->d);
+	for (int i = 0; i < n; i++) {
+		cfg[i].path = s->d.path;
+		cfg[i].idx = i;
+		child_spawn(&c[i], child_client, &cfg[i]);
+	}
+	srv_start(s, NULL);
+	for (int i = 0; i < n; i++)
+		child_go(&c[i]);
+	for (int i = 0; i < n; i++)
+		assert_true(child_ready(&c[i]));
+	assert_true(evt_wait(s->up_fd, (uint64_t)n, WAIT_MS));
+}
+
+/* ---- raw sockets that speak the wire format by hand ---- */
+
+static int raw_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Builds header + payload in buf; returns the size. */
+static size_t raw_build(uint8_t *buf, uint16_t version, uint16_t kind,
+			uint16_t type, uint64_t id, const char *text)
+{
+	struct ipc_hdr h = {
+		.magic = HP_IPC_MAGIC, .version = version, .type = type,
+		.kind = kind, .id = id, .len = (uint32_t)strlen(text),
+	};
+
+	ipc_hdr_encode(buf, &h);
+	memcpy(buf + IPC_HDR_SIZE, text, h.len);
+	return IPC_HDR_SIZE + h.len;
+}
+
+static void raw_send(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Receives one message within WAIT_MS: its size (0 at end of stream). */
+static ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
+{
+	uint8_t buf[IPC_RX_SIZE];
+	ssize_t n;
+
+	if (!wait_fd(fd, WAIT_MS))
+		return -ETIMEDOUT;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0)
+		*ret_decode = hp_ipc_msg_decode(buf, (size_t)n, msg);
+	return n;
+}
+
+/* Sends a valid echo request over a raw socket and checks the reply. */
+static void raw_echo(int fd, uint64_t id)
+{
+	uint8_t buf[IPC_RX_SIZE];
+	struct hp_ipc_msg msg;
+	int dec = -1;
+
+	raw_send(fd, buf, raw_build(buf, HP_IPC_PROTO_VERSION,
+				    IPC_KIND_REQUEST, T_ECHO, id, "raw"));
+	assert_true(raw_recv(fd, &msg, &dec) > 0);
+	assert_int_equal(dec, 0);
+	assert_int_equal(msg.id, id);
+	assert_int_equal(msg.len, 6);
+	assert_memory_equal(msg.payload, "re:raw", 6);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_ipc_msg_decode(void **state)
+{
+	uint8_t buf[IPC_RX_SIZE + 16];
+	struct hp_ipc_msg msg;
+	struct ipc_hdr h;
+	size_t n;
+
+	(void)state;
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, 7, 42,
+		      "hello");
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), 0);
+	assert_int_equal(msg.type, 7);
+	assert_int_equal(msg.id, 42);
+	assert_int_equal(msg.len, 5);
+	assert_int_equal(msg.nb_fds, 0);
+	assert_memory_equal(msg.payload, "hello", 5);
+
+	assert_int_equal(hp_ipc_msg_decode(buf, 0, &msg), -EBADMSG);
+	assert_int_equal(hp_ipc_msg_decode(buf, 5, &msg), -EBADMSG);
+	assert_int_equal(hp_ipc_msg_decode(buf, IPC_HDR_SIZE - 1, &msg),
+			 -EBADMSG); /* truncated header */
+	assert_int_equal(hp_ipc_msg_decode(buf, n - 1, &msg), -EBADMSG);
+	assert_int_equal(hp_ipc_msg_decode(buf, n + 1, &msg), -EBADMSG);
+	assert_int_equal(hp_ipc_msg_decode(NULL, n, &msg), -EINVAL);
+
+	buf[0] ^= 0xff; /* bad magic */
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), -EBADMSG);
+	buf[0] ^= 0xff;
+
+	n = raw_build(buf, HP_IPC_PROTO_VERSION + 1, IPC_KIND_REQUEST, 7, 42,
+		      "x");
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), -EPROTO);
+	assert_int_equal(msg.status, HP_IPC_PROTO_VERSION + 1);
+	/* Another version is told even when the rest of its header is short. */
+	assert_int_equal(hp_ipc_msg_decode(buf, 8, &msg), -EPROTO);
+
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, 7, 42, "");
+	assert_int_equal(ipc_hdr_decode(buf, n, &h), 0);
+	h.len = HP_IPC_MAX_PAYLOAD + 1; /* oversized length field */
+	ipc_hdr_encode(buf, &h);
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), -EMSGSIZE);
+	assert_int_equal(hp_ipc_msg_decode(buf, IPC_HDR_SIZE + h.len, &msg),
+			 -EMSGSIZE);
+	h.len = HP_IPC_MAX_PAYLOAD; /* the largest one is fine */
+	ipc_hdr_encode(buf, &h);
+	assert_int_equal(hp_ipc_msg_decode(buf, IPC_RX_SIZE, &msg), 0);
+	h.len = 0;
+	h.type = 0; /* type 0 is invalid */
+	ipc_hdr_encode(buf, &h);
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), -EBADMSG);
+	h.type = 7;
+	h.kind = 9; /* no such kind */
+	ipc_hdr_encode(buf, &h);
+	assert_int_equal(hp_ipc_msg_decode(buf, n, &msg), -EBADMSG);
+
+	assert_int_equal(hp_ipc_msg_init(&msg, 3, buf, HP_IPC_MAX_PAYLOAD + 1),
+			 -EMSGSIZE);
+	assert_int_equal(hp_ipc_msg_init(&msg, 3, NULL, 1), -EINVAL);
+	assert_int_equal(hp_ipc_msg_init(&msg, 3, "ab", 2), 0);
+	assert_int_equal(msg.len, 2);
+}
+
+static void note_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *msg, void *arg)
+{
+	(void)ipc;
+	(void)peer;
+	if (msg->len == 4 && !memcmp(msg->payload, "note", 4))
+		evt_post(*(int *)arg);
+}
+
+static void test_ipc_request_reply(void **state)
+{
+	struct srv s = { 0 };
+	struct hp_ipc *cli;
+	struct hp_ipc_peer_info info[4];
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	int note = eventfd(0, EFD_CLOEXEC), down = eventfd(0, EFD_CLOEXEC);
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	uint32_t peer = atomic_load(&s.last_up);
+	assert_int_equal(peer, 1);
+
+	/* secondary -> primary */
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "ping"), 0);
+	/* primary -> secondary */
+	assert_int_equal(hp_ipc_register(cli, T_ECHO, echo_handler, NULL), 0);
+	assert_int_equal(echo_check(s.ipc, peer, "pong"), 0);
+	/* a type nobody handles is answered -ENOTSUP */
+	hp_ipc_msg_init(req, T_ABSENT, "?", 1);
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, WAIT_MS), 0);
+	assert_int_equal(rep->status, -ENOTSUP);
+	/* notifications */
+	assert_int_equal(hp_ipc_register(s.ipc, T_NOTE, note_handler, &note), 0);
+	hp_ipc_msg_init(req, T_NOTE, "note", 4);
+	assert_int_equal(hp_ipc_notify(cli, HP_IPC_PRIMARY, req), 0);
+	assert_true(evt_wait(note, 1, WAIT_MS));
+	/* bad arguments and unknown peers */
+	assert_int_equal(hp_ipc_register(s.ipc, 1, echo_handler, NULL), -EINVAL);
+	assert_int_equal(hp_ipc_request(s.ipc, 99, req, rep, 10), -ENOTCONN);
+	assert_int_equal(hp_ipc_notify(s.ipc, 99, req), -ENOTCONN);
+	assert_int_equal(hp_ipc_reply(s.ipc, peer, req, rep), -EINVAL);
+
+	assert_int_equal(hp_ipc_peers(s.ipc, info, 4), 1);
+	assert_int_equal(info[0].id, peer);
+	assert_int_equal(info[0].pid, getpid());
+	assert_int_equal(info[0].uid, geteuid());
+	assert_int_equal(hp_ipc_peers(cli, info, 4), 1);
+	assert_int_equal(info[0].id, HP_IPC_PRIMARY);
+
+	/* the primary hangs up on the secondary, which is told */
+	hp_ipc_set_peer_callback(cli, cli_down_cb, &down);
+	assert_int_equal(hp_ipc_disconnect(s.ipc, peer), 0);
+	assert_int_equal(hp_ipc_disconnect(s.ipc, peer), -ENOTCONN);
+	assert_true(evt_wait(down, 1, WAIT_MS));
+	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
+	assert_int_equal(atomic_load(&s.last_down), peer);
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "x"), -ENOTCONN);
+
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+	hp_ipc_destroy(NULL);
+	close(note);
+	close(down);
+	free(req);
+	free(rep);
+}
+
+static void test_ipc_server_path(void **state)
+{
+	struct tdir d;
+	struct hp_ipc *a, *b;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char longpath[200];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	tdir_make(&d);
+	assert_int_equal(hp_ipc_client_connect(d.path, &a), -ENOENT);
+	/* a stale socket of a dead primary is replaced */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	strcpy(sa.sun_path, d.path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(hp_ipc_client_connect(d.path, &a), -ECONNREFUSED);
+	assert_int_equal(hp_ipc_server_create(d.path, NULL, &a), 0);
+	assert_int_equal(stat(d.path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* a live one is not */
+	assert_int_equal(hp_ipc_server_create(d.path, NULL, &b), -EADDRINUSE);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(hp_ipc_server_create(longpath, NULL, &b),
+			 -ENAMETOOLONG);
+	hp_ipc_destroy(a);
+	assert_int_equal(stat(d.path, &st), -1); /* unlinked */
+	tdir_remove(&d);
+}
+
+static void test_ipc_broadcast(void **state)
+{
+	struct srv s = { 0 };
+	struct child c[3];
+	struct cli_cfg cfg[3];
+	struct hp_ipc_result res[3];
+	struct hp_ipc_msg req;
+	unsigned nb = 0;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		cfg[i] = (struct cli_cfg){ .type = T_ECHO,
+					   .fn = child_bcast_handler };
+	spawn_clients(&s, c, cfg, 3);
+	hp_ipc_msg_init(&req, T_ECHO, "all", 3);
+	assert_int_equal(hp_ipc_broadcast(s.ipc, &req, 2, res, 2, &nb), -ENOSPC);
+	assert_int_equal(hp_ipc_broadcast(s.ipc, &req, WAIT_MS, res, 3, &nb), 0);
+	assert_int_equal(nb, 3);
+	for (int i = 0; i < 3; i++) {
+		int idx = res[i].reply_status;
+		char want[64];
+
+		assert_int_equal(res[i].status, 0);
+		assert_true(idx >= 0 && idx < 3);
+		assert_int_equal(res[i].pid, c[idx].pid);
+		snprintf(want, sizeof(want), "child %d pid %d", idx,
+			 (int)c[idx].pid);
+		assert_string_equal(res[i].reply_text, want);
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(res[j].peer, res[i].peer);
+	}
+	srv_stop(&s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(child_reap(&c[i]), 0);
+}
+
+static void test_ipc_broadcast_one_silent(void **state)
+{
+	struct srv s = { 0 };
+	struct child c[3];
+	struct cli_cfg cfg[3];
+	struct hp_ipc_result res[3];
+	struct hp_ipc_msg req;
+	unsigned nb = 0;
+	int64_t t0, dt;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		cfg[i] = (struct cli_cfg){ .type = T_ECHO,
+					   .fn = i == 1 ? silent_handler :
+							  child_bcast_handler };
+	spawn_clients(&s, c, cfg, 3);
+	hp_ipc_msg_init(&req, T_ECHO, "all", 3);
+	t0 = now_ms();
+	assert_int_equal(hp_ipc_broadcast(s.ipc, &req, 300, res, 3, &nb),
+			 -ETIMEDOUT);
+	dt = now_ms() - t0;
+	assert_true(dt >= 295 && dt < 800); /* one deadline, not three */
+	assert_int_equal(nb, 3);
+	for (unsigned i = 0; i < nb; i++) {
+		bool silent = res[i].pid == c[1].pid;
+
+		assert_int_equal(res[i].status, silent ? -ETIMEDOUT : 0);
+		if (!silent)
+			assert_int_not_equal(strstr(res[i].reply_text, "child"),
+					     NULL);
+	}
+	/* a stopped peer fails only its own part too */
+	kill(c[0].pid, SIGSTOP);
+	t0 = now_ms();
+	assert_int_equal(hp_ipc_broadcast(s.ipc, &req, 200, res, 3, &nb),
+			 -ETIMEDOUT);
+	dt = now_ms() - t0;
+	assert_true(dt >= 195 && dt < 700);
+	for (unsigned i = 0; i < nb; i++)
+		assert_int_equal(res[i].status,
+				 res[i].pid == c[2].pid ? 0 : -ETIMEDOUT);
+	kill(c[0].pid, SIGCONT);
+	srv_stop(&s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(child_reap(&c[i]), 0);
+}
+
+static const char pipe_text[] = "through the pipe";
+static const char memfd_text[] = "from a memfd";
+
+/* Primary: writes into the request's fd, answers with a memfd. */
+static void fds_handler(struct hp_ipc *ipc, uint32_t peer,
+			const struct hp_ipc_msg *req, void *arg)
+{
+	struct hp_ipc_msg reply;
+	int *cloexec_ok = arg;
+	int mfd;
+
+	hp_ipc_msg_init(&reply, req->type, NULL, 0);
+	if (req->nb_fds != 1) {
+		reply.status = -EINVAL;
+		hp_ipc_reply(ipc, peer, req, &reply);
+		return;
+	}
+	*cloexec_ok = (fcntl(req->fds[0], F_GETFD) & FD_CLOEXEC) != 0;
+	if (write(req->fds[0], pipe_text, sizeof(pipe_text)) < 0)
+		reply.status = -errno;
+	close(req->fds[0]);
+	mfd = memfd_create("test", MFD_CLOEXEC);
+	if (pwrite(mfd, memfd_text, sizeof(memfd_text), 0) < 0)
+		reply.status = -errno;
+	reply.fds[0] = mfd;
+	reply.nb_fds = 1;
+	hp_ipc_reply(ipc, peer, req, &reply);
+	close(mfd);
+}
+
+/* Secondary: sends a pipe's write end, reads what came through it and
+ * what the memfd of the reply holds. */
+static int child_fds(void *arg, int ready_fd)
+{
+	struct hp_ipc_msg req, rep;
+	struct hp_ipc *ipc;
+	char buf[64] = "";
+	int p[2];
+
+	(void)ready_fd;
+	if (hp_ipc_client_connect(arg, &ipc) < 0 || pipe2(p, O_CLOEXEC) < 0)
+		return 10;
+	hp_ipc_msg_init(&req, T_FDS, NULL, 0);
+	req.fds[0] = p[1];
+	req.nb_fds = 1;
+	if (hp_ipc_request(ipc, HP_IPC_PRIMARY, &req, &rep, WAIT_MS) < 0 ||
+	    rep.status != 0)
+		return 11;
+	close(p[1]);
+	if (read(p[0], buf, sizeof(buf)) != sizeof(pipe_text) ||
+	    strcmp(buf, pipe_text))
+		return 12;
+	if (rep.nb_fds != 1 ||
+	    pread(rep.fds[0], buf, sizeof(buf), 0) != sizeof(memfd_text) ||
+	    strcmp(buf, memfd_text))
+		return 13;
+	close(rep.fds[0]);
+	hp_ipc_destroy(ipc);
+	return 0;
+}
+
+static void test_ipc_fd_passing(void **state)
+{
+	struct srv s = { 0 };
+	struct child c;
+	int cloexec_ok = 0;
+
+	(void)state;
+	tdir_make(&s.d);
+	child_spawn(&c, child_fds, s.d.path);
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_FDS, fds_handler, &cloexec_ok),
+			 0);
+	child_go(&c);
+	assert_int_equal(child_reap(&c), 0);
+	srv_stop(&s);
+	assert_true(cloexec_ok); /* received fds are close-on-exec */
+}
+
+/* Keeps the request to answer it late, when told to. */
+struct late {
+	int got_fd;
+	struct hp_ipc_msg req;
+	atomic_bool answer;
+};
+
+static void late_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	struct late *l = arg;
+
+	if (atomic_load(&l->answer)) {
+		echo_handler(ipc, peer, req, NULL);
+		return;
+	}
+	l->req = *req;
+	evt_post(l->got_fd);
+}
+
+static void test_ipc_request_timeout(void **state)
+{
+	struct srv s = { 0 };
+	struct hp_ipc *cli;
+	struct late *l = calloc(1, sizeof(*l));
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	int64_t t0, dt;
+
+	(void)state;
+	cap_start();
+	hp_log_set_levels("ipc:debug");
+	l->got_fd = eventfd(0, EFD_CLOEXEC);
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_SILENT, late_handler, l), 0);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+
+	hp_ipc_msg_init(req, T_SILENT, "slow", 4);
+	rep->len = 12345;
+	t0 = now_ms();
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, 200),
+			 -ETIMEDOUT);
+	dt = now_ms() - t0;
+	assert_true(dt >= 195 && dt < 1000);
+	assert_int_equal(rep->len, 12345); /* untouched on failure */
+
+	/* the late answer is dropped; the next call gets its own reply */
+	assert_true(evt_wait(l->got_fd, 1, WAIT_MS));
+	hp_ipc_msg_init(rep, T_SILENT, "stale", 5);
+	assert_int_equal(hp_ipc_reply(s.ipc, atomic_load(&s.last_up), &l->req,
+				      rep), 0);
+	atomic_store(&l->answer, true);
+	hp_ipc_msg_init(req, T_SILENT, "fresh", 5);
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, WAIT_MS),
+			 0);
+	assert_int_equal(rep->len, 8);
+	assert_memory_equal(rep->payload, "re:fresh", 8);
+	assert_true(cap_has("late reply"));
+	assert_int_equal(cap_count(), 0);
+
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+	cap_stop();
+	close(l->got_fd);
+	free(l);
+	free(req);
+	free(rep);
+}
+
+static void kill_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	(void)ipc;
+	(void)peer;
+	(void)req;
+	(void)arg;
+	raise(SIGKILL);
+}
+
+static void test_ipc_peer_death(void **state)
+{
+	struct srv s = { 0 };
+	struct child c;
+	struct cli_cfg cfg = { .type = T_KILL, .fn = kill_handler };
+	struct hp_ipc_msg req, rep;
+	int64_t t0;
+
+	(void)state;
+	spawn_clients(&s, &c, &cfg, 1);
+	uint32_t peer = atomic_load(&s.last_up);
+	hp_ipc_msg_init(&req, T_KILL, NULL, 0);
+	t0 = now_ms();
+	assert_int_equal(hp_ipc_request(s.ipc, peer, &req, &rep, 20000),
+			 -ECONNRESET);
+	assert_true(now_ms() - t0 < 2000);
+	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
+	assert_int_equal(atomic_load(&s.last_down), peer);
+	assert_int_equal(hp_ipc_peers(s.ipc, NULL, 0), 0);
+	assert_int_equal(child_reap(&c), 128 + SIGKILL);
+	srv_stop(&s);
+}
+
+/* Secondary: its request is pending when the primary goes away. */
+static int child_orphan(void *arg, int ready_fd)
+{
+	struct hp_ipc_msg req, rep;
+	struct hp_ipc *ipc;
+	int down = eventfd(0, EFD_CLOEXEC);
+	int64_t t0;
+	int r;
+
+	(void)ready_fd;
+	if (hp_ipc_client_connect(arg, &ipc) < 0)
+		return 10;
+	hp_ipc_set_peer_callback(ipc, cli_down_cb, &down);
+	hp_ipc_msg_init(&req, T_SILENT, NULL, 0);
+	t0 = now_ms();
+	r = hp_ipc_request(ipc, HP_IPC_PRIMARY, &req, &rep, 20000);
+	if (r != -ECONNRESET)
+		return 11;
+	if (now_ms() - t0 > 2000)
+		return 12;
+	if (!evt_wait(down, 1, WAIT_MS))
+		return 13;
+	hp_ipc_destroy(ipc);
+	return 0;
+}
+
+static void test_ipc_primary_death(void **state)
+{
+	struct srv s = { 0 };
+	struct late l = { .got_fd = eventfd(0, EFD_CLOEXEC) };
+	struct child c;
+
+	(void)state;
+	tdir_make(&s.d);
+	child_spawn(&c, child_orphan, s.d.path);
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_SILENT, late_handler, &l), 0);
+	child_go(&c);
+	assert_true(evt_wait(l.got_fd, 1, WAIT_MS));
+	srv_stop(&s);
+	assert_int_equal(child_reap(&c), 0);
+	close(l.got_fd);
+}
+
+/* Sends one malformed datagram, with fds when nb_fds. */
+static void send_bad(int fd, const void *buf, size_t len, const int *fds,
+		     unsigned nb_fds, int *nb_bad)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * (HP_IPC_MAX_FDS + 1))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nb_fds) {
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nb_fds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nb_fds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nb_fds);
+	}
+	assert_int_equal(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)len);
+	(*nb_bad)++;
+}
+
+static void test_ipc_malformed_dropped(void **state)
+{
+	struct srv s = { 0 };
+	uint8_t *buf = calloc(1, IPC_RX_SIZE + 512);
+	int fds[HP_IPC_MAX_FDS + 1];
+	struct ipc_hdr h;
+	int fd, p[2], before, nb_bad = 0;
+	size_t n;
+
+	(void)state;
+	cap_start();
+	srv_start(&s, NULL);
+	fd = raw_connect(s.d.path);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS)); /* accepted: fd count final */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	for (size_t i = 0; i < HP_ARRAY_SIZE(fds); i++)
+		fds[i] = p[1];
+	before = count_fds();
+
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, T_ECHO, 1,
+		      "abc");
+	send_bad(fd, buf, n, fds, HP_IPC_MAX_FDS + 1, &nb_bad); /* too many fds */
+	send_bad(fd, buf, IPC_HDR_SIZE - 4, NULL, 0, &nb_bad); /* truncated */
+	send_bad(fd, buf, n - 1, fds, 1, &nb_bad); /* length mismatch */
+	buf[0] = 'X';
+	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* bad magic */
+	h = (struct ipc_hdr){ .magic = HP_IPC_MAGIC,
+			      .version = HP_IPC_PROTO_VERSION,
+			      .type = T_ECHO, .kind = IPC_KIND_REQUEST, .id = 1,
+			      .len = 100000 };
+	ipc_hdr_encode(buf, &h);
+	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* oversized length field */
+	h.len = HP_IPC_MAX_PAYLOAD + 100;
+	ipc_hdr_encode(buf, &h);
+	send_bad(fd, buf, IPC_HDR_SIZE + h.len, NULL, 0, &nb_bad); /* too big */
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REPLY, T_ECHO, 999999,
+		      "");
+	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* reply nobody asked for */
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, T_ECHO, 0, "");
+	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* request without an id */
+
+	/* still served, on the same connection and on a new one */
+
+	raw_echo(fd, 3);
+	assert_int_equal(cap_count(), nb_bad);
+	assert_int_equal(count_fds(), before); /* received fds were closed */
+	int fd2 = raw_connect(s.d.path);
+	raw_echo(fd2, 1);
+	close(fd2);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	srv_stop(&s);
+	cap_stop();
+	free(buf);
+}
+
+static void test_ipc_malformed_version(void **state)
+{
+	struct srv s = { 0 };
+	uint8_t buf[IPC_RX_SIZE];
+	struct hp_ipc_msg msg;
+	char want[128];
+	int fd, dec = -1;
+
+	(void)state;
+	cap_start();
+	srv_start(&s, NULL);
+	fd = raw_connect(s.d.path);
+	raw_send(fd, buf, raw_build(buf, HP_IPC_PROTO_VERSION + 1,
+				    IPC_KIND_REQUEST, T_ECHO, 77, "hi"));
+	/* answered -EPROTO in the primary's own version, then hung up on */
+	assert_true(raw_recv(fd, &msg, &dec) > 0);
+	assert_int_equal(dec, 0);
+	assert_int_equal(msg.id, 77);
+	assert_int_equal(msg.status, -EPROTO);
+	assert_int_equal(raw_recv(fd, &msg, &dec), 0);
+	snprintf(want, sizeof(want),
+		 "(pid %d) speaks protocol version %d, this process speaks %d",
+		 (int)getpid(), HP_IPC_PROTO_VERSION + 1, HP_IPC_PROTO_VERSION);
+	assert_true(cap_has(want));
+	close(fd);
+	fd = raw_connect(s.d.path);
+	raw_echo(fd, 1);
+	close(fd);
+	srv_stop(&s);
+	cap_stop();
+}
+
+/* A raw primary that answers the first request in another version. */
+static void *old_primary(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	uint8_t buf[IPC_RX_SIZE];
+	struct ipc_hdr h;
+	ssize_t n;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0 && ipc_hdr_decode(buf, (size_t)n, &h) == 0) {
+		h.version = HP_IPC_PROTO_VERSION + 1;
+		h.kind = IPC_KIND_REPLY;
+		h.status = -EPROTO;
+		h.len = 0;
+		ipc_hdr_encode(buf, &h);
+		send(fd, buf, IPC_HDR_SIZE, MSG_NOSIGNAL);
+	}
+	/* Holds the connection until the test closes the listening socket. */
+	wait_fd(fd, WAIT_MS);
+	close(fd);
+	return NULL;
+}
+
+static void test_ipc_version_mismatch_client(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hp_ipc_msg req, rep;
+	struct hp_ipc *cli;
+	struct tdir d;
+	pthread_t th;
+	char want[128];
+	int lfd;
+
+	(void)state;
+	cap_start();
+	tdir_make(&d);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, d.path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(hp_ipc_client_connect(d.path, &cli), 0);
+	assert_int_equal(pthread_create(&th, NULL, old_primary, &lfd), 0);
+	hp_ipc_msg_init(&req, T_ECHO, "v", 1);
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, &req, &rep,
+					WAIT_MS), -EPROTO);
+	snprintf(want, sizeof(want),
+		 "primary speaks protocol version %d, this process speaks %d",
+		 HP_IPC_PROTO_VERSION + 1, HP_IPC_PROTO_VERSION);
+	assert_true(cap_has(want));
+	hp_ipc_destroy(cli); /* hangs up: old_primary returns */
+	pthread_join(th, NULL);
+	close(lfd);
+	tdir_remove(&d);
+	cap_stop();
+}
+
+static void test_ipc_malformed_limit(void **state)
+{
+	struct srv s = { 0 };
+	uint8_t buf[IPC_HDR_SIZE] = { 'j', 'u', 'n', 'k' };
+	struct hp_ipc_msg msg;
+	int fd, dec;
+
+	(void)state;
+	cap_start();
+	srv_start(&s, NULL);
+	fd = raw_connect(s.d.path);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	for (int i = 0; i < HP_IPC_MAX_MALFORMED - 1; i++)
+		raw_send(fd, buf, sizeof(buf));
+	raw_echo(fd, 1); /* one short of the limit: still served */
+	raw_send(fd, buf, sizeof(buf));
+	assert_int_equal(raw_recv(fd, &msg, &dec), 0); /* hung up on */
+	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
+	assert_true(cap_has("malformed messages, disconnecting"));
+	close(fd);
+	srv_stop(&s);
+	cap_stop();
+}
+
+struct other_cfg {
+	const char *path;
+	bool want_ok; /* served (the group is allowed) or refused */
+};
+
+/* Secondary as nobody: returns 0 when the primary served or refused it as
+ * wanted. */
+static int child_other_user(void *arg, int ready_fd)
+{
+	struct other_cfg *cfg = arg;
+	struct hp_ipc *ipc;
+	int r;
+
+	(void)ready_fd;
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 10;
+	r = hp_ipc_client_connect(cfg->path, &ipc);
+	if (r < 0)
+		return 11;
+	r = echo_check(ipc, HP_IPC_PRIMARY, "who");
+	hp_ipc_destroy(ipc);
+	if (cfg->want_ok)
+		return r == 0 ? 0 : 12;
+	return r == -ECONNRESET || r == -ENOTCONN ? 0 : 13;
+}
+
+static void test_ipc_credentials(void **state)
+{
+	struct hp_ipc_server_opts opts = { .mode = 0666 };
+	struct srv s = { 0 };
+	struct other_cfg cfg = { .want_ok = false };
+	struct child c;
+	struct stat st;
+	char want[96];
+
+	(void)state;
+	if (geteuid() != 0) {
+		skipped_not_root = true;
+		skip(); /* needs root to setuid */
+	}
+	cap_start();
+	tdir_make(&s.d);
+	assert_int_equal(chmod(s.d.dir, 0755), 0);
+	cfg.path = s.d.path;
+	child_spawn(&c, child_other_user, &cfg);
+	srv_start(&s, &opts);
+	child_go(&c);
+	assert_int_equal(child_reap(&c), 0);
+	snprintf(want, sizeof(want), "refusing peer pid %d uid 65534",
+		 (int)c.pid);
+	assert_true(cap_has(want));
+	assert_int_equal(hp_ipc_peers(s.ipc, NULL, 0), 0);
+	assert_false(evt_wait(s.up_fd, 1, 0));
+	hp_ipc_destroy(s.ipc);
+
+	/* that user's group, when allowed, gets in */
+	cfg.want_ok = true;
+	child_spawn(&c, child_other_user, &cfg);
+	opts = (struct hp_ipc_server_opts){ .group = 65534 };
+	assert_int_equal(hp_ipc_server_create(s.d.path, &opts, &s.ipc), 0);
+	hp_ipc_register(s.ipc, T_ECHO, echo_handler, NULL);
+	assert_int_equal(stat(s.d.path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, 65534);
+	child_go(&c);
+	assert_int_equal(child_reap(&c), 0);
+	srv_stop(&s);
+	cap_stop();
+}
+
+static void test_ipc_peer_limit(void **state)
+{
+	struct hp_ipc_server_opts opts = { .max_peers = 1 };
+	struct srv s = { 0 };
+	struct hp_ipc *a, *b;
+
+	(void)state;
+	cap_start();
+	srv_start(&s, &opts);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &a), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &b), 0);
+	int r = echo_check(b, HP_IPC_PRIMARY, "b");
+	assert_true(r == -ECONNRESET || r == -ENOTCONN);
+	assert_true(cap_has("the limit is 1"));
+	assert_int_equal(echo_check(a, HP_IPC_PRIMARY, "a"), 0);
+	hp_ipc_destroy(b);
+	hp_ipc_destroy(a);
+	srv_stop(&s);
+	cap_stop();
+}
+
+struct hammer {
+	struct hp_ipc *cli;
+	int idx;
+	int failures;
+};
+
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	char text[32];
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(text, sizeof(text), "t%d-%d", h->idx, i);
+		h->failures += echo_check(h->cli, HP_IPC_PRIMARY, text) != 0;
+	}
+	return NULL;
+}
+
+static void test_ipc_concurrent_requests(void **state)
+{
+	struct srv s = { 0 };
+	struct hammer h[4];
+	pthread_t th[4];
+	struct hp_ipc *cli;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	for (int i = 0; i < 4; i++) {
+		h[i] = (struct hammer){ .cli = cli, .idx = i };
+		assert_int_equal(pthread_create(&th[i], NULL, hammer_main, &h[i]),
+				 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(h[i].failures, 0);
+	}
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipc_msg_decode),
+		cmocka_unit_test(test_ipc_request_reply),
+		cmocka_unit_test(test_ipc_server_path),
+		cmocka_unit_test(test_ipc_broadcast),
+		cmocka_unit_test(test_ipc_broadcast_one_silent),
+		cmocka_unit_test(test_ipc_fd_passing),
+		cmocka_unit_test(test_ipc_request_timeout),
+		cmocka_unit_test(test_ipc_peer_death),
+		cmocka_unit_test(test_ipc_primary_death),
+		cmocka_unit_test(test_ipc_malformed_dropped),
+		cmocka_unit_test(test_ipc_malformed_version),
+		cmocka_unit_test(test_ipc_version_mismatch_client),
+		cmocka_unit_test(test_ipc_malformed_limit),
+		cmocka_unit_test(test_ipc_credentials),
+		cmocka_unit_test(test_ipc_peer_limit),
+		cmocka_unit_test(test_ipc_concurrent_requests),
+	};
+	int fails = cmocka_run_group_tests(tests, NULL, NULL);
+	/* meson's skip code, so a missing privilege never passes silently */
+	return fails == 0 && skipped_not_root ? 77 : fails;
+}
