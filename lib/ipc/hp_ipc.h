@@ -116,12 +116,16 @@ HP_API int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer,
 
 /* Answers req (from a handler) with reply; its id is set from req, and
  * its type too when it is 0. Any thread, once per request; the request's
- * caller drops a reply that arrives after its deadline. -EINVAL for a
- * notification (id 0), -EMSGSIZE, -ENOTCONN if the peer is gone. */
+ * caller drops a reply that arrives after its deadline. Waits up to
+ * HP_IPC_DEFAULT_TIMEOUT_MS only while the peer's socket buffer is full.
+ * -EINVAL for a notification (id 0), -EMSGSIZE, -ENOTCONN if the peer is
+ * gone, -ETIMEDOUT if its buffer stayed full. */
 HP_API int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
 			const struct hp_ipc_msg *req, struct hp_ipc_msg *reply);
 
-/* Sends a message that wants no reply. -ENOTCONN if the peer is gone. */
+/* Sends a message that wants no reply (its id becomes 0); any thread.
+ * Waits as hp_ipc_reply does. -EINVAL, -EMSGSIZE, -ENOTCONN if the peer is
+ * gone, -ETIMEDOUT if its socket buffer stayed full. */
 HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
 			 struct hp_ipc_msg *msg);
 
@@ -130,7 +134,8 @@ HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
  * one slow peer never delays the messages to the others. Writes one
  * result per peer (up to max) and their count to ret_nb. Returns 0 when
  * every peer replied or hung up, -ETIMEDOUT when any did not answer in
- * time (its result says so), -ENOSPC if max is too small. */
+ * time (its result says so), -ENOSPC (nothing sent) if max is too small,
+ * -ESHUTDOWN. Any thread. */
 HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 			    int timeout_ms, struct hp_ipc_result *results,
 			    unsigned max, unsigned *ret_nb);

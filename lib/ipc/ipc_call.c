@@ -328,7 +328,9 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 	ipc_deadline(timeout_ms, &deadline);
 	if (!ipc_enter(ipc))
 		return -ESHUTDOWN;
-	call.slots = calloc(max ? max : 1, sizeof(*call.slots));
+	/* At most min(max, max_peers) slots get used; max_peers is fixed. */
+	call.slots = calloc(max < ipc->max_peers ? max + 1 : ipc->max_peers,
+			    sizeof(*call.slots));
 	n = call.slots ? ipc_call_start(ipc, &call, false, 0, max) : -ENOMEM;
 	if (n < 0) {
 		r = n;

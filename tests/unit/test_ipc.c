@@ -1,441 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of lib/ipc: request/reply, broadcast, fds, timeouts, peer
- * death, malformed input, credentials and concurrency, with forked peers. */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <grp.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+ * death, malformed input, credentials and concurrency, with forked peers;
+ * the helpers and what the secondaries run are in test_ipc_helpers.h. */
+#include "test_ipc_helpers.h"
 
-#include <cmocka.h>
-
-#include "hp_ipc.h"
-#include "hp_log.h"
-#include "ipc_private.h"
-
-#define T_ECHO 100	/* replies "re:" + payload */
-#define T_SILENT 101	/* never replies */
-#define T_KILL 102	/* the child dies on it */
-#define T_FDS 103	/* writes into the request's fd, replies a memfd */
-#define T_NOTE 104	/* a notification */
-#define T_ABSENT 105	/* no handler anywhere */
-#define WAIT_MS 10000	/* bound of every wait that should be quick */
-
+/* Set when a test needed root: the binary then exits 77 (skip). */
 static bool skipped_not_root;
-
-/* ---- helpers ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* True once fd is readable within ms. */
-static bool wait_fd(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1;
-}
-
-static void evt_post(int fd)
-{
-	uint64_t one = 1;
-
-	if (write(fd, &one, sizeof(one)) != sizeof(one))
-		abort();
-}
-
-/* Waits until n events were posted on the eventfd; false on timeout. */
-static bool evt_wait(int fd, uint64_t n, int ms)
-{
-	uint64_t got = 0, v;
-
-	while (got < n) {
-		if (!wait_fd(fd, ms) || read(fd, &v, sizeof(v)) != sizeof(v))
-			return false;
-		got += v;
-	}
-	return true;
-}
-
-/* A private directory per test, so tests can run in parallel. */
-struct tdir {
-	char dir[64];
-	char path[96];
-};
-
-static void tdir_make(struct tdir *d)
-{
-	strcpy(d->dir, "/tmp/hp-ipc-XXXXXX");
-	assert_non_null(mkdtemp(d->dir));
-	snprintf(d->path, sizeof(d->path), "%s/mp.sock", d->dir);
-}
-
-static void tdir_remove(struct tdir *d)
-{
-	unlink(d->path);
-	rmdir(d->dir);
-}
-
-/* Log capture: every line at warning or worse, plus debug lines. */
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cap_buf[16384];
-static int cap_warnings;
-
-static void cap_sink(int level, const char *topic, const char *line, void *arg)
-{
-	(void)topic;
-	(void)arg;
-	pthread_mutex_lock(&cap_lock);
-	if (level <= HP_LOG_WARNING)
-		cap_warnings++;
-	size_t used = strlen(cap_buf);
-	snprintf(cap_buf + used, sizeof(cap_buf) - used, "%s\n", line);
-	pthread_mutex_unlock(&cap_lock);
-}
-
-static void cap_start(void)
-{
-	pthread_mutex_lock(&cap_lock);
-	cap_buf[0] = '\0';
-	cap_warnings = 0;
-	pthread_mutex_unlock(&cap_lock);
-	hp_log_set_sink(cap_sink, NULL);
-}
-
-static int cap_count(void)
-{
-	pthread_mutex_lock(&cap_lock);
-	int n = cap_warnings;
-	pthread_mutex_unlock(&cap_lock);
-	return n;
-}
-
-static bool cap_has(const char *s)
-{
-	pthread_mutex_lock(&cap_lock);
-	bool r = strstr(cap_buf, s) != NULL;
-	pthread_mutex_unlock(&cap_lock);
-	return r;
-}
-
-static void cap_stop(void)
-{
-	hp_log_set_sink(NULL, NULL);
-	hp_log_set_levels("ipc:notice");
-}
-
-/* ---- the primary's side ---- */
-
-struct srv {
-	struct tdir d;
-	struct hp_ipc *ipc;
-	int up_fd;		  /* +1 per peer up */
-	int down_fd;		  /* +1 per peer down */
-	atomic_uint last_up;	  /* id of the last peer up */
-	atomic_uint last_down;	  /* id of the last peer down */
-};
-
-static void srv_peer_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
-			void *arg)
-{
-	struct srv *s = arg;
-
-	(void)ipc;
-	(void)pid;
-	atomic_store(up ? &s->last_up : &s->last_down, peer);
-	evt_post(up ? s->up_fd : s->down_fd);
-}
-
-static void echo_handler(struct hp_ipc *ipc, uint32_t peer,
-			 const struct hp_ipc_msg *req, void *arg)
-{
-	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
-	char text[64];
-
-	(void)arg;
-	snprintf(text, sizeof(text), "re:%.*s", (int)req->len,
-		 (const char *)req->payload);
-	hp_ipc_msg_init(reply, req->type, text, strlen(text));
-	reply->status = (int32_t)req->len;
-	hp_ipc_reply(ipc, peer, req, reply);
-	free(reply);
-}
-
-/* Creates the primary in a fresh dir (directory made first by the caller
- * when it needs the path earlier). */
-static void srv_start(struct srv *s, const struct hp_ipc_server_opts *opts)
-{
-	if (!s->d.dir[0])
-		tdir_make(&s->d);
-	s->up_fd = eventfd(0, EFD_CLOEXEC);
-	s->down_fd = eventfd(0, EFD_CLOEXEC);
-	assert_true(s->up_fd >= 0 && s->down_fd >= 0);
-	assert_int_equal(hp_ipc_server_create(s->d.path, opts, &s->ipc), 0);
-	hp_ipc_set_peer_callback(s->ipc, srv_peer_cb, s);
-	assert_int_equal(hp_ipc_register(s->ipc, T_ECHO, echo_handler, NULL), 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-	hp_ipc_destroy(s->ipc);
-	s->ipc = NULL;
-	close(s->up_fd);
-	close(s->down_fd);
-	tdir_remove(&s->d);
-}
-
-/* Sends an echo request and checks its reply; returns 0 or what failed. */
-static int echo_check(struct hp_ipc *ipc, uint32_t peer, const char *text)
-{
-	struct hp_ipc_msg *req = malloc(sizeof(*req));
-	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
-	char want[64];
-	int r;
-
-	hp_ipc_msg_init(req, T_ECHO, text, strlen(text));
-	r = hp_ipc_request(ipc, peer, req, rep, WAIT_MS);
-	snprintf(want, sizeof(want), "re:%s", text);
-	if (r == 0 && (rep->id != req->id || rep->len != strlen(want) ||
-		       memcmp(rep->payload, want, rep->len) ||
-		       rep->status != (int32_t)strlen(text)))
-		r = -EBADMSG;
-	free(req);
-	free(rep);
-	return r;
-}
-
-/* ---- forked secondaries ---- */
-
-struct child {
-	pid_t pid;
-	int go[2];	/* parent -> child: start */
-	int ready[2];	/* child -> parent: one byte when set up */
-};
-
-typedef int (*child_fn)(void *arg, int ready_fd);
-
-/* Forks a child that waits for child_go, runs fn and _exits with its
- * return. Fork before any thread exists in this process. */
-static void child_spawn(struct child *c, child_fn fn, void *arg)
-{
-	assert_int_equal(pipe2(c->go, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(c->ready, O_CLOEXEC), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (c->pid == 0) {
-		char b;
-
-		close(c->go[1]);
-		close(c->ready[0]);
-		if (!wait_fd(c->go[0], WAIT_MS) || read(c->go[0], &b, 1) != 1)
-			_exit(90);
-		_exit(fn(arg, c->ready[1]));
-	}
-	close(c->go[0]);
-	close(c->ready[1]);
-}
-
-static void child_go(struct child *c)
-{
-	assert_int_equal(write(c->go[1], "g", 1), 1);
-}
-
-static bool child_ready(struct child *c)
-{
-	char b;
-
-	return wait_fd(c->ready[0], WAIT_MS) && read(c->ready[0], &b, 1) == 1;
-}
-
-/* Reaps the child within WAIT_MS (killing it after) and returns its exit
- * code, or 128 + signal. */
-static int child_reap(struct child *c)
-{
-	int pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-	int st = 0;
-
-	if (pfd >= 0 && !wait_fd(pfd, WAIT_MS))
-		kill(c->pid, SIGKILL);
-	if (pfd >= 0)
-		close(pfd);
-	waitpid(c->pid, &st, 0);
-	close(c->go[1]);
-	close(c->ready[0]);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-struct cli_cfg {
-	const char *path;
-	int idx;
-	uint16_t type;		/* handler to register */
-	hp_ipc_handler_fn fn;
-};
-
-static void cli_down_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
-			void *arg)
-{
-	(void)ipc;
-	(void)pid;
-	if (peer == HP_IPC_PRIMARY && !up)
-		evt_post(*(int *)arg);
-}
-
-/* A secondary: connects, registers its handler, says ready, serves until
- * the primary hangs up. */
-static int child_client(void *arg, int ready_fd)
-{
-	struct cli_cfg *cfg = arg;
-	struct hp_ipc *ipc;
-	int down = eventfd(0, EFD_CLOEXEC);
-
-	if (hp_ipc_client_connect(cfg->path, &ipc) < 0)
-		return 10;
-	hp_ipc_set_peer_callback(ipc, cli_down_cb, &down);
-	if (cfg->fn && hp_ipc_register(ipc, cfg->type, cfg->fn, cfg) < 0)
-		return 11;
-	if (write(ready_fd, "r", 1) != 1)
-		return 12;
-	if (!evt_wait(down, 1, 30000))
-		return 13;
-	hp_ipc_destroy(ipc);
-	return 0;
-}
-
-static void child_bcast_handler(struct hp_ipc *ipc, uint32_t peer,
-				const struct hp_ipc_msg *req, void *arg)
-{
-	struct cli_cfg *cfg = arg;
-	struct hp_ipc_msg reply;
-	char text[64];
-
-	snprintf(text, sizeof(text), "child %d pid %d", cfg->idx, (int)getpid());
-	hp_ipc_msg_init(&reply, req->type, text, strlen(text));
-	reply.status = cfg->idx;
-	hp_ipc_reply(ipc, peer, req, &reply);
-}
-
-static void silent_handler(struct hp_ipc *ipc, uint32_t peer,
-			   const struct hp_ipc_msg *req, void *arg)
-{
-	(void)ipc;
-	(void)peer;
-	(void)req;
-	(void)arg;
-}
-
-/* Forks n secondaries serving type, starts the primary and waits until
- * every one is connected. */
-static void spawn_clients(struct srv *s, struct child *c, struct cli_cfg *cfg,
-			  int n)
-{
-	tdir_make(&s->d);
-	for (int i = 0; i < n; i++) {
-		cfg[i].path = s->d.path;
-		cfg[i].idx = i;
-		child_spawn(&c[i], child_client, &cfg[i]);
-	}
-	srv_start(s, NULL);
-	for (int i = 0; i < n; i++)
-		child_go(&c[i]);
-	for (int i = 0; i < n; i++)
-		assert_true(child_ready(&c[i]));
-	assert_true(evt_wait(s->up_fd, (uint64_t)n, WAIT_MS));
-}
-
-/* ---- raw sockets that speak the wire format by hand ---- */
-
-static int raw_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
-/* Builds header + payload in buf; returns the size. */
-static size_t raw_build(uint8_t *buf, uint16_t version, uint16_t kind,
-			uint16_t type, uint64_t id, const char *text)
-{
-	struct ipc_hdr h = {
-		.magic = HP_IPC_MAGIC, .version = version, .type = type,
-		.kind = kind, .id = id, .len = (uint32_t)strlen(text),
-	};
-
-	ipc_hdr_encode(buf, &h);
-	memcpy(buf + IPC_HDR_SIZE, text, h.len);
-	return IPC_HDR_SIZE + h.len;
-}
-
-static void raw_send(int fd, const void *buf, size_t len)
-{
-	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-/* Receives one message within WAIT_MS: its size (0 at end of stream). */
-static ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
-{
-	uint8_t buf[IPC_RX_SIZE];
-	ssize_t n;
-
-	if (!wait_fd(fd, WAIT_MS))
-		return -ETIMEDOUT;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n > 0)
-		*ret_decode = hp_ipc_msg_decode(buf, (size_t)n, msg);
-	return n;
-}
-
-/* Sends a valid echo request over a raw socket and checks the reply. */
-static void raw_echo(int fd, uint64_t id)
-{
-	uint8_t buf[IPC_RX_SIZE];
-	struct hp_ipc_msg msg;
-	int dec = -1;
-
-	raw_send(fd, buf, raw_build(buf, HP_IPC_PROTO_VERSION,
-				    IPC_KIND_REQUEST, T_ECHO, id, "raw"));
-	assert_true(raw_recv(fd, &msg, &dec) > 0);
-	assert_int_equal(dec, 0);
-	assert_int_equal(msg.id, id);
-	assert_int_equal(msg.len, 6);
-	assert_memory_equal(msg.payload, "re:raw", 6);
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-
-	for (int fd = 0; fd < 1024; fd++)
-		n += fcntl(fd, F_GETFD) >= 0;
-	return n;
-}
-
-/* ---- tests ---- */
 
 static void test_ipc_msg_decode(void **state)
 {
@@ -669,7 +239,10 @@ static void test_ipc_broadcast_one_silent(void **state)
 					     NULL);
 	}
 	/* a stopped peer fails only its own part too */
+	int st;
 	kill(c[0].pid, SIGSTOP);
+	assert_int_equal(waitpid(c[0].pid, &st, WUNTRACED), c[0].pid);
+	assert_true(WIFSTOPPED(st));
 	t0 = now_ms();
 	assert_int_equal(hp_ipc_broadcast(s.ipc, &req, 200, res, 3, &nb),
 			 -ETIMEDOUT);
@@ -683,9 +256,6 @@ static void test_ipc_broadcast_one_silent(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(child_reap(&c[i]), 0);
 }
-
-static const char pipe_text[] = "through the pipe";
-static const char memfd_text[] = "from a memfd";
 
 /* Primary: writes into the request's fd, answers with a memfd. */
 static void fds_handler(struct hp_ipc *ipc, uint32_t peer,
@@ -714,36 +284,6 @@ static void fds_handler(struct hp_ipc *ipc, uint32_t peer,
 	close(mfd);
 }
 
-/* Secondary: sends a pipe's write end, reads what came through it and
- * what the memfd of the reply holds. */
-static int child_fds(void *arg, int ready_fd)
-{
-	struct hp_ipc_msg req, rep;
-	struct hp_ipc *ipc;
-	char buf[64] = "";
-	int p[2];
-
-	(void)ready_fd;
-	if (hp_ipc_client_connect(arg, &ipc) < 0 || pipe2(p, O_CLOEXEC) < 0)
-		return 10;
-	hp_ipc_msg_init(&req, T_FDS, NULL, 0);
-	req.fds[0] = p[1];
-	req.nb_fds = 1;
-	if (hp_ipc_request(ipc, HP_IPC_PRIMARY, &req, &rep, WAIT_MS) < 0 ||
-	    rep.status != 0)
-		return 11;
-	close(p[1]);
-	if (read(p[0], buf, sizeof(buf)) != sizeof(pipe_text) ||
-	    strcmp(buf, pipe_text))
-		return 12;
-	if (rep.nb_fds != 1 ||
-	    pread(rep.fds[0], buf, sizeof(buf), 0) != sizeof(memfd_text) ||
-	    strcmp(buf, memfd_text))
-		return 13;
-	close(rep.fds[0]);
-	hp_ipc_destroy(ipc);
-	return 0;
-}
 
 static void test_ipc_fd_passing(void **state)
 {
@@ -833,16 +373,6 @@ static void test_ipc_request_timeout(void **state)
 	free(rep);
 }
 
-static void kill_handler(struct hp_ipc *ipc, uint32_t peer,
-			 const struct hp_ipc_msg *req, void *arg)
-{
-	(void)ipc;
-	(void)peer;
-	(void)req;
-	(void)arg;
-	raise(SIGKILL);
-}
-
 static void test_ipc_peer_death(void **state)
 {
 	struct srv s = { 0 };
@@ -864,32 +394,6 @@ static void test_ipc_peer_death(void **state)
 	assert_int_equal(hp_ipc_peers(s.ipc, NULL, 0), 0);
 	assert_int_equal(child_reap(&c), 128 + SIGKILL);
 	srv_stop(&s);
-}
-
-/* Secondary: its request is pending when the primary goes away. */
-static int child_orphan(void *arg, int ready_fd)
-{
-	struct hp_ipc_msg req, rep;
-	struct hp_ipc *ipc;
-	int down = eventfd(0, EFD_CLOEXEC);
-	int64_t t0;
-	int r;
-
-	(void)ready_fd;
-	if (hp_ipc_client_connect(arg, &ipc) < 0)
-		return 10;
-	hp_ipc_set_peer_callback(ipc, cli_down_cb, &down);
-	hp_ipc_msg_init(&req, T_SILENT, NULL, 0);
-	t0 = now_ms();
-	r = hp_ipc_request(ipc, HP_IPC_PRIMARY, &req, &rep, 20000);
-	if (r != -ECONNRESET)
-		return 11;
-	if (now_ms() - t0 > 2000)
-		return 12;
-	if (!evt_wait(down, 1, WAIT_MS))
-		return 13;
-	hp_ipc_destroy(ipc);
-	return 0;
 }
 
 static void test_ipc_primary_death(void **state)
@@ -1101,32 +605,6 @@ static void test_ipc_malformed_limit(void **state)
 	cap_stop();
 }
 
-struct other_cfg {
-	const char *path;
-	bool want_ok; /* served (the group is allowed) or refused */
-};
-
-/* Secondary as nobody: returns 0 when the primary served or refused it as
- * wanted. */
-static int child_other_user(void *arg, int ready_fd)
-{
-	struct other_cfg *cfg = arg;
-	struct hp_ipc *ipc;
-	int r;
-
-	(void)ready_fd;
-	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-		return 10;
-	r = hp_ipc_client_connect(cfg->path, &ipc);
-	if (r < 0)
-		return 11;
-	r = echo_check(ipc, HP_IPC_PRIMARY, "who");
-	hp_ipc_destroy(ipc);
-	if (cfg->want_ok)
-		return r == 0 ? 0 : 12;
-	return r == -ECONNRESET || r == -ENOTCONN ? 0 : 13;
-}
-
 static void test_ipc_credentials(void **state)
 {
 	struct hp_ipc_server_opts opts = { .mode = 0666 };
@@ -1234,25 +712,84 @@ static void test_ipc_concurrent_requests(void **state)
 	srv_stop(&s);
 }
 
+/* Empties a socket; the thread that makes room in a full buffer. */
+static void *drain_main(void *arg)
+{
+	uint8_t buf[IPC_RX_SIZE];
+
+	while (recv(*(int *)arg, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	return NULL;
+}
+
+static void test_ipc_send_full_buffer(void **state)
+{
+	struct hp_ipc_msg *msg = calloc(1, sizeof(*msg));
+	struct ipc_target t[2];
+	struct timespec deadline;
+	uint8_t hdr[IPC_HDR_SIZE] = { 0 };
+	int full[2], free_sp[2], n = 0;
+	pthread_t th;
+	int64_t t0, dt;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, full), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, free_sp), 0);
+	msg->len = HP_IPC_MAX_PAYLOAD;
+	while (ipc_send(full[0], hdr, msg) == 0)
+		n++;
+	assert_true(n > 0);
+	assert_int_equal(ipc_send(full[0], hdr, msg), -EAGAIN);
+
+	/* the stalled peer gets -ETIMEDOUT at the deadline, the other its
+	 * message at once */
+	t[0] = (struct ipc_target){ .fd = full[0] };
+	t[1] = (struct ipc_target){ .fd = free_sp[0] };
+	ipc_deadline(100, &deadline);
+	t0 = now_ms();
+	ipc_send_many(t, 2, hdr, msg, &deadline);
+	dt = now_ms() - t0;
+	assert_int_equal(t[0].err, -ETIMEDOUT);
+	assert_int_equal(t[1].err, 0);
+	assert_true(dt >= 95 && dt < 1000);
+
+	/* room made while waiting lets the message go */
+	assert_int_equal(pthread_create(&th, NULL, drain_main, &full[1]), 0);
+	ipc_deadline(WAIT_MS, &deadline);
+	ipc_send_many(t, 1, hdr, msg, &deadline);
+	pthread_join(th, NULL);
+	assert_int_equal(t[0].err, 0);
+
+	/* a peer that is gone fails at once */
+	close(free_sp[1]);
+	ipc_send_many(&t[1], 1, hdr, msg, &deadline);
+	assert_true(t[1].err == -EPIPE || t[1].err == -ECONNRESET);
+	close(full[0]);
+	close(full[1]);
+	close(free_sp[0]);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipc_msg_decode),
-		cmocka_unit_test(test_ipc_request_reply),
-		cmocka_unit_test(test_ipc_server_path),
-		cmocka_unit_test(test_ipc_broadcast),
-		cmocka_unit_test(test_ipc_broadcast_one_silent),
-		cmocka_unit_test(test_ipc_fd_passing),
-		cmocka_unit_test(test_ipc_request_timeout),
-		cmocka_unit_test(test_ipc_peer_death),
-		cmocka_unit_test(test_ipc_primary_death),
-		cmocka_unit_test(test_ipc_malformed_dropped),
-		cmocka_unit_test(test_ipc_malformed_version),
-		cmocka_unit_test(test_ipc_version_mismatch_client),
-		cmocka_unit_test(test_ipc_malformed_limit),
-		cmocka_unit_test(test_ipc_credentials),
-		cmocka_unit_test(test_ipc_peer_limit),
-		cmocka_unit_test(test_ipc_concurrent_requests),
+		cmocka_unit_test_teardown(test_ipc_msg_decode, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_request_reply, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_server_path, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_broadcast, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_broadcast_one_silent, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_fd_passing, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_request_timeout, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_peer_death, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_primary_death, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_malformed_dropped, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_malformed_version, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_version_mismatch_client, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_malformed_limit, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_credentials, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_peer_limit, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_concurrent_requests, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_send_full_buffer, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
