@@ -29,8 +29,6 @@
 /* epoll data of the two fds that are not connections. */
 #define IPC_EV_STOP UINT64_MAX
 #define IPC_EV_LISTEN (UINT64_MAX - 1)
-/* Messages read from one connection before the others get a turn. */
-#define IPC_RX_BATCH 32
 
 void ipc_peer_put(struct ipc_peer *peer)
 {
@@ -233,35 +231,29 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer)
 	return ipc_rx_queue(ipc, peer, &hdr, rx);
 }
 
-/* Reads what one connection has queued (a batch at most). */
+/* Reads one datagram of a connection that epoll reported. One per event
+ * saves the recvmsg that would only say EAGAIN; epoll (level-triggered)
+ * reports the connection again while more is queued, and the others get
+ * their turn in between. Queued messages are read before a hang-up ends
+ * the stream. */
 static void ipc_rx_peer(struct hp_ipc *ipc, uint32_t id, uint32_t events)
 {
 	struct ipc_peer *peer;
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&ipc->lock);
 	peer = ipc_peer_get(ipc, id);
 	pthread_mutex_unlock(&ipc->lock);
 	if (!peer)
 		return; /* removed since epoll_wait returned */
-	for (int i = 0; i < IPC_RX_BATCH && r >= 0; i++) {
-		r = ipc_recv(peer->fd, &ipc->rx);
-		if (r == 0) {
-			/* Nothing left: a hang-up now means gone. */
-			if (events & (EPOLLHUP | EPOLLERR))
-				r = -ECONNRESET;
-			break;
-		}
-		if (r > 0)
-			r = ipc_rx_dispatch(ipc, peer);
-	}
+	r = ipc_recv(peer->fd, &ipc->rx);
+	if (r > 0)
+		r = ipc_rx_dispatch(ipc, peer);
+	else if (r == 0 && (events & (EPOLLHUP | EPOLLERR)))
+		r = -ECONNRESET;
 	ipc_peer_put(peer);
-	if (r < 0) {
-		if (r == -EPROTO)
-			ipc_peer_remove(ipc, id, -EPROTO);
-		else
-			ipc_peer_remove(ipc, id, -ECONNRESET);
-	}
+	if (r < 0)
+		ipc_peer_remove(ipc, id, r == -EPROTO ? -EPROTO : -ECONNRESET);
 }
 
 static void *ipc_io_main(void *arg)

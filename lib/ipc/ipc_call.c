@@ -31,14 +31,43 @@ int ipc_malformed(struct hp_ipc *ipc, struct ipc_peer *peer, const char *what)
 	return -EBADMSG;
 }
 
-/* Settles one slot; wakes the caller with the last one. Caller holds
- * ipc->lock. */
-static void ipc_slot_done(struct ipc_call *call, struct ipc_slot *s, int status)
+/* Settles one slot; true for the last one. Caller holds ipc->lock. */
+static bool ipc_slot_settle(struct ipc_call *call, struct ipc_slot *s,
+			    int status)
 {
 	s->done = true;
 	s->status = status;
-	if (--call->nb_left == 0)
+	return --call->nb_left == 0;
+}
+
+/* Settles one slot and, with the last one, wakes the caller at once (the
+ * paths that are not the reply fast path). Caller holds ipc->lock. */
+static void ipc_slot_done(struct ipc_call *call, struct ipc_slot *s, int status)
+{
+	if (ipc_slot_settle(call, s, status))
 		pthread_cond_signal(&call->cond);
+}
+
+static struct ipc_call *ipc_call_new(struct hp_ipc *ipc, unsigned max_slots,
+				     struct hp_ipc_msg *reply)
+{
+	struct ipc_call *call;
+
+	call = calloc(1, sizeof(*call) + sizeof(call->slots[0]) * max_slots);
+	if (!call)
+		return NULL;
+	atomic_init(&call->refs, 1);
+	call->reply = reply;
+	pthread_cond_init(&call->cond, &ipc->condattr);
+	return call;
+}
+
+static void ipc_call_put(struct ipc_call *call)
+{
+	if (atomic_fetch_sub(&call->refs, 1) != 1)
+		return;
+	pthread_cond_destroy(&call->cond);
+	free(call);
 }
 
 void ipc_calls_fail_peer(struct hp_ipc *ipc, uint32_t peer, int err)
@@ -76,9 +105,13 @@ static void ipc_slot_fill(struct ipc_call *call, struct ipc_slot *s,
 		 (int)hdr->len, (const char *)payload);
 }
 
+/* Hands a reply to its caller. The caller is woken after unlocking, so
+ * that it does not wake into a held lock; the reference taken meanwhile
+ * keeps its call alive. */
 int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
 		 const struct ipc_hdr *hdr, struct ipc_rx *rx)
 {
+	struct ipc_call *wake = NULL;
 	bool issued;
 
 	pthread_mutex_lock(&ipc->lock);
@@ -92,8 +125,15 @@ int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
 			if (s->peer_id != peer->id || s->done)
 				continue;
 			ipc_slot_fill(c, s, hdr, rx);
-			ipc_slot_done(c, s, 0);
+			if (ipc_slot_settle(c, s, 0)) {
+				atomic_fetch_add(&c->refs, 1);
+				wake = c;
+			}
 			pthread_mutex_unlock(&ipc->lock);
+			if (wake) {
+				pthread_cond_signal(&wake->cond);
+				ipc_call_put(wake);
+			}
 			return 0;
 		}
 		break;
@@ -138,7 +178,6 @@ static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
 		call->nb_left = n;
 		call->next = ipc->calls;
 		ipc->calls = call;
-		pthread_cond_init(&call->cond, &ipc->condattr);
 	}
 	pthread_mutex_unlock(&ipc->lock);
 	return r < 0 ? r : (int)n;
@@ -205,7 +244,6 @@ static void ipc_call_wait(struct hp_ipc *ipc, struct ipc_call *call,
 		}
 	}
 	pthread_mutex_unlock(&ipc->lock);
-	pthread_cond_destroy(&call->cond);
 	for (unsigned i = 0; i < call->nb_slots; i++)
 		ipc_peer_put(call->slots[i].peer);
 }
@@ -213,8 +251,7 @@ static void ipc_call_wait(struct hp_ipc *ipc, struct ipc_call *call,
 int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *req,
 		   struct hp_ipc_msg *ret_reply, int timeout_ms)
 {
-	struct ipc_slot slot;
-	struct ipc_call call = { .slots = &slot, .reply = ret_reply };
+	struct ipc_call *call;
 	struct timespec deadline;
 	int r;
 
@@ -226,13 +263,16 @@ int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *req,
 	ipc_deadline(timeout_ms, &deadline);
 	if (!ipc_enter(ipc))
 		return -ESHUTDOWN;
-	r = ipc_call_start(ipc, &call, true, peer, 1);
+	call = ipc_call_new(ipc, 1, ret_reply);
+	r = call ? ipc_call_start(ipc, call, true, peer, 1) : -ENOMEM;
 	if (r < 0)
 		goto out;
-	ipc_call_send(ipc, &call, req, &deadline);
-	ipc_call_wait(ipc, &call, &deadline);
-	r = slot.status;
+	ipc_call_send(ipc, call, req, &deadline);
+	ipc_call_wait(ipc, call, &deadline);
+	r = call->slots[0].status;
 out:
+	if (call)
+		ipc_call_put(call);
 	ipc_leave(ipc);
 	if (r < 0)
 		HP_DEBUG(IPC_LOG, "request type %u to peer %u: %s", req->type,
@@ -316,7 +356,7 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 		     int timeout_ms, struct hp_ipc_result *results,
 		     unsigned max, unsigned *ret_nb)
 {
-	struct ipc_call call = { 0 };
+	struct ipc_call *call;
 	struct timespec deadline;
 	int r, n;
 
@@ -329,30 +369,31 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 	if (!ipc_enter(ipc))
 		return -ESHUTDOWN;
 	/* At most min(max, max_peers) slots get used; max_peers is fixed. */
-	call.slots = calloc(max < ipc->max_peers ? max + 1 : ipc->max_peers,
-			    sizeof(*call.slots));
-	n = call.slots ? ipc_call_start(ipc, &call, false, 0, max) : -ENOMEM;
+	call = ipc_call_new(ipc, max < ipc->max_peers ? max : ipc->max_peers,
+			    NULL);
+	n = call ? ipc_call_start(ipc, call, false, 0, max) : -ENOMEM;
 	if (n < 0) {
 		r = n;
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		struct ipc_slot *s = &call.slots[i];
+		struct ipc_slot *s = &call->slots[i];
 
 		s->res = &results[i];
 		*s->res = (struct hp_ipc_result){ .peer = s->peer_id,
 						  .pid = s->peer->pid };
 	}
-	ipc_call_send(ipc, &call, req, &deadline);
-	ipc_call_wait(ipc, &call, &deadline);
+	ipc_call_send(ipc, call, req, &deadline);
+	ipc_call_wait(ipc, call, &deadline);
 	for (int i = 0; i < n; i++) {
-		results[i].status = call.slots[i].status;
+		results[i].status = call->slots[i].status;
 		if (results[i].status == -ETIMEDOUT)
 			r = -ETIMEDOUT;
 	}
 	*ret_nb = (unsigned)n;
 out:
-	free(call.slots);
+	if (call)
+		ipc_call_put(call);
 	ipc_leave(ipc);
 	if (r < 0)
 		HP_DEBUG(IPC_LOG, "broadcast type %u: %s", req->type,

@@ -78,16 +78,18 @@ struct ipc_slot {
 	struct hp_ipc_result *res; /* broadcast: the caller's result */
 };
 
-/* A request or broadcast waiting for replies; lives on the caller's stack
- * and on ipc->calls while pending, all under ipc->lock. */
+/* A request or broadcast waiting for replies; on ipc->calls while
+ * pending, its fields under ipc->lock. Referenced by the caller and by
+ * the I/O thread while it wakes the caller after unlocking. */
 struct ipc_call {
+	atomic_uint refs;
 	struct ipc_call *next;
 	uint64_t id;
 	pthread_cond_t cond;	/* signalled when nb_left drops to 0 */
 	unsigned nb_slots;
 	unsigned nb_left;
-	struct ipc_slot *slots;
 	struct hp_ipc_msg *reply; /* request: the caller's ret_reply */
+	struct ipc_slot slots[];
 };
 
 /* An item for the worker: a message for a handler, or a peer event. */

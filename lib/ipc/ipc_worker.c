@@ -45,9 +45,11 @@ void ipc_worker_push(struct hp_ipc *ipc, struct ipc_work *w)
 	w->next = NULL;
 	*ipc->wq_tail = w;
 	ipc->wq_tail = &w->next;
-	if (ipc->wq_head == w)
-		pthread_cond_signal(&ipc->wq_cond);
+	bool was_empty = ipc->wq_head == w;
 	pthread_mutex_unlock(&ipc->wq_lock);
+	/* After unlocking, so the worker does not wake into a held lock. */
+	if (was_empty)
+		pthread_cond_signal(&ipc->wq_cond);
 }
 
 static void ipc_worker_msg(struct hp_ipc *ipc, struct ipc_work *w)
