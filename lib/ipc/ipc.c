@@ -183,18 +183,10 @@ static int ipc_rx_version(struct hp_ipc *ipc, struct ipc_peer *peer,
 		"peer %u (pid %d) speaks protocol version %u, this process speaks %u: disconnecting",
 		peer->id, (int)peer->pid, hdr->version, HP_IPC_PROTO_VERSION);
 
-	struct ipc_hdr out = {
-		.magic = HP_IPC_MAGIC,
-		.version = HP_IPC_PROTO_VERSION,
-		.type = hdr->type,
-		.kind = IPC_KIND_REPLY,
-		.id = hdr->id,
-		.status = -EPROTO,
-	};
 	static const struct hp_ipc_msg empty;
 	uint8_t buf[IPC_HDR_SIZE];
 
-	ipc_hdr_encode(buf, &out);
+	ipc_hdr_make(buf, IPC_KIND_REPLY, hdr->type, hdr->id, -EPROTO, 0);
 	ipc_send(peer->fd, buf, &empty);
 	return -EPROTO;
 }

@@ -64,7 +64,7 @@ static struct ipc_call *ipc_call_new(struct hp_ipc *ipc, unsigned max_slots,
 
 static void ipc_call_put(struct ipc_call *call)
 {
-	if (atomic_fetch_sub(&call->refs, 1) != 1)
+	if (!call || atomic_fetch_sub(&call->refs, 1) != 1)
 		return;
 	pthread_cond_destroy(&call->cond);
 	free(call);
@@ -148,11 +148,13 @@ int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
 }
 
 /* Takes a reference on each connected peer (up to max, or the one peer
- * `only` when `one`) into fresh slots, and queues the call under a new id.
- * Returns the number of slots, -ESHUTDOWN, -ENOTCONN (one unknown peer),
- * -ENOSPC (more peers than max). */
+ * `only` when `one`) into fresh slots, points each at its result (when
+ * results), and queues the call under a new id. Returns the number of
+ * slots, -ESHUTDOWN, -ENOTCONN (one unknown peer), -ENOSPC (more peers
+ * than max). */
 static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
-			  bool one, uint32_t only, unsigned max)
+			  bool one, uint32_t only, unsigned max,
+			  struct hp_ipc_result *results)
 {
 	unsigned n = 0;
 	int r = 0;
@@ -168,7 +170,13 @@ static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
 		if (one && p->id != only)
 			continue;
 		atomic_fetch_add(&p->refs, 1);
-		call->slots[n++] = (struct ipc_slot){ .peer = p, .peer_id = p->id };
+		call->slots[n] = (struct ipc_slot){ .peer = p, .peer_id = p->id };
+		if (results) {
+			call->slots[n].res = &results[n];
+			results[n] = (struct hp_ipc_result){ .peer = p->id,
+							     .pid = p->pid };
+		}
+		n++;
 	}
 	if (r == 0 && n == 0 && one)
 		r = -ENOTCONN;
@@ -189,25 +197,17 @@ static void ipc_call_send(struct hp_ipc *ipc, struct ipc_call *call,
 			  struct hp_ipc_msg *req, const struct timespec *deadline)
 {
 	struct ipc_target one, *t = &one;
-	struct ipc_hdr hdr = {
-		.magic = HP_IPC_MAGIC,
-		.version = HP_IPC_PROTO_VERSION,
-		.type = req->type,
-		.kind = IPC_KIND_REQUEST,
-		.id = call->id,
-		.status = req->status,
-		.len = req->len,
-	};
-	uint8_t buf[IPC_HDR_SIZE];
+	uint8_t hdr[IPC_HDR_SIZE];
 
 	if (call->nb_slots > 1)
 		t = calloc(call->nb_slots, sizeof(*t));
 	req->id = call->id;
-	ipc_hdr_encode(buf, &hdr);
+	ipc_hdr_make(hdr, IPC_KIND_REQUEST, req->type, call->id, req->status,
+		     req->len);
 	for (unsigned i = 0; t && i < call->nb_slots; i++)
 		t[i].fd = call->slots[i].peer->fd;
 	if (t)
-		ipc_send_many(t, call->nb_slots, buf, req, deadline);
+		ipc_send_many(t, call->nb_slots, hdr, req, deadline);
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < call->nb_slots; i++) {
 		int err = t ? t[i].err : -ENOMEM;
@@ -248,35 +248,48 @@ static void ipc_call_wait(struct hp_ipc *ipc, struct ipc_call *call,
 		ipc_peer_put(call->slots[i].peer);
 }
 
+/* Runs a call to the peer `only` (when `one`) or to every peer (up to
+ * max): queues it, sends req, waits for the replies until one deadline.
+ * The outcome is in the call's slots. Returns their number, or -EINVAL,
+ * -EMSGSIZE, -ESHUTDOWN, -ENOTCONN, -ENOSPC. */
+static int ipc_call_run(struct hp_ipc *ipc, struct ipc_call *call,
+			struct hp_ipc_msg *req, int timeout_ms, bool one,
+			uint32_t only, unsigned max,
+			struct hp_ipc_result *results)
+{
+	struct timespec deadline;
+	int n = ipc_msg_check(req);
+
+	if (n < 0)
+		return n;
+	ipc_deadline(timeout_ms, &deadline);
+	if (!ipc_enter(ipc))
+		return -ESHUTDOWN;
+	n = ipc_call_start(ipc, call, one, only, max, results);
+	if (n >= 0) {
+		ipc_call_send(ipc, call, req, &deadline);
+		ipc_call_wait(ipc, call, &deadline);
+	}
+	ipc_leave(ipc);
+	return n;
+}
+
 int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *req,
 		   struct hp_ipc_msg *ret_reply, int timeout_ms)
 {
 	struct ipc_call *call;
-	struct timespec deadline;
 	int r;
 
 	if (!ipc || !ret_reply)
 		return -EINVAL;
-	r = ipc_msg_check(req);
-	if (r < 0)
-		return r;
-	ipc_deadline(timeout_ms, &deadline);
-	if (!ipc_enter(ipc))
-		return -ESHUTDOWN;
 	call = ipc_call_new(ipc, 1, ret_reply);
-	r = call ? ipc_call_start(ipc, call, true, peer, 1) : -ENOMEM;
+	r = call ? ipc_call_run(ipc, call, req, timeout_ms, true, peer, 1, NULL) :
+		   -ENOMEM;
+	if (r >= 0)
+		r = call->slots[0].status;
+	ipc_call_put(call);
 	if (r < 0)
-		goto out;
-	ipc_call_send(ipc, call, req, &deadline);
-	ipc_call_wait(ipc, call, &deadline);
-	r = call->slots[0].status;
-out:
-	if (call)
-		ipc_call_put(call);
-	ipc_leave(ipc);
-	if (r < 0)
-		HP_DEBUG(IPC_LOG, "request type %u to peer %u: %s", req->type,
-			 peer, strerror(-r));
+		HP_DEBUG(IPC_LOG, "request to peer %u: %s", peer, strerror(-r));
 	return r;
 }
 
@@ -285,22 +298,13 @@ out:
 static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
 			uint64_t id, const struct hp_ipc_msg *msg)
 {
-	struct ipc_hdr hdr = {
-		.magic = HP_IPC_MAGIC,
-		.version = HP_IPC_PROTO_VERSION,
-		.type = msg->type,
-		.kind = kind,
-		.id = id,
-		.status = msg->status,
-		.len = msg->len,
-	};
 	struct timespec deadline;
 	struct ipc_target t = { .err = -ENOTCONN };
 	struct ipc_peer *p;
-	uint8_t buf[IPC_HDR_SIZE];
+	uint8_t hdr[IPC_HDR_SIZE];
 
 	ipc_deadline(-1, &deadline);
-	ipc_hdr_encode(buf, &hdr);
+	ipc_hdr_make(hdr, kind, msg->type, id, msg->status, msg->len);
 	if (!ipc_enter(ipc))
 		return -ENOTCONN;
 	pthread_mutex_lock(&ipc->lock);
@@ -308,7 +312,7 @@ static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
 	pthread_mutex_unlock(&ipc->lock);
 	if (p) {
 		t.fd = p->fd;
-		ipc_send_many(&t, 1, buf, msg, &deadline);
+		ipc_send_many(&t, 1, hdr, msg, &deadline);
 		ipc_peer_put(p);
 	}
 	ipc_leave(ipc);
@@ -357,46 +361,26 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 		     unsigned max, unsigned *ret_nb)
 {
 	struct ipc_call *call;
-	struct timespec deadline;
 	int r, n;
 
 	if (!ipc || !ret_nb || (max && !results))
 		return -EINVAL;
-	r = ipc_msg_check(req);
-	if (r < 0)
-		return r;
-	ipc_deadline(timeout_ms, &deadline);
-	if (!ipc_enter(ipc))
-		return -ESHUTDOWN;
 	/* At most min(max, max_peers) slots get used; max_peers is fixed. */
 	call = ipc_call_new(ipc, max < ipc->max_peers ? max : ipc->max_peers,
 			    NULL);
-	n = call ? ipc_call_start(ipc, call, false, 0, max) : -ENOMEM;
-	if (n < 0) {
-		r = n;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		struct ipc_slot *s = &call->slots[i];
-
-		s->res = &results[i];
-		*s->res = (struct hp_ipc_result){ .peer = s->peer_id,
-						  .pid = s->peer->pid };
-	}
-	ipc_call_send(ipc, call, req, &deadline);
-	ipc_call_wait(ipc, call, &deadline);
+	n = call ? ipc_call_run(ipc, call, req, timeout_ms, false, 0, max,
+				results) :
+		   -ENOMEM;
+	r = n < 0 ? n : 0;
 	for (int i = 0; i < n; i++) {
 		results[i].status = call->slots[i].status;
 		if (results[i].status == -ETIMEDOUT)
 			r = -ETIMEDOUT;
 	}
-	*ret_nb = (unsigned)n;
-out:
-	if (call)
-		ipc_call_put(call);
-	ipc_leave(ipc);
+	if (n >= 0)
+		*ret_nb = (unsigned)n;
+	ipc_call_put(call);
 	if (r < 0)
-		HP_DEBUG(IPC_LOG, "broadcast type %u: %s", req->type,
-			 strerror(-r));
+		HP_DEBUG(IPC_LOG, "broadcast: %s", strerror(-r));
 	return r;
 }

@@ -28,6 +28,23 @@ void ipc_hdr_encode(uint8_t *buf, const struct ipc_hdr *hdr)
 	memcpy(buf + 24, &hdr->len, 4);
 }
 
+/* Encodes the header of a message of this protocol version. */
+void ipc_hdr_make(uint8_t *buf, uint16_t kind, uint16_t type, uint64_t id,
+		  int32_t status, uint32_t len)
+{
+	struct ipc_hdr hdr = {
+		.magic = HP_IPC_MAGIC,
+		.version = HP_IPC_PROTO_VERSION,
+		.type = type,
+		.kind = kind,
+		.id = id,
+		.status = status,
+		.len = len,
+	};
+
+	ipc_hdr_encode(buf, &hdr);
+}
+
 /* Fills hdr with what buf holds even on failure: magic and version once
  * 8 bytes arrived, the rest once a whole header did (the caller of an
  * -EPROTO answers with the id). */

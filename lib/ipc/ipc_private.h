@@ -150,6 +150,8 @@ struct hp_ipc {
 
 /* ipc_msg.c: wire format and socket I/O. */
 void ipc_hdr_encode(uint8_t *buf, const struct ipc_hdr *hdr);
+void ipc_hdr_make(uint8_t *buf, uint16_t kind, uint16_t type, uint64_t id,
+		  int32_t status, uint32_t len);
 int ipc_hdr_decode(const void *buf, size_t len, struct ipc_hdr *hdr);
 void ipc_msg_fill(struct hp_ipc_msg *msg, const struct ipc_hdr *hdr,
 		  const uint8_t *payload);

@@ -207,6 +207,14 @@ static void srv_stop(struct srv *s)
 	tdir_remove(&s->d);
 }
 
+/* How many peers the endpoint has. */
+static int nb_peers(struct hp_ipc *ipc)
+{
+	struct hp_ipc_peer_info info[HP_MAX_PROCS];
+
+	return hp_ipc_peers(ipc, info, HP_ARRAY_SIZE(info));
+}
+
 /* Sends an echo request and checks its reply; returns 0 or what failed. */
 static int echo_check(struct hp_ipc *ipc, uint32_t peer, const char *text)
 {
@@ -393,6 +401,38 @@ static void spawn_clients(struct srv *s, struct child *c, struct cli_cfg *cfg,
 	for (int i = 0; i < n; i++)
 		assert_true(child_ready(&c[i]));
 	assert_true(evt_wait(s->up_fd, (uint64_t)n, WAIT_MS));
+}
+
+/* Three secondaries answering broadcasts, and the primary. */
+struct bcast {
+	struct srv s;
+	struct child c[3];
+	struct cli_cfg cfg[3];
+	struct hp_ipc_msg req;	/* a T_ECHO broadcast */
+	struct hp_ipc_result res[3];
+	unsigned nb;
+};
+
+/* Forks the three, all answering T_ECHO but the one numbered silent (-1:
+ * none), and starts the primary. */
+static void bcast_start(struct bcast *f, int silent)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < 3; i++)
+		f->cfg[i] = (struct cli_cfg){ .type = T_ECHO,
+					      .fn = i == silent ?
+						      silent_handler :
+						      child_bcast_handler };
+	spawn_clients(&f->s, f->c, f->cfg, 3);
+	hp_ipc_msg_init(&f->req, T_ECHO, "all", 3);
+}
+
+/* Stops the primary; each secondary then exits 0. */
+static void bcast_stop(struct bcast *f)
+{
+	srv_stop(&f->s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(child_reap(&f->c[i]), 0);
 }
 
 /* ---- raw sockets that speak the wire format by hand ---- */
