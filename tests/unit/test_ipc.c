@@ -99,10 +99,13 @@ static void test_ipc_request_reply(void **state)
 	/* primary -> secondary */
 	assert_int_equal(hp_ipc_register(cli, T_ECHO, echo_handler, NULL), 0);
 	assert_int_equal(echo_check(s.ipc, peer, "pong"), 0);
-	/* a type nobody handles is answered -ENOTSUP */
+	/* a type nobody handles is answered -ENOTSUP, with a warning */
+	cap_start();
 	hp_ipc_msg_init(req, T_ABSENT, "?", 1);
 	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, WAIT_MS), 0);
 	assert_int_equal(rep->status, -ENOTSUP);
+	assert_true(cap_has("no handler for message type 105"));
+	cap_stop();
 	/* notifications */
 	assert_int_equal(hp_ipc_register(s.ipc, T_NOTE, note_handler, &note), 0);
 	hp_ipc_msg_init(req, T_NOTE, "note", 4);
@@ -391,6 +394,44 @@ static void test_ipc_primary_death(void **state)
 	assert_true(evt_wait(l.got_fd, 1, WAIT_MS));
 	srv_stop(&s);
 	assert_int_equal(child_reap(&c), 0);
+	close(l.got_fd);
+}
+
+struct waiter {
+	struct hp_ipc *cli;
+	int r;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct hp_ipc_msg req, rep;
+
+	hp_ipc_msg_init(&req, T_SILENT, NULL, 0);
+	w->r = hp_ipc_request(w->cli, HP_IPC_PRIMARY, &req, &rep, 20000);
+	return NULL;
+}
+
+static void test_ipc_destroy_pending(void **state)
+{
+	struct srv s = { 0 };
+	struct late l = { .got_fd = eventfd(0, EFD_CLOEXEC) };
+	struct waiter w = { .r = 1 };
+	pthread_t th;
+	int64_t t0;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_SILENT, late_handler, &l), 0);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &w.cli), 0);
+	assert_int_equal(pthread_create(&th, NULL, waiter_main, &w), 0);
+	assert_true(evt_wait(l.got_fd, 1, WAIT_MS)); /* the request waits */
+	t0 = now_ms();
+	hp_ipc_destroy(w.cli); /* returns once the waiter has */
+	pthread_join(th, NULL);
+	assert_int_equal(w.r, -ESHUTDOWN);
+	assert_true(now_ms() - t0 < 2000);
+	srv_stop(&s);
 	close(l.got_fd);
 }
 
@@ -762,6 +803,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_request_timeout, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_peer_death, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_primary_death, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_destroy_pending, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_malformed_dropped, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_malformed_version, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_version_mismatch_client, kill_leftovers),
