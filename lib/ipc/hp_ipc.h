@@ -57,7 +57,9 @@ struct hp_ipc_peer_info {
 /* Handles a request or notification of one type; runs on the endpoint's
  * worker thread, one message at a time in arrival order, and may itself
  * call hp_ipc_request or hp_ipc_broadcast. It must answer a request with
- * hp_ipc_reply (or the caller times out). */
+ * hp_ipc_reply (or the caller times out). msg's fds are the handler's to
+ * keep or close. A request of a type with no handler is answered
+ * -ENOTSUP (and logged). */
 typedef void (*hp_ipc_handler_fn)(struct hp_ipc *ipc, uint32_t peer,
 				  const struct hp_ipc_msg *msg, void *arg);
 
@@ -91,8 +93,10 @@ HP_API int hp_ipc_server_create(const char *path,
  * with hp_ipc_destroy. -ENOENT or -ECONNREFUSED when no primary listens. */
 HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
 
-/* Stops the threads, fails pending calls with -ESHUTDOWN, closes every
- * connection. Accepts NULL. Not from a handler. */
+/* Stops the threads, fails pending calls with -ESHUTDOWN (and waits for
+ * their callers to return), closes every connection; a primary unlinks
+ * its socket. Peer-down callbacks are not called. Accepts NULL. Not from
+ * a handler or peer callback. */
 HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
 
 /* Sets the handler of one message type (2..65535 free for users; replaces
@@ -114,21 +118,30 @@ HP_API int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer,
 			  struct hp_ipc_msg *req, struct hp_ipc_msg *ret_reply,
 			  int timeout_ms);
 
-/* Answers req (from a handler) with reply; its id is set from req.
- * -ENOTCONN if the peer is gone. */
+/* Answers req (from a handler) with reply; its id is set from req, and
+ * its type too when it is 0. Any thread, once per request; the request's
+ * caller drops a reply that arrives after its deadline. Waits up to
+ * HP_IPC_DEFAULT_TIMEOUT_MS only while the peer's socket buffer is full.
+ * -EINVAL for a notification (id 0), -EMSGSIZE, -ENOTCONN if the peer is
+ * gone, -ETIMEDOUT if its buffer stayed full. */
 HP_API int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
 			const struct hp_ipc_msg *req, struct hp_ipc_msg *reply);
 
-/* Sends a message that wants no reply. -ENOTCONN if the peer is gone. */
+/* Sends a message that wants no reply (its id becomes 0); any thread.
+ * Waits as hp_ipc_reply does. -EINVAL, -EMSGSIZE, -ENOTCONN if the peer is
+ * gone, -ETIMEDOUT if its socket buffer stayed full. */
 HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
 			 struct hp_ipc_msg *msg);
 
 /* Primary: sends req to every connected peer first, then gathers the
  * replies until all answered, hung up, or timeout_ms (<0: default) passed;
- * one slow peer never delays the messages to the others. Writes one
- * result per peer (up to max) and their count to ret_nb. Returns 0 when
+ * one slow peer never delays the messages to the others (a peer whose
+ * socket buffer stays full fails with -ETIMEDOUT). Writes one result per
+ * peer (up to max) and their count to ret_nb, also when it returns
+ * -ETIMEDOUT; a reply's fds are closed. Returns 0 when
  * every peer replied or hung up, -ETIMEDOUT when any did not answer in
- * time (its result says so), -ENOSPC if max is too small. */
+ * time (its result says so), -ENOSPC (nothing sent) if max is too small,
+ * -ESHUTDOWN. Any thread. */
 HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 			    int timeout_ms, struct hp_ipc_result *results,
 			    unsigned max, unsigned *ret_nb);

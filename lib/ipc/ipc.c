@@ -1,3 +1,522 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Placeholder until the implementation lands. */
-#include "hp_ipc.h"
+/* The endpoint: its peers, its I/O thread, client connect and teardown.
+ *
+ * Each endpoint (the primary's server, or a secondary's client) has two
+ * threads. The I/O thread blocks in epoll_wait on the listening socket, on
+ * every connection and on an eventfd that asks it to stop; it accepts
+ * peers, reads messages, hands replies straight to the waiting caller
+ * (matched by id, woken through its condition variable) and queues
+ * requests, notifications and peer up/down events for the worker. The
+ * worker runs handlers and peer callbacks one at a time in arrival order,
+ * so a handler may itself make requests and wait: the I/O thread, which
+ * never runs user code, delivers their replies.
+ *
+ * A peer that hangs up (EPOLLHUP, EPOLLRDHUP, end of stream) is removed at
+ * once: its pending calls fail with -ECONNRESET, it counts as done in any
+ * running broadcast, and its peer-down event is queued. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hp_log.h"
+#include "ipc_private.h"
+
+/* epoll data of the two fds that are not connections. */
+#define IPC_EV_STOP UINT64_MAX
+#define IPC_EV_LISTEN (UINT64_MAX - 1)
+
+void ipc_peer_put(struct ipc_peer *peer)
+{
+	if (!peer || atomic_fetch_sub(&peer->refs, 1) != 1)
+		return;
+	close(peer->fd);
+	ipc_work_free(peer->down_work);
+	free(peer);
+}
+
+/* Takes a reference on the connected peer id; NULL if there is none.
+ * Caller holds ipc->lock. */
+struct ipc_peer *ipc_peer_get(struct hp_ipc *ipc, uint32_t id)
+{
+	for (unsigned i = 0; i < ipc->nb_peers; i++) {
+		if (ipc->peers[i]->id == id) {
+			atomic_fetch_add(&ipc->peers[i]->refs, 1);
+			return ipc->peers[i];
+		}
+	}
+	return NULL;
+}
+
+/* Adds a connection (taking fd) to the table and to epoll and, if
+ * announce, queues its peer-up event. Caller holds ipc->lock. */
+int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
+		 uint32_t id, bool announce)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = id };
+	struct ipc_peer *peer = calloc(1, sizeof(*peer));
+	struct ipc_work *up = announce ? ipc_work_new(id, pid, false) : NULL;
+	int r = -ENOMEM;
+
+	if (!peer || (announce && !up))
+		goto err_free;
+	peer->down_work = ipc_work_new(id, pid, false);
+	if (!peer->down_work)
+		goto err_free;
+	atomic_init(&peer->refs, 1);
+	peer->id = id;
+	peer->fd = fd;
+	peer->pid = pid;
+	peer->uid = uid;
+	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		goto err_free;
+	}
+	ipc->peers[ipc->nb_peers++] = peer;
+	if (up) {
+		up->up = true;
+		ipc_worker_push(ipc, up);
+	}
+	return 0;
+
+err_free:
+	if (peer)
+		ipc_work_free(peer->down_work);
+	ipc_work_free(up);
+	free(peer);
+	close(fd);
+	return r;
+}
+
+/* Removes a peer as if it had hung up: its calls fail with err, its
+ * peer-down event is queued. Any thread. -ENOTCONN if it is not there. */
+int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err)
+{
+	struct ipc_peer *peer = NULL;
+
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_peers; i++) {
+		if (ipc->peers[i]->id == id) {
+			peer = ipc->peers[i];
+			ipc->peers[i] = ipc->peers[--ipc->nb_peers];
+			break;
+		}
+	}
+	if (!peer) {
+		pthread_mutex_unlock(&ipc->lock);
+		return -ENOTCONN;
+	}
+	epoll_ctl(ipc->epoll_fd, EPOLL_CTL_DEL, peer->fd, NULL);
+	/* Wakes any sender waiting for room in this socket. */
+	shutdown(peer->fd, SHUT_RDWR);
+	ipc_calls_fail_peer(ipc, id, err);
+	if (!ipc->stopping) {
+		ipc_worker_push(ipc, peer->down_work);
+		peer->down_work = NULL;
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	HP_DEBUG(IPC_LOG, "peer %u (pid %d) disconnected", id, (int)peer->pid);
+	ipc_peer_put(peer);
+	return 0;
+}
+
+/* Registers an API call that works outside the lock; false once the
+ * endpoint is being destroyed. Pairs with ipc_leave. */
+bool ipc_enter(struct hp_ipc *ipc)
+{
+	bool ok;
+
+	pthread_mutex_lock(&ipc->lock);
+	ok = !ipc->stopping;
+	ipc->users += ok;
+	pthread_mutex_unlock(&ipc->lock);
+	return ok;
+}
+
+void ipc_leave(struct hp_ipc *ipc)
+{
+	pthread_mutex_lock(&ipc->lock);
+	if (--ipc->users == 0 && ipc->stopping)
+		pthread_cond_broadcast(&ipc->idle);
+	pthread_mutex_unlock(&ipc->lock);
+}
+
+/* Queues a request or notification for the worker. */
+static int ipc_rx_queue(struct hp_ipc *ipc, struct ipc_peer *peer,
+			const struct ipc_hdr *hdr, struct ipc_rx *rx)
+{
+	struct ipc_work *w = ipc_work_new(peer->id, peer->pid, true);
+
+	if (!w) {
+		HP_WARN(IPC_LOG, "peer %u: out of memory, message dropped",
+			peer->id);
+		ipc_close_fds(rx->fds, rx->nb_fds);
+		return 0;
+	}
+	w->kind = hdr->kind;
+	ipc_msg_fill(w->msg, hdr, rx->buf + IPC_HDR_SIZE);
+	w->msg->nb_fds = rx->nb_fds;
+	memcpy(w->msg->fds, rx->fds, sizeof(int) * rx->nb_fds);
+	pthread_mutex_lock(&ipc->lock);
+	ipc_worker_push(ipc, w);
+	pthread_mutex_unlock(&ipc->lock);
+	return 0;
+}
+
+/* A message in another protocol version: the primary answers -EPROTO with
+ * its own version and hangs up; a secondary fails its calls with -EPROTO.
+ * Returns the error that removes the peer. */
+static int ipc_rx_version(struct hp_ipc *ipc, struct ipc_peer *peer,
+			  const struct ipc_hdr *hdr)
+{
+	if (!ipc->is_server) {
+		HP_ERR(IPC_LOG,
+		       "primary speaks protocol version %u, this process speaks %u",
+		       hdr->version, HP_IPC_PROTO_VERSION);
+		return -EPROTO;
+	}
+	HP_WARN(IPC_LOG,
+		"peer %u (pid %d) speaks protocol version %u, this process speaks %u: disconnecting",
+		peer->id, (int)peer->pid, hdr->version, HP_IPC_PROTO_VERSION);
+
+	static const struct hp_ipc_msg empty;
+	uint8_t buf[IPC_HDR_SIZE];
+
+	ipc_hdr_make(buf, IPC_KIND_REPLY, hdr->type, hdr->id, -EPROTO, 0);
+	ipc_send(peer->fd, buf, &empty);
+	return -EPROTO;
+}
+
+/* Handles one received datagram; a negative return removes the peer. */
+static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer)
+{
+	struct ipc_rx *rx = &ipc->rx;
+	struct ipc_hdr hdr;
+	int r;
+
+	if (rx->flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		ipc_close_fds(rx->fds, rx->nb_fds);
+		return ipc_malformed(ipc, peer,
+				     rx->flags & MSG_TRUNC ?
+					     "oversized datagram" :
+					     "too many fds");
+	}
+	r = ipc_hdr_decode(rx->buf, rx->size, &hdr);
+	if (r == -EPROTO) {
+		ipc_close_fds(rx->fds, rx->nb_fds);
+		return ipc_rx_version(ipc, peer, &hdr);
+	}
+	if (r == 0 && hdr.kind == IPC_KIND_REQUEST && hdr.id == 0)
+		r = -EBADMSG;
+	if (r < 0) {
+		ipc_close_fds(rx->fds, rx->nb_fds);
+		return ipc_malformed(ipc, peer,
+				     r == -EMSGSIZE ? "payload length over the limit" :
+				     "bad magic, header, kind or length");
+	}
+	if (hdr.kind == IPC_KIND_REPLY)
+		return ipc_rx_reply(ipc, peer, &hdr, rx);
+	return ipc_rx_queue(ipc, peer, &hdr, rx);
+}
+
+/* Reads one datagram of a connection that epoll reported. One per event
+ * saves the recvmsg that would only say EAGAIN; epoll (level-triggered)
+ * reports the connection again while more is queued, and the others get
+ * their turn in between. Queued messages are read before a hang-up ends
+ * the stream. */
+static void ipc_rx_peer(struct hp_ipc *ipc, uint32_t id, uint32_t events)
+{
+	struct ipc_peer *peer;
+	int r;
+
+	pthread_mutex_lock(&ipc->lock);
+	peer = ipc_peer_get(ipc, id);
+	pthread_mutex_unlock(&ipc->lock);
+	if (!peer)
+		return; /* removed since epoll_wait returned */
+	r = ipc_recv(peer->fd, &ipc->rx);
+	if (r > 0)
+		r = ipc_rx_dispatch(ipc, peer);
+	else if (r == 0 && (events & (EPOLLHUP | EPOLLERR)))
+		r = -ECONNRESET;
+	ipc_peer_put(peer);
+	if (r < 0)
+		ipc_peer_remove(ipc, id, r == -EPROTO ? -EPROTO : -ECONNRESET);
+}
+
+static void *ipc_io_main(void *arg)
+{
+	struct hp_ipc *ipc = arg;
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(ipc->epoll_fd, evs, HP_ARRAY_SIZE(evs), -1);
+
+		if (n < 0 && errno != EINTR) {
+			HP_ERR(IPC_LOG, "epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 == IPC_EV_STOP)
+				return NULL;
+			if (evs[i].data.u64 == IPC_EV_LISTEN)
+				ipc_server_accept(ipc);
+			else
+				ipc_rx_peer(ipc, (uint32_t)evs[i].data.u64,
+					    evs[i].events);
+		}
+	}
+}
+
+static int ipc_epoll_add(struct hp_ipc *ipc, int fd, uint64_t data)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = data };
+
+	return epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Allocates an endpoint with its epoll fd and eventfd, no thread yet;
+ * hp_ipc_destroy undoes it at any stage. */
+int ipc_endpoint_new(bool is_server, unsigned max_peers,
+		     struct hp_ipc **ret_ipc)
+{
+	struct hp_ipc *ipc = calloc(1, sizeof(*ipc));
+	int r = -ENOMEM;
+
+	if (!ipc)
+		return -ENOMEM;
+	ipc->is_server = is_server;
+	ipc->listen_fd = -1;
+	ipc->max_peers = max_peers;
+	ipc->next_peer_id = 1;
+	ipc->next_call_id = 1;
+	ipc->wq_tail = &ipc->wq_head;
+	pthread_mutex_init(&ipc->lock, NULL);
+	pthread_mutex_init(&ipc->wq_lock, NULL);
+	pthread_condattr_init(&ipc->condattr);
+	pthread_condattr_setclock(&ipc->condattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ipc->idle, &ipc->condattr);
+	pthread_cond_init(&ipc->wq_cond, &ipc->condattr);
+	ipc->epoll_fd = -1;
+	ipc->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ipc->event_fd < 0) {
+		r = -errno;
+		goto err_destroy;
+	}
+	ipc->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (ipc->epoll_fd < 0) {
+		r = -errno;
+		goto err_destroy;
+	}
+	ipc->peers = calloc(max_peers, sizeof(*ipc->peers));
+	if (!ipc->peers)
+		goto err_destroy;
+	r = ipc_epoll_add(ipc, ipc->event_fd, IPC_EV_STOP);
+	if (r < 0)
+		goto err_destroy;
+	*ret_ipc = ipc;
+	return 0;
+
+err_destroy:
+	hp_ipc_destroy(ipc);
+	return r;
+}
+
+/* Watches the listening socket if any and starts both threads, with every
+ * signal blocked in them: signals belong to the application's threads. */
+int ipc_endpoint_start(struct hp_ipc *ipc)
+{
+	sigset_t all, old;
+	int r = 0;
+
+	if (ipc->listen_fd >= 0) {
+		r = ipc_epoll_add(ipc, ipc->listen_fd, IPC_EV_LISTEN);
+		if (r < 0)
+			return r;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&ipc->worker_thread, NULL, ipc_worker_main, ipc);
+	ipc->worker_started = r == 0;
+	if (r == 0) {
+		r = -pthread_create(&ipc->io_thread, NULL, ipc_io_main, ipc);
+		ipc->io_started = r == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ipc->worker_started)
+		pthread_setname_np(ipc->worker_thread, "hp-ipc-worker");
+	if (ipc->io_started)
+		pthread_setname_np(ipc->io_thread, "hp-ipc-io");
+	return r;
+}
+
+int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
+	struct hp_ipc *ipc;
+	int fd, r;
+
+	if (!path || !ret_ipc)
+		return -EINVAL;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	r = ipc_endpoint_new(false, 1, &ipc);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto err_destroy;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
+		r = -errno;
+		close(fd);
+		goto err_destroy;
+	}
+	/* The primary is there when connect returns: no peer-up event. */
+	pthread_mutex_lock(&ipc->lock);
+	r = ipc_peer_add(ipc, fd, cred.pid, cred.uid, HP_IPC_PRIMARY, false);
+	pthread_mutex_unlock(&ipc->lock);
+	if (r < 0)
+		goto err_destroy;
+	r = ipc_endpoint_start(ipc);
+	if (r < 0)
+		goto err_destroy;
+	*ret_ipc = ipc;
+	return 0;
+
+err_destroy:
+	HP_DEBUG(IPC_LOG, "cannot connect to '%s': %s", path, strerror(-r));
+	hp_ipc_destroy(ipc);
+	return r;
+}
+
+/* Stops the I/O thread and drops every connection. */
+static void ipc_stop_io(struct hp_ipc *ipc)
+{
+	uint64_t one = 1;
+
+	if (ipc->io_started && write(ipc->event_fd, &one, sizeof(one)) < 0)
+		HP_ERR(IPC_LOG, "cannot wake the I/O thread: %s",
+		       strerror(errno));
+	if (ipc->io_started)
+		pthread_join(ipc->io_thread, NULL);
+	ipc->io_started = false;
+	for (;;) {
+		pthread_mutex_lock(&ipc->lock);
+		uint32_t id = ipc->nb_peers ? ipc->peers[0]->id : 0;
+		bool any = ipc->nb_peers > 0;
+		pthread_mutex_unlock(&ipc->lock);
+		if (!any)
+			break;
+		ipc_peer_remove(ipc, id, -ESHUTDOWN);
+	}
+}
+
+void hp_ipc_destroy(struct hp_ipc *ipc)
+{
+	if (!ipc)
+		return;
+	pthread_mutex_lock(&ipc->lock);
+	ipc->stopping = true;
+	ipc_calls_fail_all(ipc, -ESHUTDOWN);
+	pthread_mutex_unlock(&ipc->lock);
+
+	ipc_stop_io(ipc);
+	ipc_worker_stop(ipc);
+	pthread_mutex_lock(&ipc->lock);
+	while (ipc->users)
+		pthread_cond_wait(&ipc->idle, &ipc->lock);
+	pthread_mutex_unlock(&ipc->lock);
+
+	if (ipc->listen_fd >= 0) {
+		close(ipc->listen_fd);
+		unlink(ipc->path);
+	}
+	if (ipc->epoll_fd >= 0)
+		close(ipc->epoll_fd);
+	if (ipc->event_fd >= 0)
+		close(ipc->event_fd);
+	pthread_cond_destroy(&ipc->wq_cond);
+	pthread_cond_destroy(&ipc->idle);
+	pthread_condattr_destroy(&ipc->condattr);
+	pthread_mutex_destroy(&ipc->wq_lock);
+	pthread_mutex_destroy(&ipc->lock);
+	free(ipc->handlers);
+	free(ipc->peers);
+	free(ipc);
+}
+
+int hp_ipc_register(struct hp_ipc *ipc, uint16_t type, hp_ipc_handler_fn fn,
+		    void *arg)
+{
+	struct ipc_handler *h = NULL;
+	int r = 0;
+
+	if (!ipc || type <= 1)
+		return -EINVAL;
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_handlers && !h; i++)
+		if (ipc->handlers[i].type == type)
+			h = &ipc->handlers[i];
+	if (!h && fn) {
+		h = realloc(ipc->handlers,
+			    sizeof(*h) * (ipc->nb_handlers + 1));
+		if (!h) {
+			r = -ENOMEM;
+			goto out;
+		}
+		ipc->handlers = h;
+		h = &ipc->handlers[ipc->nb_handlers++];
+	}
+	if (fn) {
+		*h = (struct ipc_handler){ .type = type, .fn = fn, .arg = arg };
+	} else if (h) {
+		*h = ipc->handlers[--ipc->nb_handlers];
+	}
+out:
+	pthread_mutex_unlock(&ipc->lock);
+	return r;
+}
+
+void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn, void *arg)
+{
+	if (!ipc)
+		return;
+	pthread_mutex_lock(&ipc->lock);
+	ipc->peer_fn = fn;
+	ipc->peer_arg = arg;
+	pthread_mutex_unlock(&ipc->lock);
+}
+
+int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
+		 unsigned max)
+{
+	unsigned n = 0;
+
+	if (!ipc || (max && !peers))
+		return -EINVAL;
+	pthread_mutex_lock(&ipc->lock);
+	for (; n < ipc->nb_peers && n < max; n++) {
+		peers[n].id = ipc->peers[n]->id;
+		peers[n].pid = ipc->peers[n]->pid;
+		peers[n].uid = ipc->peers[n]->uid;
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	return (int)n;
+}
+
+int hp_ipc_disconnect(struct hp_ipc *ipc, uint32_t peer)
+{
+	if (!ipc)
+		return -EINVAL;
+	return ipc_peer_remove(ipc, peer, -ECONNRESET);
+}

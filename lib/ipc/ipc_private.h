@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* lib/ipc internals shared by its files: wire header, endpoint, peers,
+ * pending calls and the worker queue. Not installed. */
+#ifndef IPC_PRIVATE_H
+#define IPC_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "hp_ipc.h"
+
+#define IPC_LOG "ipc"
+
+/* Wire header, host byte order (both ends share one machine). Magic and
+ * version stay at offsets 0 and 4 in every protocol version:
+ *   0 u32 magic    4 u16 version   6 u16 type   8 u16 kind  10 u16 reserved
+ *  12 u64 id      20 i32 status   24 u32 len   28 payload[len]          */
+#define IPC_HDR_SIZE 28
+#define IPC_RX_SIZE (IPC_HDR_SIZE + HP_IPC_MAX_PAYLOAD)
+
+/* What a message is; values on the wire. */
+enum ipc_kind {
+	IPC_KIND_REQUEST = 1, /* wants a reply with the same id */
+	IPC_KIND_REPLY = 2,   /* answers the request with its id */
+	IPC_KIND_NOTIFY = 3,  /* wants no reply; id 0 */
+};
+
+/* A wire header in host form. */
+struct ipc_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint16_t kind;
+	uint16_t reserved;
+	uint64_t id;
+	int32_t status;
+	uint32_t len;
+};
+
+/* One datagram as the I/O thread received it. */
+struct ipc_rx {
+	size_t size;	/* bytes received */
+	int flags;	/* msg_flags of recvmsg */
+	unsigned nb_fds; /* fds received (they are ours to close) */
+	int fds[HP_IPC_MAX_FDS];
+	uint8_t buf[IPC_RX_SIZE];
+};
+
+/* One peer's fd to send to, and what the send came to (0 or -errno). */
+struct ipc_target {
+	int fd;
+	int err;
+};
+
+/* A connection: the primary's view of a secondary, or a secondary's view of
+ * the primary (id HP_IPC_PRIMARY). Referenced by the peer table and by each
+ * sender; the fd is closed with the last reference, so a sender never
+ * writes to a reused fd number. */
+struct ipc_peer {
+	atomic_uint refs;
+	uint32_t id;
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	unsigned malformed;	   /* I/O thread only */
+	struct ipc_work *down_work; /* preallocated peer-down event */
+};
+
+/* One peer's part of a pending call. */
+struct ipc_slot {
+	struct ipc_peer *peer;	  /* holds a reference */
+	uint32_t peer_id;
+	bool done;
+	int status;		  /* 0, -ETIMEDOUT, -ECONNRESET, ... */
+	struct hp_ipc_result *res; /* broadcast: the caller's result */
+};
+
+/* A request or broadcast waiting for replies; on ipc->calls while
+ * pending, its fields under ipc->lock. Referenced by the caller and by
+ * the I/O thread while it wakes the caller after unlocking. */
+struct ipc_call {
+	atomic_uint refs;
+	struct ipc_call *next;
+	uint64_t id;
+	pthread_cond_t cond;	/* signalled when nb_left drops to 0 */
+	unsigned nb_slots;
+	unsigned nb_left;
+	struct hp_ipc_msg *reply; /* request: the caller's ret_reply */
+	struct ipc_slot slots[];
+};
+
+/* An item for the worker: a message for a handler, or a peer event. */
+struct ipc_work {
+	struct ipc_work *next;
+	uint32_t peer;
+	pid_t pid;
+	bool is_msg;
+	bool up;		/* peer event: up or down */
+	uint16_t kind;		/* message: request or notify */
+	struct hp_ipc_msg *msg; /* message: allocated with the item */
+};
+
+struct ipc_handler {
+	uint16_t type;
+	hp_ipc_handler_fn fn;
+	void *arg;
+};
+
+struct hp_ipc {
+	bool is_server;
+	int listen_fd;	/* server only, else -1 */
+	int epoll_fd;
+	int event_fd;	/* wakes the I/O thread to stop */
+	unsigned max_peers;
+	gid_t group;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	pthread_condattr_t condattr; /* CLOCK_MONOTONIC, for every cond */
+	pthread_t io_thread;
+	pthread_t worker_thread;
+	bool io_started;
+	bool worker_started;
+
+	/* lock guards everything below up to the worker queue. */
+	pthread_mutex_t lock;
+	bool stopping;
+	unsigned users;		/* API calls in progress outside the lock */
+	pthread_cond_t idle;	/* signalled when users drops to 0 */
+	struct ipc_peer **peers;
+	unsigned nb_peers;
+	uint32_t next_peer_id;
+	uint64_t next_call_id;
+	struct ipc_call *calls;
+	struct ipc_handler *handlers;
+	unsigned nb_handlers;
+	hp_ipc_peer_fn peer_fn;
+	void *peer_arg;
+
+	/* Worker queue, in arrival order. Lock order: lock, then wq_lock. */
+	pthread_mutex_t wq_lock;
+	pthread_cond_t wq_cond;
+	struct ipc_work *wq_head;
+	struct ipc_work **wq_tail;
+	bool wq_stop;
+
+	struct ipc_rx rx; /* I/O thread only */
+};
+
+/* ipc_msg.c: wire format and socket I/O. */
+void ipc_hdr_encode(uint8_t *buf, const struct ipc_hdr *hdr);
+void ipc_hdr_make(uint8_t *buf, uint16_t kind, uint16_t type, uint64_t id,
+		  int32_t status, uint32_t len);
+int ipc_hdr_decode(const void *buf, size_t len, struct ipc_hdr *hdr);
+void ipc_msg_fill(struct hp_ipc_msg *msg, const struct ipc_hdr *hdr,
+		  const uint8_t *payload);
+int ipc_msg_check(const struct hp_ipc_msg *msg);
+void ipc_close_fds(const int *fds, unsigned nb);
+int ipc_send(int fd, const uint8_t *hdr, const struct hp_ipc_msg *msg);
+void ipc_send_many(struct ipc_target *t, unsigned n, const uint8_t *hdr,
+		   const struct hp_ipc_msg *msg, const struct timespec *deadline);
+int ipc_recv(int fd, struct ipc_rx *rx);
+void ipc_deadline(int timeout_ms, struct timespec *ret_ts);
+
+/* ipc.c: endpoint, peers, I/O thread. */
+int ipc_endpoint_new(bool is_server, unsigned max_peers,
+		     struct hp_ipc **ret_ipc);
+int ipc_endpoint_start(struct hp_ipc *ipc);
+int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
+		 uint32_t id, bool announce);
+struct ipc_peer *ipc_peer_get(struct hp_ipc *ipc, uint32_t id);
+void ipc_peer_put(struct ipc_peer *peer);
+int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err);
+bool ipc_enter(struct hp_ipc *ipc);
+void ipc_leave(struct hp_ipc *ipc);
+
+/* ipc_server.c: the listening socket. */
+void ipc_server_accept(struct hp_ipc *ipc);
+
+/* ipc_call.c: pending calls and replies. */
+int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
+		 const struct ipc_hdr *hdr, struct ipc_rx *rx);
+void ipc_calls_fail_peer(struct hp_ipc *ipc, uint32_t peer, int err);
+void ipc_calls_fail_all(struct hp_ipc *ipc, int err);
+int ipc_malformed(struct hp_ipc *ipc, struct ipc_peer *peer,
+		  const char *what);
+
+/* ipc_worker.c: the worker thread and its queue. */
+void *ipc_worker_main(void *arg);
+void ipc_worker_push(struct hp_ipc *ipc, struct ipc_work *w);
+struct ipc_work *ipc_work_new(uint32_t peer, pid_t pid, bool is_msg);
+void ipc_work_free(struct ipc_work *w);
+void ipc_worker_stop(struct hp_ipc *ipc);
+
+#endif
