@@ -24,8 +24,11 @@
 #define SHM_BLK_ZONE 0x454e4f5au /* "ZONE" */
 /* Block offsets and sizes are multiples of this (bytes). */
 #define SHM_BLK_GRAIN 16u
-/* Smallest block: a header and a little room (bytes). */
-#define SHM_BLK_MIN (sizeof(struct shm_blk) + 32u)
+/* Smallest block: a header and one grain (bytes). */
+#define SHM_BLK_MIN (sizeof(struct shm_blk) + SHM_BLK_GRAIN)
+/* Smallest gap worth a free block of its own; a smaller one stays part of
+ * the allocated block next to it (bytes). */
+#define SHM_BLK_SPLIT (sizeof(struct shm_blk) + 32u)
 
 struct shm_blk {
 	uint64_t size;	/* bytes of the block, this header included; any process, under lock */
@@ -92,8 +95,8 @@ static uint64_t shm_heap_fit(struct shm_hdr *hdr, uint64_t off, uint64_t len,
 	uint64_t base = (uint64_t)(uintptr_t)hdr;
 	uint64_t user = HP_ALIGN_UP(base + off + SHM_BLK_HDR, align) - base;
 
-	if (user - SHM_BLK_HDR != off && user - SHM_BLK_HDR - off < SHM_BLK_MIN)
-		user = HP_ALIGN_UP(base + off + SHM_BLK_MIN + SHM_BLK_HDR,
+	if (user - SHM_BLK_HDR != off && user - SHM_BLK_HDR - off < SHM_BLK_SPLIT)
+		user = HP_ALIGN_UP(base + off + SHM_BLK_SPLIT + SHM_BLK_HDR,
 				   align) - base;
 	return user + len <= off + shm_blk(hdr, off)->size ? user : 0;
 }
@@ -107,7 +110,7 @@ static void shm_heap_carve(struct shm_hdr *hdr, uint64_t *link, uint64_t user,
 	struct shm_blk *b = shm_blk(hdr, off), *a;
 	uint64_t b_end = off + b->size, next = b->next;
 
-	if (b_end - end >= SHM_BLK_MIN) {
+	if (b_end - end >= SHM_BLK_SPLIT) {
 		struct shm_blk *t = shm_blk(hdr, end);
 
 		t->size = b_end - end;
@@ -199,6 +202,36 @@ int shm_heap_free(struct shm_hdr *hdr, uint64_t user, bool zone)
 	shm_heap_merge(hdr, off);
 	if (prev)
 		shm_heap_merge(hdr, prev);
+	return 0;
+}
+
+int shm_heap_check(struct shm_hdr *hdr)
+{
+	struct shm_heap *h = &hdr->heap;
+	uint64_t off, next_free = h->free_head, fr = 0, used = 0;
+
+	for (off = h->start; off < h->start + h->len;
+	     off += shm_blk(hdr, off)->size) {
+		struct shm_blk *b = shm_blk(hdr, off);
+
+		if (b->size < SHM_BLK_MIN || b->size % SHM_BLK_GRAIN)
+			return -EUCLEAN;
+		if (b->magic == SHM_BLK_FREE) {
+			/* Free blocks are listed in address order and never
+			 * touch: they would have been merged. */
+			if (off != next_free || b->next == off + b->size)
+				return -EUCLEAN;
+			next_free = b->next;
+			fr += b->size;
+		} else if (b->magic == SHM_BLK_USED || b->magic == SHM_BLK_ZONE) {
+			used += b->size;
+		} else {
+			return -EUCLEAN;
+		}
+	}
+	if (off != h->start + h->len || next_free || fr != h->free_bytes ||
+	    used != h->used_bytes)
+		return -EUCLEAN;
 	return 0;
 }
 

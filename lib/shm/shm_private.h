@@ -97,5 +97,8 @@ void shm_heap_init(struct shm_hdr *hdr, uint64_t start, uint64_t end);
 int shm_heap_alloc(struct shm_hdr *hdr, size_t len, size_t align, bool zone,
 		   uint64_t *ret_off);
 int shm_heap_free(struct shm_hdr *hdr, uint64_t off, bool zone);
+/* Walks every block: 0 if the heap is consistent, -EUCLEAN if not. Caller
+ * holds the lock (or is alone). For tests. */
+int shm_heap_check(struct shm_hdr *hdr);
 
 #endif
