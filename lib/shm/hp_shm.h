@@ -15,8 +15,13 @@
 #define HP_SHM_MAX_SEGS 8
 /* Longest zone name, with its NUL. */
 #define HP_SHM_ZONE_NAME_MAX 32
-/* Default base address of the mapping in every process. */
-#define HP_SHM_DEFAULT_BASE 0x100000000000ULL
+/* Most zones one instance holds at a time. */
+#define HP_SHM_MAX_ZONES 256
+/* Default base address of the mapping in every process: 32 TiB, above the
+ * range AddressSanitizer reserves for its shadow gap on x86-64 (16 TiB, the
+ * first choice, lies inside it), below where the kernel puts mmap and the
+ * stack. */
+#define HP_SHM_DEFAULT_BASE 0x200000000000ULL
 /* Default total size of shared memory (bytes). */
 #define HP_SHM_DEFAULT_SIZE (64ULL << 20)
 
@@ -26,10 +31,12 @@ struct hp_shm;
 struct hp_shm_opts {
 	const char *prefix;	/* instance name; NULL: "hotport" */
 	size_t mem_size;	/* total bytes; 0: HP_SHM_DEFAULT_SIZE */
-	uintptr_t base_virtaddr; /* 0: HP_SHM_DEFAULT_BASE */
+	uintptr_t base_virtaddr; /* 0: HP_SHM_DEFAULT_BASE; aligned to the page
+				  * size (the hugepage size unless no_huge) */
 	bool no_huge;		/* ordinary pages even if hugepages are free */
 	bool huge_1g;		/* 1 GiB pages instead of 2 MiB */
-	const char *socket_mem; /* "MB[,MB...]" per NUMA node; NULL: node-blind */
+	const char *socket_mem; /* "MB[,MB...]" per NUMA node; NULL: node-blind;
+				 * excludes mem_size */
 	gid_t ipc_group;	/* group allowed in the runtime dir; 0: none */
 };
 
@@ -91,7 +98,8 @@ HP_API bool hp_shm_contains(const struct hp_shm *shm, const void *addr);
 /* Reserves a named zone of len bytes aligned to align (power of two, 0 means
  * cache line), zero-filled, from the shared heap; pairs with
  * hp_shm_zone_free. -EEXIST if the name is taken, -ENAMETOOLONG, -EINVAL,
- * -ENOMEM, -ENOSPC when the zone table is full. Any process, any thread. */
+ * -ENOMEM, -ENOSPC when the zone table (HP_SHM_MAX_ZONES) is full. Any process,
+ * any thread. */
 HP_API int hp_shm_zone_reserve(struct hp_shm *shm, const char *name, size_t len,
 			       size_t align, void **ret_addr);
 
@@ -108,10 +116,14 @@ HP_API int hp_shm_zone_free(struct hp_shm *shm, const char *name);
 HP_API int hp_shm_alloc(struct hp_shm *shm, size_t len, size_t align,
 			void **ret_addr);
 
-/* Returns memory from hp_shm_alloc to the heap. Accepts NULL. */
+/* Returns memory from hp_shm_alloc to the heap. Accepts NULL; anything else
+ * that is not a live block from hp_shm_alloc (a zone, a double free) is
+ * refused with an error line. Any process, any thread. */
 HP_API void hp_shm_free(struct hp_shm *shm, void *addr);
 
-/* Heap figures: bytes free and bytes in use, for leak checks. */
+/* Heap figures: bytes free and bytes in use (block headers included, so
+ * free + used stays constant), for leak checks; either pointer may be NULL.
+ * Any process, any thread. */
 HP_API void hp_shm_heap_stats(struct hp_shm *shm, size_t *ret_free,
 			      size_t *ret_used);
 

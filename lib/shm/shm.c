@@ -1,3 +1,282 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Placeholder until the implementation lands. */
-#include "hp_shm.h"
+/* The primary's create, the secondary's attach, destroy, and what a handle
+ * tells about the memory.
+ *
+ * The primary locks the runtime dir, maps the segments back to back from the
+ * base address and writes the shared header at the base: magic (last),
+ * layout version, segment table, the robust lock, the heap and the zone
+ * table. A secondary maps the segments it received at the same addresses and
+ * trusts nothing past the magic and layout version until both match.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hp_log.h"
+#include "shm_private.h"
+
+/* Smallest total size: the header and some heap (bytes). */
+#define SHM_MIN_SIZE (sizeof(struct shm_hdr) + 4096)
+
+static int shm_opts_check(const struct hp_shm_opts *opts, const char *prefix,
+			  uintptr_t base)
+{
+	uint64_t align = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (!opts->no_huge)
+		align = opts->huge_1g ? 1ULL << 30 : 2ULL << 20;
+	if (shm_prefix_check(prefix) < 0 || base % align)
+		return -EINVAL;
+	return 0;
+}
+
+static int shm_hdr_init(struct hp_shm *shm)
+{
+	struct shm_hdr *hdr = (void *)(uintptr_t)shm->segs[0].addr;
+	pthread_mutexattr_t attr;
+	uint64_t total = 0;
+	int r;
+
+	for (unsigned i = 0; i < shm->nb_segs; i++) {
+		hdr->segs[i].addr = shm->segs[i].addr;
+		hdr->segs[i].len = shm->segs[i].len;
+		hdr->segs[i].huge_sz = shm->segs[i].huge_sz;
+		hdr->segs[i].node = shm->segs[i].node;
+		total += shm->segs[i].len;
+	}
+	hdr->layout_version = HP_SHM_LAYOUT_VERSION;
+	hdr->nb_segs = shm->nb_segs;
+	hdr->total_size = total;
+	r = pthread_mutexattr_init(&attr);
+	if (r == 0)
+		r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (r == 0)
+		r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (r == 0)
+		r = pthread_mutex_init(&hdr->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (r) {
+		HP_DEBUG(SHM_LOG, "shared lock: %s", strerror(r));
+		return -r;
+	}
+	shm_heap_init(hdr, sizeof(*hdr), total);
+	__atomic_store_n(&hdr->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	shm->hdr = hdr;
+	return 0;
+}
+
+int hp_shm_primary_create(const struct hp_shm_opts *opts,
+			  struct hp_shm **ret_shm)
+{
+	static const struct hp_shm_opts defaults;
+	struct shm_plan plan;
+	struct hp_shm *shm;
+	const char *prefix;
+	uintptr_t base;
+	uint64_t total = 0;
+	int r;
+
+	if (!opts)
+		opts = &defaults;
+	prefix = opts->prefix ? opts->prefix : "hotport";
+	base = opts->base_virtaddr ? opts->base_virtaddr : HP_SHM_DEFAULT_BASE;
+	r = ret_shm ? shm_opts_check(opts, prefix, base) : -EINVAL;
+	if (r == 0)
+		r = shm_numa_plan(opts->socket_mem, shm_numa_nodes(),
+				  opts->mem_size, &plan);
+	for (unsigned i = 0; r == 0 && i < plan.nb_segs; i++)
+		total += plan.len[i];
+	if (r == 0 && total < SHM_MIN_SIZE)
+		r = -EINVAL;
+	if (r < 0)
+		goto err;
+	shm = calloc(1, sizeof(*shm));
+	if (!shm) {
+		r = -ENOMEM;
+		goto err;
+	}
+	shm->primary = true;
+	shm->lock_fd = -1;
+	r = shm_dir_lock(shm, prefix, opts->ipc_group);
+	if (r < 0)
+		goto err_free;
+	r = shm_map_plan(shm, prefix, &plan, base, opts->no_huge,
+			 opts->huge_1g);
+	if (r < 0)
+		goto err_unlock;
+	r = shm_hdr_init(shm);
+	if (r < 0)
+		goto err_unmap;
+	HP_DEBUG(SHM_LOG, "primary: %s, %zu bytes at %p on %s pages", shm->dir,
+		 hp_shm_size(shm), hp_shm_base(shm),
+		 shm->huge ? "huge" : "ordinary");
+	*ret_shm = shm;
+	return 0;
+
+err_unmap:
+	shm_unmap_all(shm);
+err_unlock:
+	shm_dir_unlock(shm);
+err_free:
+	free(shm);
+err:
+	HP_DEBUG(SHM_LOG, "cannot create shared memory for prefix \"%s\": %s",
+		 prefix, strerror(-r));
+	return r;
+}
+
+/* A descriptor a secondary can map: page-aligned, backed by enough file,
+ * and right after the one before it. */
+static int shm_seg_check(const struct hp_shm_seg *seg,
+			 const struct hp_shm_seg *prev)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct stat st;
+
+	if (seg->fd < 0 || !seg->len || seg->huge_sz < page ||
+	    (seg->huge_sz & (seg->huge_sz - 1)) || seg->addr % seg->huge_sz ||
+	    seg->len % seg->huge_sz || (prev && prev->addr + prev->len != seg->addr))
+		return -EINVAL;
+	if (fstat(seg->fd, &st) < 0)
+		return -errno;
+	return (uint64_t)st.st_size < seg->len ? -EINVAL : 0;
+}
+
+/* The header the primary wrote: first that it is ours and of our layout,
+ * then that it describes the segments we were given. */
+static int shm_hdr_check(const struct hp_shm *shm)
+{
+	const struct shm_hdr *hdr = shm->hdr;
+
+	if (shm->segs[0].len < sizeof(*hdr))
+		return -EINVAL;
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC) {
+		HP_ERR(SHM_LOG,
+		       "memory at 0x%llx is not hotport shared memory (magic 0x%llx, expected 0x%llx)",
+		       (unsigned long long)shm->segs[0].addr,
+		       (unsigned long long)hdr->magic,
+		       (unsigned long long)SHM_MAGIC);
+		return -EPROTO;
+	}
+	if (hdr->layout_version != HP_SHM_LAYOUT_VERSION) {
+		HP_ERR(SHM_LOG,
+		       "shared memory has layout version %u, this process expects version %u",
+		       hdr->layout_version, HP_SHM_LAYOUT_VERSION);
+		return -EPROTO;
+	}
+	if (hdr->nb_segs != shm->nb_segs)
+		return -EINVAL;
+	for (unsigned i = 0; i < shm->nb_segs; i++)
+		if (hdr->segs[i].addr != shm->segs[i].addr ||
+		    hdr->segs[i].len != shm->segs[i].len)
+			return -EINVAL;
+	return 0;
+}
+
+static void shm_close_fds(const struct hp_shm_seg *segs, unsigned from,
+			  unsigned to)
+{
+	for (unsigned i = from; segs && i < to; i++)
+		if (segs[i].fd >= 0)
+			close(segs[i].fd);
+}
+
+int hp_shm_secondary_attach(const char *prefix, const struct hp_shm_seg *segs,
+			    unsigned nb_segs, struct hp_shm **ret_shm)
+{
+	struct hp_shm *shm = NULL;
+	int r = -EINVAL;
+
+	if (!ret_shm || !segs || !nb_segs || nb_segs > HP_SHM_MAX_SEGS)
+		goto err_close;
+	shm = calloc(1, sizeof(*shm));
+	if (!shm) {
+		r = -ENOMEM;
+		goto err_close;
+	}
+	shm->lock_fd = -1;
+	r = hp_shm_runtime_dir(prefix, shm->dir, sizeof(shm->dir));
+	for (unsigned i = 0; r == 0 && i < nb_segs; i++) {
+		r = shm_seg_check(&segs[i], i ? &segs[i - 1] : NULL);
+		if (r == 0)
+			r = shm_map_seg(&segs[i]);
+		if (r == 0)
+			shm->segs[shm->nb_segs++] = segs[i];
+	}
+	if (r < 0)
+		goto err_unmap;
+	shm->hdr = (void *)(uintptr_t)segs[0].addr;
+	shm->huge = segs[0].huge_sz > (uint64_t)sysconf(_SC_PAGESIZE);
+	r = shm_hdr_check(shm);
+	if (r < 0)
+		goto err_unmap;
+	HP_DEBUG(SHM_LOG, "secondary: %zu bytes at %p", hp_shm_size(shm),
+		 hp_shm_base(shm));
+	*ret_shm = shm;
+	return 0;
+
+err_unmap:
+	shm_close_fds(segs, shm->nb_segs, nb_segs);
+	shm_unmap_all(shm);
+	free(shm);
+	HP_DEBUG(SHM_LOG, "cannot attach shared memory: %s", strerror(-r));
+	return r;
+err_close:
+	shm_close_fds(segs, 0, nb_segs);
+	HP_DEBUG(SHM_LOG, "cannot attach shared memory: %s", strerror(-r));
+	return r;
+}
+
+void hp_shm_destroy(struct hp_shm *shm)
+{
+	if (!shm)
+		return;
+	shm_unmap_all(shm);
+	if (shm->primary)
+		shm_dir_unlock(shm);
+	free(shm);
+}
+
+int hp_shm_segments(const struct hp_shm *shm, struct hp_shm_seg *segs,
+		    unsigned max)
+{
+	if (!shm || !segs)
+		return -EINVAL;
+	if (max < shm->nb_segs)
+		return -ENOSPC;
+	memcpy(segs, shm->segs, shm->nb_segs * sizeof(*segs));
+	return (int)shm->nb_segs;
+}
+
+const char *hp_shm_dir(const struct hp_shm *shm)
+{
+	return shm ? shm->dir : NULL;
+}
+
+bool hp_shm_is_huge(const struct hp_shm *shm)
+{
+	return shm && shm->huge;
+}
+
+void *hp_shm_base(const struct hp_shm *shm)
+{
+	return shm ? shm->hdr : NULL;
+}
+
+size_t hp_shm_size(const struct hp_shm *shm)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; shm && i < shm->nb_segs; i++)
+		len += shm->segs[i].len;
+	return len;
+}
+
+bool hp_shm_contains(const struct hp_shm *shm, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, base = (uintptr_t)hp_shm_base(shm);
+
+	return shm && a >= base && a - base < hp_shm_size(shm);
+}
