@@ -137,7 +137,8 @@ static int shm_seg_check(const struct hp_shm_seg *seg,
 
 	if (seg->fd < 0 || !seg->len || seg->huge_sz < page ||
 	    (seg->huge_sz & (seg->huge_sz - 1)) || seg->addr % seg->huge_sz ||
-	    seg->len % seg->huge_sz || (prev && prev->addr + prev->len != seg->addr))
+	    seg->len % seg->huge_sz ||
+	    (prev && prev->addr + prev->len != seg->addr))
 		return -EINVAL;
 	if (fstat(seg->fd, &st) < 0)
 		return -errno;
@@ -154,7 +155,8 @@ static int shm_hdr_check(const struct hp_shm *shm)
 		return -EINVAL;
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC) {
 		HP_ERR(SHM_LOG,
-		       "memory at 0x%llx is not hotport shared memory (magic 0x%llx, expected 0x%llx)",
+		       "memory at 0x%llx is not hotport shared memory "
+		       "(magic 0x%llx, expected 0x%llx)",
 		       (unsigned long long)shm->segs[0].addr,
 		       (unsigned long long)hdr->magic,
 		       (unsigned long long)SHM_MAGIC);
@@ -242,10 +244,11 @@ void hp_shm_destroy(struct hp_shm *shm)
 int hp_shm_segments(const struct hp_shm *shm, struct hp_shm_seg *segs,
 		    unsigned max)
 {
-	if (!shm || !segs)
-		return -EINVAL;
-	if (max < shm->nb_segs)
-		return -ENOSPC;
+	if (!shm || !segs || max < shm->nb_segs) {
+		HP_DEBUG(SHM_LOG, "hp_shm_segments: %s",
+			 shm && segs ? "array too small" : "no handle or array");
+		return shm && segs ? -ENOSPC : -EINVAL;
+	}
 	memcpy(segs, shm->segs, shm->nb_segs * sizeof(*segs));
 	return (int)shm->nb_segs;
 }

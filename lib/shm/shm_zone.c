@@ -56,9 +56,8 @@ int hp_shm_zone_reserve(struct hp_shm *shm, const char *name, size_t len,
 	uint64_t off;
 	int r;
 
-	if (!ret_addr)
-		return -EINVAL;
-	r = shm_zone_begin(shm, name);
+	/* Without ret_addr the call is as bad as without a name. */
+	r = shm_zone_begin(shm, ret_addr ? name : NULL);
 	if (r < 0)
 		return r;
 	if (shm_zone_find(shm->hdr, name))
