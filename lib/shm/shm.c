@@ -99,6 +99,7 @@ int hp_shm_primary_create(const struct hp_shm_opts *opts,
 	}
 	shm->primary = true;
 	shm->lock_fd = -1;
+	shm->pid = getpid();
 	r = shm_dir_lock(shm, prefix, opts->ipc_group);
 	if (r < 0)
 		goto err_free;
@@ -236,8 +237,12 @@ void hp_shm_destroy(struct hp_shm *shm)
 	if (!shm)
 		return;
 	shm_unmap_all(shm);
-	if (shm->primary)
+	/* A forked child of the primary holds the lock's file too, but the
+	 * dir is not its to remove. */
+	if (shm->primary && shm->pid == getpid())
 		shm_dir_unlock(shm);
+	else if (shm->lock_fd >= 0)
+		close(shm->lock_fd);
 	free(shm);
 }
 

@@ -65,6 +65,7 @@ struct hp_shm {
 	bool primary;		/* created (true) or attached (false) */
 	bool huge;		/* segments are on hugepages */
 	int lock_fd;		/* primary: <dir>/lock, held; -1 otherwise */
+	pid_t pid;		/* process that made the handle */
 	unsigned nb_segs;
 	struct hp_shm_seg segs[HP_SHM_MAX_SEGS]; /* fds are this process's */
 	char dir[PATH_MAX];

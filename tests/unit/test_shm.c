@@ -614,12 +614,18 @@ static void test_shm_second_primary_refused(void **state)
 	assert_ptr_equal(shm, (void *)0x1);
 	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(-hp_shm_primary_create(&o, &shm));
+	if (pid == 0) {
+		int r = hp_shm_primary_create(&o, &shm);
+
+		/* The inherited handle: destroying it must leave the dir. */
+		hp_shm_destroy(f->shm);
+		_exit(-r);
+	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), EEXIST);
-	/* The refused ones took nothing away from the live primary. */
+	/* Neither the refused ones nor the child's destroy took anything
+	 * away from the live primary. */
 	snprintf(lock, sizeof(lock), "%s/lock", f->dir);
 	assert_int_equal(access(lock, F_OK), 0);
 	assert_int_equal(hp_shm_primary_create(&o, &shm), -EEXIST);
