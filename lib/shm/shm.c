@@ -99,6 +99,7 @@ int hp_shm_primary_create(const struct hp_shm_opts *opts,
 	}
 	shm->primary = true;
 	shm->lock_fd = -1;
+	shm->pid = getpid();
 	r = shm_dir_lock(shm, prefix, opts->ipc_group);
 	if (r < 0)
 		goto err_free;
@@ -137,7 +138,8 @@ static int shm_seg_check(const struct hp_shm_seg *seg,
 
 	if (seg->fd < 0 || !seg->len || seg->huge_sz < page ||
 	    (seg->huge_sz & (seg->huge_sz - 1)) || seg->addr % seg->huge_sz ||
-	    seg->len % seg->huge_sz || (prev && prev->addr + prev->len != seg->addr))
+	    seg->len % seg->huge_sz ||
+	    (prev && prev->addr + prev->len != seg->addr))
 		return -EINVAL;
 	if (fstat(seg->fd, &st) < 0)
 		return -errno;
@@ -154,7 +156,8 @@ static int shm_hdr_check(const struct hp_shm *shm)
 		return -EINVAL;
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC) {
 		HP_ERR(SHM_LOG,
-		       "memory at 0x%llx is not hotport shared memory (magic 0x%llx, expected 0x%llx)",
+		       "memory at 0x%llx is not hotport shared memory "
+		       "(magic 0x%llx, expected 0x%llx)",
 		       (unsigned long long)shm->segs[0].addr,
 		       (unsigned long long)hdr->magic,
 		       (unsigned long long)SHM_MAGIC);
@@ -234,18 +237,23 @@ void hp_shm_destroy(struct hp_shm *shm)
 	if (!shm)
 		return;
 	shm_unmap_all(shm);
-	if (shm->primary)
+	/* A forked child of the primary holds the lock's file too, but the
+	 * dir is not its to remove. */
+	if (shm->primary && shm->pid == getpid())
 		shm_dir_unlock(shm);
+	else if (shm->lock_fd >= 0)
+		close(shm->lock_fd);
 	free(shm);
 }
 
 int hp_shm_segments(const struct hp_shm *shm, struct hp_shm_seg *segs,
 		    unsigned max)
 {
-	if (!shm || !segs)
-		return -EINVAL;
-	if (max < shm->nb_segs)
-		return -ENOSPC;
+	if (!shm || !segs || max < shm->nb_segs) {
+		HP_DEBUG(SHM_LOG, "hp_shm_segments: %s",
+			 shm && segs ? "array too small" : "no handle or array");
+		return shm && segs ? -ENOSPC : -EINVAL;
+	}
 	memcpy(segs, shm->segs, shm->nb_segs * sizeof(*segs));
 	return (int)shm->nb_segs;
 }

@@ -51,8 +51,10 @@ int hp_shm_runtime_dir(const char *prefix, char *buf, size_t len)
 
 	if (!prefix)
 		prefix = "hotport";
-	if (!buf || shm_prefix_check(prefix) < 0)
+	if (!buf || shm_prefix_check(prefix) < 0) {
+		HP_DEBUG(SHM_LOG, "bad prefix or no buffer");
 		return -EINVAL;
+	}
 	xdg = secure_getenv("XDG_RUNTIME_DIR");
 	if (geteuid() == 0)
 		n = snprintf(path, sizeof(path), "/run/hotport/%s", prefix);
@@ -61,8 +63,11 @@ int hp_shm_runtime_dir(const char *prefix, char *buf, size_t len)
 	else
 		n = snprintf(path, sizeof(path), "/tmp/hotport-%u/%s",
 			     (unsigned)geteuid(), prefix);
-	if (n < 0 || (size_t)n >= sizeof(path) - SHM_DIR_ROOM || (size_t)n >= len)
+	if (n < 0 || (size_t)n >= sizeof(path) - SHM_DIR_ROOM ||
+	    (size_t)n >= len) {
+		HP_DEBUG(SHM_LOG, "runtime dir of \"%s\" is too long", prefix);
 		return -ENAMETOOLONG;
+	}
 	memcpy(buf, path, (size_t)n + 1);
 	return 0;
 }
@@ -201,7 +206,8 @@ int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group)
 			break;
 	}
 	if (r == -EEXIST)
-		HP_DEBUG(SHM_LOG, "%s/lock is held by a live primary", shm->dir);
+		HP_DEBUG(SHM_LOG, "%s/lock is held by a live primary",
+			 shm->dir);
 	if (r < 0)
 		goto err;
 	r = shm_dir_set_mode(shm->dir, ipc_group);
@@ -227,7 +233,8 @@ void shm_dir_unlock(struct hp_shm *shm)
 		return;
 	shm_lock_path(shm->dir, path, sizeof(path));
 	if (unlink(path) < 0)
-		HP_DEBUG(SHM_LOG, "cannot remove %s: %s", path, strerror(errno));
+		HP_DEBUG(SHM_LOG, "cannot remove %s: %s", path,
+			 strerror(errno));
 	/* What others put here (the IPC socket) is theirs to remove: then
 	 * the dir stays, and the next primary cleans it. */
 	if (rmdir(shm->dir) < 0)

@@ -30,12 +30,13 @@
  * the allocated block next to it (bytes). */
 #define SHM_BLK_SPLIT (sizeof(struct shm_blk) + 32u)
 
+/* Fields are written by any process holding the lock. */
 struct shm_blk {
-	uint64_t size;	/* bytes of the block, this header included; any process, under lock */
-	uint64_t next;	/* free block: offset of the next free one, 0: none; any process, under lock */
-	uint32_t magic; /* SHM_BLK_FREE, SHM_BLK_USED or SHM_BLK_ZONE; any process, under lock */
+	uint64_t size;	/* of the block, this header included (bytes) */
+	uint64_t next;	/* free block: next free one (offset), 0: none */
+	uint32_t magic; /* SHM_BLK_FREE, SHM_BLK_USED or SHM_BLK_ZONE */
 	uint32_t pad0;	/* unused */
-	uint64_t pad1;	/* unused; keeps the header a multiple of SHM_BLK_GRAIN */
+	uint64_t pad1;	/* unused; the header stays a multiple of the grain */
 };
 
 #define SHM_BLK_HDR ((uint64_t)sizeof(struct shm_blk))
@@ -94,8 +95,9 @@ static uint64_t shm_heap_fit(struct shm_hdr *hdr, uint64_t off, uint64_t len,
 {
 	uint64_t base = (uint64_t)(uintptr_t)hdr;
 	uint64_t user = HP_ALIGN_UP(base + off + SHM_BLK_HDR, align) - base;
+	uint64_t gap = user - SHM_BLK_HDR - off;
 
-	if (user - SHM_BLK_HDR != off && user - SHM_BLK_HDR - off < SHM_BLK_SPLIT)
+	if (gap && gap < SHM_BLK_SPLIT)
 		user = HP_ALIGN_UP(base + off + SHM_BLK_SPLIT + SHM_BLK_HDR,
 				   align) - base;
 	return user + len <= off + shm_blk(hdr, off)->size ? user : 0;
@@ -139,8 +141,11 @@ int shm_heap_alloc(struct shm_hdr *hdr, size_t len, size_t align, bool zone,
 	struct shm_heap *h = &hdr->heap;
 	uint64_t *link, off, user = 0;
 
-	if (len == 0 || (align & (align - 1)))
+	if (len == 0 || (align & (align - 1))) {
+		HP_DEBUG(SHM_LOG, "bad allocation: %zu bytes aligned to %zu",
+			 len, align);
 		return -EINVAL;
+	}
 	if (len > h->len || align > h->len)
 		goto err_nomem;
 	len = HP_ALIGN_UP(len, (size_t)SHM_BLK_GRAIN);
@@ -154,7 +159,8 @@ int shm_heap_alloc(struct shm_hdr *hdr, size_t len, size_t align, bool zone,
 	}
 	if (!off)
 		goto err_nomem;
-	shm_heap_carve(hdr, link, user, len, zone ? SHM_BLK_ZONE : SHM_BLK_USED);
+	shm_heap_carve(hdr, link, user, len,
+		       zone ? SHM_BLK_ZONE : SHM_BLK_USED);
 	memset((char *)hdr + user, 0, len);
 	*ret_off = user;
 	return 0;
@@ -185,7 +191,8 @@ int shm_heap_free(struct shm_hdr *hdr, uint64_t user, bool zone)
 	struct shm_blk *b = shm_blk(hdr, off);
 
 	if (user < h->start + SHM_BLK_HDR || user >= h->start + h->len ||
-	    user % SHM_BLK_GRAIN || b->magic != (zone ? SHM_BLK_ZONE : SHM_BLK_USED) ||
+	    user % SHM_BLK_GRAIN ||
+	    b->magic != (zone ? SHM_BLK_ZONE : SHM_BLK_USED) ||
 	    b->size < SHM_BLK_MIN || b->size > h->start + h->len - off) {
 		HP_DEBUG(SHM_LOG, "offset 0x%llx is not an allocated block",
 			 (unsigned long long)user);
@@ -223,10 +230,11 @@ int shm_heap_check(struct shm_hdr *hdr)
 				return -EUCLEAN;
 			next_free = b->next;
 			fr += b->size;
-		} else if (b->magic == SHM_BLK_USED || b->magic == SHM_BLK_ZONE) {
-			used += b->size;
-		} else {
+		} else if (b->magic != SHM_BLK_USED &&
+			   b->magic != SHM_BLK_ZONE) {
 			return -EUCLEAN;
+		} else {
+			used += b->size;
 		}
 	}
 	if (off != h->start + h->len || next_free || fr != h->free_bytes ||
@@ -240,8 +248,10 @@ int hp_shm_alloc(struct hp_shm *shm, size_t len, size_t align, void **ret_addr)
 	uint64_t off;
 	int r;
 
-	if (!shm || !ret_addr)
+	if (!shm || !ret_addr) {
+		HP_DEBUG(SHM_LOG, "hp_shm_alloc: no handle or no result");
 		return -EINVAL;
+	}
 	r = shm_lock(shm->hdr);
 	if (r < 0)
 		return r;

@@ -17,40 +17,46 @@
 /* Longest prefix, without its NUL. */
 #define SHM_PREFIX_MAX 64
 
+/* In the shared structs below, each field's comment gives its unit and its
+ * writer: "primary" is the primary, once, at create before any secondary
+ * exists; "locked" is any process holding shm_hdr.lock. */
+
 /* A zone: a named heap block. */
 struct shm_zone {
-	char name[HP_SHM_ZONE_NAME_MAX]; /* NUL-terminated, "" when free; any process, under lock */
-	uint64_t off;			  /* offset of the memory from the base (bytes); any process, under lock */
-	uint64_t len;			  /* bytes asked for; any process, under lock */
+	char name[HP_SHM_ZONE_NAME_MAX]; /* NUL-ended, "" if free; locked */
+	uint64_t off;			 /* from the base (bytes); locked */
+	uint64_t len;			 /* bytes asked for; locked */
 };
 
 /* One segment as the header records it. */
 struct shm_hdr_seg {
-	uint64_t addr;	  /* virtual address (same in every process); primary, at create */
-	uint64_t len;	  /* bytes; primary, at create */
-	uint32_t huge_sz; /* page size (bytes); primary, at create */
-	int32_t node;	  /* NUMA node, -1 if not placed; primary, at create */
+	uint64_t addr;	  /* virtual address, same everywhere; primary */
+	uint64_t len;	  /* bytes; primary */
+	uint32_t huge_sz; /* page size (bytes); primary */
+	int32_t node;	  /* NUMA node, -1 if not placed; primary */
 };
 
-/* Heap bookkeeping; the blocks themselves are described in shm_heap.c. */
+/* Heap bookkeeping; shm_heap.c describes the blocks. */
 struct shm_heap {
-	uint64_t start;	     /* offset of the first block from the base (bytes); primary, at create */
-	uint64_t len;	     /* bytes from start to the heap's end; primary, at create */
-	uint64_t free_head;  /* offset of the first free block, 0 if none; any process, under lock */
-	uint64_t free_bytes; /* bytes in free blocks, headers included; any process, under lock */
-	uint64_t used_bytes; /* bytes in used blocks, headers included; any process, under lock */
+	uint64_t start;	     /* first block, from the base (bytes); primary */
+	uint64_t len;	     /* bytes from start to the end; primary */
+	uint64_t free_head;  /* first free block (offset), 0: none; locked */
+	uint64_t free_bytes; /* in free blocks, headers too (bytes); locked */
+	uint64_t used_bytes; /* in used blocks, headers too (bytes); locked */
 };
 
 /* The shared header at the base address (first bytes of segment 0). */
 struct shm_hdr {
-	uint64_t magic;		  /* SHM_MAGIC; primary, at create, last */
-	uint32_t layout_version;  /* HP_SHM_LAYOUT_VERSION; primary, at create */
-	uint32_t nb_segs;	  /* entries used in segs; primary, at create */
-	uint64_t total_size;	  /* bytes over all segments; primary, at create */
-	struct shm_hdr_seg segs[HP_SHM_MAX_SEGS]; /* primary, at create */
-	pthread_mutex_t lock HP_CACHE_ALIGNED; /* robust, process-shared: guards zones and heap */
-	struct shm_heap heap;	  /* under lock */
-	struct shm_zone zones[HP_SHM_MAX_ZONES]; /* under lock */
+	uint64_t magic;		 /* SHM_MAGIC; primary, last */
+	uint32_t layout_version; /* HP_SHM_LAYOUT_VERSION; primary */
+	uint32_t nb_segs;	 /* entries used in segs (count); primary */
+	uint64_t total_size;	 /* all segments (bytes); primary */
+	struct shm_hdr_seg segs[HP_SHM_MAX_SEGS]; /* primary */
+	/* Robust, process-shared; guards heap and zones. Initialized by the
+	 * primary, then taken by any process. */
+	pthread_mutex_t lock HP_CACHE_ALIGNED;
+	struct shm_heap heap;			 /* locked */
+	struct shm_zone zones[HP_SHM_MAX_ZONES]; /* locked */
 };
 
 /* This process's handle. */
@@ -59,6 +65,7 @@ struct hp_shm {
 	bool primary;		/* created (true) or attached (false) */
 	bool huge;		/* segments are on hugepages */
 	int lock_fd;		/* primary: <dir>/lock, held; -1 otherwise */
+	pid_t pid;		/* process that made the handle */
 	unsigned nb_segs;
 	struct hp_shm_seg segs[HP_SHM_MAX_SEGS]; /* fds are this process's */
 	char dir[PATH_MAX];

@@ -56,9 +56,8 @@ int hp_shm_zone_reserve(struct hp_shm *shm, const char *name, size_t len,
 	uint64_t off;
 	int r;
 
-	if (!ret_addr)
-		return -EINVAL;
-	r = shm_zone_begin(shm, name);
+	/* Without ret_addr the call is as bad as without a name. */
+	r = shm_zone_begin(shm, ret_addr ? name : NULL);
 	if (r < 0)
 		return r;
 	if (shm_zone_find(shm->hdr, name))
@@ -77,19 +76,32 @@ int hp_shm_zone_reserve(struct hp_shm *shm, const char *name, size_t len,
 	return 0;
 }
 
-int hp_shm_zone_lookup(struct hp_shm *shm, const char *name, void **ret_addr,
-		       size_t *ret_len)
+/* Takes the lock and finds the zone called name; -ENOENT (unlocked) if
+ * there is none. */
+static int shm_zone_open(struct hp_shm *shm, const char *name,
+			 struct shm_zone **ret_zone)
 {
 	struct shm_zone *z;
-	uint64_t off, len;
-	int r;
+	int r = shm_zone_begin(shm, name);
 
-	r = shm_zone_begin(shm, name);
 	if (r < 0)
 		return r;
 	z = shm_zone_find(shm->hdr, name);
 	if (!z)
 		return shm_zone_end(shm, name, -ENOENT);
+	*ret_zone = z;
+	return 0;
+}
+
+int hp_shm_zone_lookup(struct hp_shm *shm, const char *name, void **ret_addr,
+		       size_t *ret_len)
+{
+	struct shm_zone *z;
+	uint64_t off, len;
+	int r = shm_zone_open(shm, name, &z);
+
+	if (r < 0)
+		return r;
 	off = z->off;
 	len = z->len;
 	shm_zone_end(shm, name, 0);
@@ -103,14 +115,10 @@ int hp_shm_zone_lookup(struct hp_shm *shm, const char *name, void **ret_addr,
 int hp_shm_zone_free(struct hp_shm *shm, const char *name)
 {
 	struct shm_zone *z;
-	int r;
+	int r = shm_zone_open(shm, name, &z);
 
-	r = shm_zone_begin(shm, name);
 	if (r < 0)
 		return r;
-	z = shm_zone_find(shm->hdr, name);
-	if (!z)
-		return shm_zone_end(shm, name, -ENOENT);
 	r = shm_heap_free(shm->hdr, z->off, true);
 	if (r == 0)
 		memset(z, 0, sizeof(*z));

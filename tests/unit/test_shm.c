@@ -321,18 +321,32 @@ static void *churn_run(void *arg)
 	return NULL;
 }
 
-static void test_shm_heap_threads(void **state)
+/* Two threads here and a forked process (sharing the mapping) at once. */
+static void test_shm_heap_threads_and_processes(void **state)
 {
 	struct fix *f = *state;
-	struct churn c[2] = { { f->shm, 0, 1, 0 }, { f->shm, 1, 2, 0 } };
+	struct churn c[3] = { { f->shm, 0, 1, 0 }, { f->shm, 1, 2, 0 },
+			      { f->shm, 2, 3, 0 } };
 	pthread_t t[2];
+	int status;
+	pid_t pid = fork();
 
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		churn_run(&c[2]);
+		_exit(c[2].failures ? 1 : 0);
+	}
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, churn_run, &c[i]), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, churn_run, &c[i]),
+				 0);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 		assert_int_equal(c[i].failures, 0);
 	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(shm_heap_check(hp_shm_base(f->shm)), 0);
 }
 
 static void test_shm_lock_owner_death_recovered(void **state)
@@ -468,49 +482,50 @@ static void forge_seg(struct hp_shm_seg *seg, uint64_t magic, uint32_t version)
 	munmap(h, seg->len);
 }
 
+/* Attaches a forged segment, moved by addr_delta and given len bytes (0:
+ * its own), expecting r; the fd is gone afterwards whatever the outcome. */
+static void attach_forged(const char *prefix, uint64_t magic, uint32_t version,
+			  uint64_t addr_delta, uint64_t len, int r)
+{
+	struct hp_shm *shm = (void *)0x1;
+	struct hp_shm_seg seg;
+
+	forge_seg(&seg, magic, version);
+	seg.addr += addr_delta;
+	seg.len = len ? len : seg.len;
+	assert_int_equal(hp_shm_secondary_attach(prefix, &seg, 1, &shm), r);
+	if (r == 0) {
+		assert_ptr_equal(hp_shm_base(shm), (void *)(uintptr_t)FORGE_BASE);
+		assert_false(hp_shm_is_huge(shm));
+		hp_shm_destroy(shm);
+	} else {
+		assert_ptr_equal(shm, (void *)0x1);
+	}
+	assert_true(fd_closed(seg.fd));
+}
+
 static void test_shm_secondary_wrong_magic_or_layout(void **state)
 {
-	struct hp_shm *shm = NULL;
-	struct hp_shm_seg seg;
+	const uint32_t v = HP_SHM_LAYOUT_VERSION;
 	char want[64];
 
 	(void)state;
 	log_reset();
-	forge_seg(&seg, SHM_MAGIC ^ 1, HP_SHM_LAYOUT_VERSION);
-	assert_int_equal(hp_shm_secondary_attach("t", &seg, 1, &shm), -EPROTO);
-	assert_true(fd_closed(seg.fd));
+	attach_forged("t", SHM_MAGIC ^ 1, v, 0, 0, -EPROTO);
 	assert_int_equal(log_count[HP_LOG_ERR], 1);
-
-	forge_seg(&seg, SHM_MAGIC, HP_SHM_LAYOUT_VERSION + 1);
-	assert_int_equal(hp_shm_secondary_attach("t", &seg, 1, &shm), -EPROTO);
-	assert_true(fd_closed(seg.fd));
+	attach_forged("t", SHM_MAGIC, v + 1, 0, 0, -EPROTO);
 	assert_int_equal(log_count[HP_LOG_ERR], 2);
-	snprintf(want, sizeof(want), "version %d", HP_SHM_LAYOUT_VERSION + 1);
+	snprintf(want, sizeof(want), "version %u", v + 1);
 	assert_non_null(strstr(log_last, want));
-	snprintf(want, sizeof(want), "version %d", HP_SHM_LAYOUT_VERSION);
+	snprintf(want, sizeof(want), "version %u", v);
 	assert_non_null(strstr(log_last, want));
-	assert_null(shm);
-
-	/* Bad descriptors: a length the file does not have, an odd address. */
-	forge_seg(&seg, SHM_MAGIC, HP_SHM_LAYOUT_VERSION);
-	seg.len = 2 * MIB;
-	assert_int_equal(hp_shm_secondary_attach("t", &seg, 1, &shm), -EINVAL);
-	assert_true(fd_closed(seg.fd));
-	forge_seg(&seg, SHM_MAGIC, HP_SHM_LAYOUT_VERSION);
-	seg.addr += 100;
-	assert_int_equal(hp_shm_secondary_attach("t", &seg, 1, &shm), -EINVAL);
-	assert_true(fd_closed(seg.fd));
-	forge_seg(&seg, SHM_MAGIC, HP_SHM_LAYOUT_VERSION);
-	assert_int_equal(hp_shm_secondary_attach("a/b", &seg, 1, &shm), -EINVAL);
-	assert_true(fd_closed(seg.fd));
-
+	/* Bad descriptors: more than the file holds, an odd address, a bad
+	 * prefix. */
+	attach_forged("t", SHM_MAGIC, v, 0, 2 * MIB, -EINVAL);
+	attach_forged("t", SHM_MAGIC, v, 100, 0, -EINVAL);
+	attach_forged("a/b", SHM_MAGIC, v, 0, 0, -EINVAL);
 	/* The control: the same forgery with the right magic and version. */
-	forge_seg(&seg, SHM_MAGIC, HP_SHM_LAYOUT_VERSION);
-	assert_int_equal(hp_shm_secondary_attach("t", &seg, 1, &shm), 0);
-	assert_ptr_equal(hp_shm_base(shm), (void *)(uintptr_t)FORGE_BASE);
-	assert_false(hp_shm_is_huge(shm));
-	hp_shm_destroy(shm);
-	assert_true(fd_closed(seg.fd));
+	attach_forged("t", SHM_MAGIC, v, 0, 0, 0);
 }
 
 /* Hugepages of 2 MiB the kernel could still reserve, and how many it could
@@ -599,12 +614,18 @@ static void test_shm_second_primary_refused(void **state)
 	assert_ptr_equal(shm, (void *)0x1);
 	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(-hp_shm_primary_create(&o, &shm));
+	if (pid == 0) {
+		int r = hp_shm_primary_create(&o, &shm);
+
+		/* The inherited handle: destroying it must leave the dir. */
+		hp_shm_destroy(f->shm);
+		_exit(-r);
+	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), EEXIST);
-	/* The refused ones took nothing away from the live primary. */
+	/* Neither the refused ones nor the child's destroy took anything
+	 * away from the live primary. */
 	snprintf(lock, sizeof(lock), "%s/lock", f->dir);
 	assert_int_equal(access(lock, F_OK), 0);
 	assert_int_equal(hp_shm_primary_create(&o, &shm), -EEXIST);
@@ -844,7 +865,7 @@ int main(int argc, char **argv)
 		FIX_TEST(test_shm_zone_table_full),
 		FIX_TEST(test_shm_heap_sizes_alignments),
 		FIX_TEST(test_shm_heap_enomem_and_coalescing),
-		FIX_TEST(test_shm_heap_threads),
+		FIX_TEST(test_shm_heap_threads_and_processes),
 		FIX_TEST(test_shm_lock_owner_death_recovered),
 		FIX_TEST(test_shm_secondary_same_address),
 		FIX_TEST(test_shm_secondary_address_taken),
