@@ -72,7 +72,7 @@ static int da_parse_name(struct hp_devargs *da, const char *name, char *err,
 	for (const char *c = name; *c; c++) {
 		if (!da_name_char_ok(*c)) {
 			DA_ERR(err, errlen,
-			       "device name '%s' has a character that is not a letter, digit, '_', '-', ':' or '.'",
+			       "device name '%.64s' has a character that is not a letter, digit, '_', '-', ':' or '.'",
 			       name);
 			return -EINVAL;
 		}
@@ -88,21 +88,22 @@ static int da_parse_kv(struct hp_devargs *da, char *item, char *err,
 	char *eq = strchr(item, '=');
 
 	if (!eq) {
-		DA_ERR(err, errlen, "'%s' is not key=value", item);
+		DA_ERR(err, errlen, "'%.40s%s' is not key=value", item,
+		       strlen(item) > 40 ? "..." : "");
 		return -EINVAL;
 	}
 	*eq = '\0';
 	if (!da_key_ok(item)) {
-		DA_ERR(err, errlen, "bad key '%s'", item);
+		DA_ERR(err, errlen, "bad key '%.40s'", item);
 		return -EINVAL;
 	}
 	if (!da_value_ok(eq + 1)) {
-		DA_ERR(err, errlen, "value of '%s' has a control character",
+		DA_ERR(err, errlen, "value of '%.40s' has a control character",
 		       item);
 		return -EINVAL;
 	}
 	if (hp_devargs_get(da, item)) {
-		DA_ERR(err, errlen, "key '%s' given twice", item);
+		DA_ERR(err, errlen, "key '%.40s' given twice", item);
 		return -EINVAL;
 	}
 	if (da->nb_kv == HP_DEVARGS_MAX_KV) {
@@ -185,7 +186,7 @@ int hp_devargs_check_keys(const struct hp_devargs *da,
 			off += (size_t)snprintf(list + off,
 					off < sizeof(list) ? sizeof(list) - off : 0,
 					"%s%s", off ? ", " : "", *a);
-		DA_ERR(err, errlen, "unknown key '%s' (known: %s)", da->keys[i],
+		DA_ERR(err, errlen, "unknown key '%.40s' (known: %s)", da->keys[i],
 		       list[0] ? list : "none");
 		return -EINVAL;
 	}
@@ -207,7 +208,7 @@ int hp_devargs_get_uint(const struct hp_devargs *da, const char *key,
 	errno = 0;
 	n = strtoul(v, &end, 0);
 	if (!*v || *end || errno || v[0] == '-' || n < min || n > max) {
-		DA_ERR(err, errlen, "%s=%s: expected a number from %lu to %lu",
+		DA_ERR(err, errlen, "%.40s=%.40s: expected a number from %lu to %lu",
 		       key, v, min, max);
 		return -EINVAL;
 	}

@@ -3,6 +3,7 @@
  * primary; secondaries are this same binary re-executed with --child,
  * driven line by line over pipes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -122,8 +123,8 @@ static void child_start(struct child *c, bool fail_local)
 	int in[2], out[2];
 	char line[256], tmo[16];
 
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
@@ -377,8 +378,9 @@ static void test_port_bad_devargs_leave_no_slot(void **state)
 	memset(longargs, 0, sizeof(longargs));
 	memcpy(longargs, "net_null0,size=64,x", 19);
 	memset(longargs + 19, 'y', HP_DEVARGS_MAX - 19);
-	assert_int_equal(hp_port_attach_msg(longargs, &id, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "not key=value"));
+	int r = hp_port_attach_msg(longargs, &id, err, sizeof(err));
+	if (r != -EINVAL || !strstr(err, "not key=value"))
+		fail_msg("1024 characters: got %d '%s'", r, err);
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
 	assert_int_equal(hp_port_attach_msg("net_null0,size=100", &id, err, sizeof(err)),
 			 -EEXIST);
