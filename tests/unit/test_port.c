@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,11 @@ struct child {
 };
 
 static char prefix[64];
+/* Every child started by the running test, killed in teardown whatever
+ * happened, so that a failed assertion never leaves a stopped child
+ * holding the test runner's pipes. */
+static pid_t children[16];
+static unsigned nb_children;
 static int test_timeout_ms = 2000;
 
 /* Reads one line from fd within ms; returns its length or -ETIMEDOUT. */
@@ -128,6 +134,7 @@ static void child_start(struct child *c, bool fail_local)
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[1]);
@@ -139,6 +146,8 @@ static void child_start(struct child *c, bool fail_local)
 		      (char *)NULL);
 		_exit(127);
 	}
+	if (nb_children < sizeof(children) / sizeof(children[0]))
+		children[nb_children++] = c->pid;
 	close(in[0]);
 	close(out[1]);
 	c->in = fdopen(in[1], "w");
@@ -195,6 +204,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	for (unsigned i = 0; i < nb_children; i++) {
+		kill(children[i], SIGKILL);
+		waitpid(children[i], NULL, 0);
+	}
+	nb_children = 0;
 	hp_core_fini();
 	return 0;
 }
