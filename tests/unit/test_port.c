@@ -192,8 +192,11 @@ static void child_kill(struct child *c)
 static int setup(void **state)
 {
 	static int n;
+	/* Hugepages unless the suite runs without them; the memory falls
+	 * back to ordinary pages by itself when none are free. */
 	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
-				  .no_huge = true, .timeout_ms = test_timeout_ms,
+				  .no_huge = getenv("HOTPORT_TEST_NO_HUGE") != NULL,
+				  .timeout_ms = test_timeout_ms,
 				  .mem_size = 128u << 20 };
 
 	(void)state;
