@@ -162,7 +162,17 @@ int hp_log_set_levels(const char *spec)
 
 	if (!spec || !*spec || strlen(spec) >= sizeof(buf))
 		return -EINVAL;
+	/* Check every item first, so a bad spec changes nothing. */
 	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *it = strtok_r(buf, ",", &save); it;
+	     it = strtok_r(NULL, ",", &save)) {
+		const char *colon = strchr(it, ':');
+		if (hp_log_level_parse(colon ? colon + 1 : it) < 0 ||
+		    colon == it || (colon && colon - it >= LOG_TOPIC_LEN))
+			return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	save = NULL;
 	pthread_mutex_lock(&log_lock);
 	for (char *it = strtok_r(buf, ",", &save); it && r == 0;
 	     it = strtok_r(NULL, ",", &save))

@@ -195,7 +195,8 @@ static int setup(void **state)
 	/* Hugepages unless the suite runs without them; the memory falls
 	 * back to ordinary pages by itself when none are free. */
 	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
-				  .no_huge = getenv("HOTPORT_TEST_NO_HUGE") != NULL,
+				  .no_huge = getenv("HOTPORT_TEST_NO_HUGE") &&
+					   *getenv("HOTPORT_TEST_NO_HUGE"),
 				  .timeout_ms = test_timeout_ms,
 				  .mem_size = 128u << 20 };
 
