@@ -104,6 +104,14 @@ HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
 HP_API int hp_ipc_register(struct hp_ipc *ipc, uint16_t type,
 			   hp_ipc_handler_fn fn, void *arg);
 
+/* Like hp_ipc_register, but the handler runs on the I/O thread as the
+ * message arrives, saving a thread hand-off: it must answer quickly and
+ * never call hp_ipc_request or hp_ipc_broadcast (their replies arrive on
+ * the very thread it blocks). Inline messages are not ordered with the
+ * worker's. -EINVAL, -ENOMEM. */
+HP_API int hp_ipc_register_inline(struct hp_ipc *ipc, uint16_t type,
+				  hp_ipc_handler_fn fn, void *arg);
+
 /* Sets the peer up/down callback; NULL removes it. */
 HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,
 				     void *arg);

@@ -145,10 +145,41 @@ void ipc_leave(struct hp_ipc *ipc)
 	pthread_mutex_unlock(&ipc->lock);
 }
 
-/* Queues a request or notification for the worker. */
+/* Runs an inline handler of hdr's type on this (the I/O) thread; false
+ * when the type has none. */
+static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
+			  const struct ipc_hdr *hdr, struct ipc_rx *rx)
+{
+	hp_ipc_handler_fn fn = NULL;
+	void *arg = NULL;
+
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_handlers; i++) {
+		if (ipc->handlers[i].type == hdr->type &&
+		    ipc->handlers[i].inline_io) {
+			fn = ipc->handlers[i].fn;
+			arg = ipc->handlers[i].arg;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	if (!fn)
+		return false;
+	ipc_msg_fill(&ipc->inline_msg, hdr, rx->buf + IPC_HDR_SIZE);
+	ipc->inline_msg.nb_fds = rx->nb_fds;
+	memcpy(ipc->inline_msg.fds, rx->fds, sizeof(int) * rx->nb_fds);
+	fn(ipc, peer->id, &ipc->inline_msg, arg);
+	return true;
+}
+
+/* Queues a request or notification for the worker, or runs its inline
+ * handler at once. */
 static int ipc_rx_queue(struct hp_ipc *ipc, struct ipc_peer *peer,
 			const struct ipc_hdr *hdr, struct ipc_rx *rx)
 {
+	if (ipc_rx_inline(ipc, peer, hdr, rx))
+		return 0;
+
 	struct ipc_work *w = ipc_work_new(peer->id, peer->pid, true);
 
 	if (!w) {
@@ -455,8 +486,8 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 	free(ipc);
 }
 
-int hp_ipc_register(struct hp_ipc *ipc, uint16_t type, hp_ipc_handler_fn fn,
-		    void *arg)
+static int ipc_register(struct hp_ipc *ipc, uint16_t type, bool inline_io,
+			hp_ipc_handler_fn fn, void *arg)
 {
 	struct ipc_handler *h = NULL;
 	int r = 0;
@@ -478,13 +509,26 @@ int hp_ipc_register(struct hp_ipc *ipc, uint16_t type, hp_ipc_handler_fn fn,
 		h = &ipc->handlers[ipc->nb_handlers++];
 	}
 	if (fn) {
-		*h = (struct ipc_handler){ .type = type, .fn = fn, .arg = arg };
+		*h = (struct ipc_handler){ .type = type, .inline_io = inline_io,
+					   .fn = fn, .arg = arg };
 	} else if (h) {
 		*h = ipc->handlers[--ipc->nb_handlers];
 	}
 out:
 	pthread_mutex_unlock(&ipc->lock);
 	return r;
+}
+
+int hp_ipc_register(struct hp_ipc *ipc, uint16_t type, hp_ipc_handler_fn fn,
+		    void *arg)
+{
+	return ipc_register(ipc, type, false, fn, arg);
+}
+
+int hp_ipc_register_inline(struct hp_ipc *ipc, uint16_t type,
+			   hp_ipc_handler_fn fn, void *arg)
+{
+	return ipc_register(ipc, type, true, fn, arg);
 }
 
 void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn, void *arg)

@@ -105,6 +105,7 @@ struct ipc_work {
 
 struct ipc_handler {
 	uint16_t type;
+	bool inline_io;		/* runs on the I/O thread, not the worker */
 	hp_ipc_handler_fn fn;
 	void *arg;
 };
@@ -134,6 +135,7 @@ struct hp_ipc {
 	uint64_t next_call_id;
 	struct ipc_call *calls;
 	struct ipc_handler *handlers;
+	struct hp_ipc_msg inline_msg; /* I/O thread: an inline handler's message */
 	unsigned nb_handlers;
 	hp_ipc_peer_fn peer_fn;
 	void *peer_arg;

@@ -286,9 +286,11 @@ void port_handlers_register(struct hp_ipc *ipc)
 		hp_ipc_register(ipc, PORT_MSG_DETACH_REQ, port_handle_req, NULL);
 		hp_ipc_register(ipc, PORT_MSG_OP_REQ, port_handle_req, NULL);
 	} else {
-		hp_ipc_register(ipc, PORT_MSG_ATTACH_LOCAL, port_handle_local,
-				NULL);
-		hp_ipc_register(ipc, PORT_MSG_DETACH_LOCAL, port_handle_local,
-				NULL);
+		/* Local attach/detach never wait on IPC: run them as they
+		 * arrive, one hand-off fewer per secondary per hotplug. */
+		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_LOCAL,
+				       port_handle_local, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_LOCAL,
+				       port_handle_local, NULL);
 	}
 }
