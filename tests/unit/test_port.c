@@ -454,7 +454,11 @@ static void test_port_stalled_secondary_fails_detach(void **state)
 	(void)state;
 	child_start(&c, false);
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	int st;
 	kill(c.pid, SIGSTOP);
+	/* kill() returns before the child has stopped: wait until it has. */
+	assert_int_equal(waitpid(c.pid, &st, WUNTRACED), c.pid);
+	assert_true(WIFSTOPPED(st));
 	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)),
 			 -ETIMEDOUT);
 	snprintf(expect, sizeof(expect), "secondary pid %d did not answer", (int)c.pid);
