@@ -446,11 +446,17 @@ static void test_port_stalled_secondary_fails_detach(void **state)
 	struct child c = { 0 };
 	char err[256], expect[64], buf[64];
 	uint16_t id;
+	int st;
 
 	(void)state;
 	child_start(&c, false);
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	/* Regression: kill() returns before the child's threads stop, and a
+	 * busy machine let its I/O thread answer the detach first; wait
+	 * until the whole child is stopped. */
 	kill(c.pid, SIGSTOP);
+	assert_int_equal(waitpid(c.pid, &st, WUNTRACED), c.pid);
+	assert_true(WIFSTOPPED(st));
 	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)),
 			 -ETIMEDOUT);
 	snprintf(expect, sizeof(expect), "secondary pid %d did not answer", (int)c.pid);
