@@ -4,6 +4,7 @@
  * driven line by line over pipes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,8 +22,10 @@
 #include <cmocka.h>
 
 #include "hp_core.h"
+#include "hp_mbuf.h"
 #include "hp_port.h"
 #include "hp_port_driver.h"
+#include "hp_rcu.h"
 
 /* A driver whose local attach fails in a process that has
  * HP_TEST_FAIL_LOCAL set: the way to make one secondary refuse a port. */
@@ -42,7 +45,127 @@ static const struct hp_port_driver fault_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fault_driver)
 
+/* A driver that takes at most 4 rx and 2 tx queues, and whose local
+ * attach fails for as many rx queues as HP_TEST_FAIL_RXQ says: the way to
+ * make one secondary refuse a configuration. */
+static int cap_probe(struct hp_port_dev *dev)
+{
+	dev->info->max_rx_queues = 4;
+	dev->info->max_tx_queues = 2;
+	return 0;
+}
+
+static int cap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
+{
+	const char *fail = getenv("HP_TEST_FAIL_RXQ");
+
+	if (fail && atoi(fail) == fp->nb_rxq) {
+		snprintf(dev->err, dev->errlen, "injected failure");
+		return -EIO;
+	}
+	return 0;
+}
+
+static const struct hp_port_driver cap_driver = {
+	.name = "net_cap",
+	.probe = cap_probe,
+	.attach_local = cap_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(cap_driver)
+
 /* ---- the secondary side ---- */
+
+/* A pool by name, for commands that name one. */
+static struct hp_mempool *child_pool(const char *name)
+{
+	struct hp_mempool *mp = NULL;
+
+	if (name[0] && hp_mempool_lookup(hp_core_shm(), name, &mp) < 0)
+		return NULL;
+	return mp;
+}
+
+/* Receives up to n packets on a queue and frees them; writes how many, or
+ * an error if a buffer did not come from the pool named (if any). */
+static void child_rx(unsigned port, unsigned q, unsigned n, const char *pool)
+{
+	struct hp_mbuf *pkts[64];
+	struct hp_mempool *mp = child_pool(pool);
+	uint16_t got;
+	bool pool_ok = true;
+
+	hp_rcu_thread_online();
+	got = hp_port_rx_burst((uint16_t)port, (uint16_t)q, pkts,
+			       (uint16_t)(n < 64 ? n : 64));
+	hp_rcu_quiescent();
+	hp_rcu_thread_offline();
+	for (uint16_t i = 0; i < got; i++)
+		pool_ok &= !mp || pkts[i]->pool == mp;
+	hp_mbuf_free_bulk(pkts, got);
+	printf(pool_ok ? "ok %u\n" : "err pool\n", got);
+}
+
+/* Transmits n packets of 100 bytes from the default pool on a queue. */
+static void child_tx(unsigned port, unsigned q, unsigned n)
+{
+	struct hp_mbuf *pkts[64];
+	uint16_t sent;
+
+	n = n < 64 ? n : 64;
+	if (hp_mbuf_alloc_bulk(child_pool("hp_pool_default"), pkts, n) < 0) {
+		printf("err no buffers\n");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pkts[i]->data_len = pkts[i]->pkt_len = 100;
+	hp_rcu_thread_online();
+	sent = hp_port_tx_burst((uint16_t)port, (uint16_t)q, pkts, (uint16_t)n);
+	hp_rcu_quiescent();
+	hp_rcu_thread_offline();
+	hp_mbuf_free_bulk(pkts + sent, n - sent);
+	printf("ok %u\n", sent);
+}
+
+/* The commands about queues; false if line is none of them. */
+static bool child_queue_cmd(const char *line)
+{
+	struct hp_port_stats st;
+	struct hp_port_fp *fp;
+	char pool[32] = "";
+	unsigned p, a, b, c;
+
+	if (sscanf(line, "configure %u %u %u", &p, &a, &b) == 3) {
+		printf("ok %d\n", hp_port_configure((uint16_t)p, (uint16_t)a,
+						    (uint16_t)b));
+	} else if (sscanf(line, "rxq %u %u %u %31s", &p, &a, &b, pool) >= 3) {
+		printf("ok %d\n", hp_port_rx_queue_setup((uint16_t)p, (uint16_t)a,
+							 (uint16_t)b,
+							 child_pool(pool)));
+	} else if (sscanf(line, "txq %u %u %u", &p, &a, &b) == 3) {
+		printf("ok %d\n", hp_port_tx_queue_setup((uint16_t)p, (uint16_t)a,
+							 (uint16_t)b));
+	} else if (sscanf(line, "nbq %u", &p) == 1) {
+		fp = hp_port_fp_get((uint16_t)p);
+		if (fp)
+			printf("ok %u %u\n", fp->nb_rxq, fp->nb_txq);
+		else
+			printf("err none\n");
+	} else if (sscanf(line, "rx %u %u %u %31s", &p, &a, &c, pool) >= 3) {
+		child_rx(p, a, c, pool);
+	} else if (sscanf(line, "tx %u %u %u", &p, &a, &c) == 3) {
+		child_tx(p, a, c);
+	} else if (sscanf(line, "stats %u", &p) == 1) {
+		if (hp_port_stats_get((uint16_t)p, &st) < 0)
+			printf("err none\n");
+		else
+			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			       st.ipackets, st.ibytes, st.opackets, st.obytes,
+			       st.q_ipackets[0], st.q_ipackets[1]);
+	} else {
+		return false;
+	}
+	return true;
+}
 
 static int child_main(const char *prefix, int timeout_ms)
 {
@@ -54,6 +177,11 @@ static int child_main(const char *prefix, int timeout_ms)
 
 	if (hp_core_init(&o) < 0)
 		return 3;
+	/* A reader for the burst commands, online only around them: while
+	 * this thread waits for the primary, refreshes here must not wait
+	 * for it. */
+	hp_rcu_thread_register();
+	hp_rcu_thread_offline();
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
@@ -80,11 +208,13 @@ static int child_main(const char *prefix, int timeout_ms)
 			printf("ok %d\n", hp_port_fp_get((uint16_t)n) != NULL);
 		} else if (!strcmp(line, "count")) {
 			printf("ok %u\n", hp_port_count());
-		} else {
+		} else if (!child_queue_cmd(line)) {
 			printf("err unknown command\n");
 		}
 		fflush(stdout);
 	}
+	hp_rcu_thread_online();
+	hp_rcu_thread_unregister();
 	hp_core_fini();
 	return 0;
 }
@@ -124,7 +254,9 @@ static int read_line(int fd, char *buf, size_t len, int ms)
 	return (int)n;
 }
 
-static void child_start(struct child *c, bool fail_local)
+/* Starts a secondary with the environment variable env set to val (env
+ * may be NULL). */
+static void child_start_env(struct child *c, const char *env, const char *val)
 {
 	int in[2], out[2];
 	char line[256], tmo[16];
@@ -139,8 +271,8 @@ static void child_start(struct child *c, bool fail_local)
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
-		if (fail_local)
-			setenv("HP_TEST_FAIL_LOCAL", "1", 1);
+		if (env)
+			setenv(env, val, 1);
 		snprintf(tmo, sizeof(tmo), "%d", test_timeout_ms);
 		execl("/proc/self/exe", "test_port", "--child", prefix, tmo,
 		      (char *)NULL);
@@ -154,6 +286,11 @@ static void child_start(struct child *c, bool fail_local)
 	c->out = out[0];
 	assert_int_equal(read_line(c->out, line, sizeof(line), 5000), 5);
 	assert_string_equal(line, "ready");
+}
+
+static void child_start(struct child *c, bool fail_local)
+{
+	child_start_env(c, fail_local ? "HP_TEST_FAIL_LOCAL" : NULL, "1");
 }
 
 /* Sends one command and returns its answer line in buf. */
@@ -483,6 +620,209 @@ static void test_port_dead_secondary_counts_as_done(void **state)
 	assert_int_equal(hp_port_attach("net_null1", &id), 0);
 }
 
+/* The answer of "nbq" for port_id in this process. */
+static const char *nbq_here(uint16_t port_id, char *buf, size_t len)
+{
+	struct hp_port_fp *fp = hp_port_fp_get(port_id);
+
+	snprintf(buf, len, "ok %u %u", fp->nb_rxq, fp->nb_txq);
+	return buf;
+}
+
+static void test_port_configure_reaches_every_process(void **state)
+{
+	struct child a = { 0 }, b = { 0 }, late = { 0 };
+	struct hp_port_info info;
+	struct hp_mempool *mp;
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&a, false);
+	child_start(&b, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nbq 0"), "ok 1 1");
+	/* From the primary. */
+	assert_int_equal(hp_port_configure(id, 4, 2), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.nb_rx_queues, 4);
+	assert_int_equal(info.nb_tx_queues, 2);
+	assert_int_equal(info.max_rx_queues, HP_PORT_MAX_QUEUES);
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 4 2");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	/* From a secondary. */
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "configure 0 2 3"), "ok 0");
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 3");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "nbq 0"), "ok 2 3");
+	/* A secondary that joins later sees the configuration. */
+	child_start(&late, false);
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "nbq 0"), "ok 2 3");
+
+	/* rx queue 1 takes its buffers from a pool of its own, set up by a
+	 * secondary; another secondary receives from it. */
+	assert_int_equal(hp_mempool_create(hp_core_shm(), "t_q_pool", 255, 0,
+					   HP_MBUF_DEFAULT_DATAROOM, &mp), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "err pool");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxq 0 1 256 t_q_pool"),
+			    "ok 0");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "txq 0 2 512"), "ok 0");
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "ok 8");
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "ok 8");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf),
+				      "rx 0 0 8 hp_pool_default"), "ok 8");
+	assert_int_equal(hp_mempool_avail(mp), 255);
+	assert_int_equal(hp_port_stop(id), 0);
+	/* Back to the default pool. */
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, 0, NULL), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf),
+				      "rx 0 1 8 hp_pool_default"), "ok 8");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	hp_mempool_destroy(hp_core_shm(), mp);
+	child_stop(&a);
+	child_stop(&b);
+	child_stop(&late);
+}
+
+static void test_port_configure_of_started_port_refused(void **state)
+{
+	struct child c = { 0 };
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0,queues=2", &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_int_equal(hp_port_configure(id, 1, 1), -EBUSY);
+	assert_int_equal(hp_port_rx_queue_setup(id, 0, 128, NULL), -EBUSY);
+	assert_int_equal(hp_port_tx_queue_setup(id, 0, 128), -EBUSY);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 1 1"), "ok -16");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "rxq 0 0 128"), "ok -16");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 2");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "stop 0"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 1 1"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 0"), "ok 1 1");
+	child_stop(&c);
+}
+
+static void test_port_configure_bad_queue_counts(void **state)
+{
+	struct child c = { 0 };
+	struct hp_port_info info;
+	struct hp_mempool *not_shared = (struct hp_mempool *)&info;
+	char buf[256];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_configure(id, 0, 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 1, 0), -EINVAL);
+	assert_int_equal(hp_port_configure(id, HP_PORT_MAX_QUEUES + 1, 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 1, HP_PORT_MAX_QUEUES + 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, HP_PORT_MAX_QUEUES, HP_PORT_MAX_QUEUES), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 17 1"), "ok -22");
+	assert_int_equal(hp_port_configure(HP_MAX_PORTS - 1, 1, 1), -ENODEV);
+	assert_int_equal(hp_port_configure(HP_PORT_INVALID, 1, 1), -ENODEV);
+	/* Queue set-up: queue in range, descriptors, a pool in shm. */
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_rx_queue_setup(id, 2, 128, NULL), -EINVAL);
+	assert_int_equal(hp_port_tx_queue_setup(id, 2, 128), -EINVAL);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "txq 0 2 128"), "ok -22");
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, HP_PORT_MAX_DESC + 1, NULL),
+			 -EINVAL);
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, 128, not_shared), -EINVAL);
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, HP_PORT_MAX_DESC, NULL), 0);
+	/* A driver's own limit. */
+	assert_int_equal(hp_port_attach("net_cap0", &id), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.max_rx_queues, 4);
+	assert_int_equal(info.max_tx_queues, 2);
+	assert_int_equal(hp_port_configure(id, 4, 3), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 5, 2), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 4, 2), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 1"), "ok 4 2");
+	child_stop(&c);
+}
+
+static void test_port_configure_failing_in_a_secondary_keeps_old(void **state)
+{
+	struct child good = { 0 }, bad = { 0 };
+	struct hp_port_info info;
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&good, false);
+	child_start_env(&bad, "HP_TEST_FAIL_RXQ", "3");
+	assert_int_equal(hp_port_attach("net_cap0", &id), 0);
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_configure(id, 3, 1), -EIO);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.nb_rx_queues, 2);
+	assert_int_equal(info.nb_tx_queues, 2);
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 2");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(child_cmd(&bad, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	/* From a secondary, the same. */
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "configure 0 3 2"),
+			    "ok -5");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(child_cmd(&bad, buf, sizeof(buf), "configure 0 4 2"),
+			    "ok 0");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	child_stop(&good);
+	child_stop(&bad);
+}
+
+static void test_port_counters_same_in_every_process(void **state)
+{
+	struct child a = { 0 }, b = { 0 };
+	struct hp_port_stats st;
+	struct hp_mbuf *pkts[8];
+	char buf[256], here[256];
+	uint16_t id;
+
+	(void)state;
+	child_start(&a, false);
+	child_start(&b, false);
+	assert_int_equal(hp_port_attach("net_null0,size=60", &id), 0);
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rx 0 0 32"), "ok 32");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 16"), "ok 16");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "tx 0 1 5"), "ok 5");
+	hp_rcu_thread_register();
+	assert_int_equal(hp_port_rx_burst(id, 0, pkts, 8), 8);
+	hp_rcu_thread_unregister();
+	hp_mbuf_free_bulk(pkts, 8);
+	assert_int_equal(hp_port_stats_get(id, &st), 0);
+	assert_int_equal(st.ipackets, 56);
+	assert_int_equal(st.ibytes, 56 * 60);
+	assert_int_equal(st.q_ipackets[0], 40);
+	assert_int_equal(st.q_ipackets[1], 16);
+	assert_int_equal(st.opackets, 5);
+	assert_int_equal(st.q_opackets[1], 5);
+	snprintf(here, sizeof(here), "ok 56 %d 5 500 40 16", 56 * 60);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "stats 0"), here);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "stats 0"), here);
+	/* A reset is seen everywhere too. */
+	assert_int_equal(hp_port_stats_reset(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "stats 0"), "ok 0 0 0 0 0 0");
+	child_stop(&a);
+	child_stop(&b);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +836,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_reaches_every_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_of_started_port_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_bad_queue_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, teardown),
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--child"))

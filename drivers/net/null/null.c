@@ -16,7 +16,7 @@ struct null_shared {
 
 /* One queue in one process. */
 struct null_queue {
-	struct hp_mempool *pool;
+	struct hp_mempool *pool;	/* rx: the queue's pool */
 	uint32_t size;
 	uint16_t port_id;
 	uint16_t queue_id;
@@ -93,7 +93,7 @@ static int null_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 		return -ENOMEM;
 	for (unsigned i = 0; i < 2 * nq; i++) {
 		bool rx = i < nq;
-		qs[i].pool = dev->pool;
+		qs[i].pool = rx ? dev->rxq_conf[i].pool : NULL;
 		qs[i].size = sh->size;
 		qs[i].port_id = dev->port_id;
 		qs[i].queue_id = (uint16_t)(rx ? i : i - nq);
