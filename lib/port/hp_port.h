@@ -125,7 +125,8 @@ HP_API int hp_port_close(uint16_t port_id);
  * RCU reader thread. -ENODEV not attached (or being attached or detached),
  * -EBUSY started, -EINVAL bad counts, -ETIMEDOUT a process did not answer,
  * the driver's errno. */
-HP_API int hp_port_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq);
+HP_API int hp_port_configure(uint16_t port_id, uint16_t nb_rxq,
+			     uint16_t nb_txq);
 
 /* Sets up rx queue queue_id (below the configured count) of a stopped
  * port: nb_desc descriptors (0: the driver's default, at most

@@ -151,8 +151,9 @@ static void port_unprobe(uint16_t port_id, const struct hp_port_driver *drv,
 /* Takes the queue counts a probe left in info as the port's limits and
  * first configuration: every queue with the driver's default nb_desc and
  * the default pool. */
-static int port_probe_queues(struct port_slot *s, const struct hp_port_info *info,
-			     char *err, size_t errlen)
+static int port_probe_queues(struct port_slot *s,
+			     const struct hp_port_info *info, char *err,
+			     size_t errlen)
 {
 	struct port_conf *c = &s->conf;
 

@@ -1,31 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Port table and hotplug across real processes: the test process is the
- * primary; secondaries are this same binary re-executed with --child,
- * driven line by line over pipes. */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "hp_core.h"
-#include "hp_mbuf.h"
-#include "hp_port.h"
-#include "hp_port_driver.h"
-#include "hp_rcu.h"
+/* Port table, hotplug and queue configuration across real processes: the
+ * test process is the primary; secondaries are this same binary
+ * re-executed with --child (test_child.h). */
+#include "test_child.h"
 
 /* A driver whose local attach fails in a process that has
  * HP_TEST_FAIL_LOCAL set: the way to make one secondary refuse a port. */
@@ -73,281 +50,15 @@ static const struct hp_port_driver cap_driver = {
 };
 HP_PORT_DRIVER_REGISTER(cap_driver)
 
-/* ---- the secondary side ---- */
-
-/* A pool by name, for commands that name one. */
-static struct hp_mempool *child_pool(const char *name)
-{
-	struct hp_mempool *mp = NULL;
-
-	if (name[0] && hp_mempool_lookup(hp_core_shm(), name, &mp) < 0)
-		return NULL;
-	return mp;
-}
-
-/* Receives up to n packets on a queue and frees them; writes how many, or
- * an error if a buffer did not come from the pool named (if any). */
-static void child_rx(unsigned port, unsigned q, unsigned n, const char *pool)
-{
-	struct hp_mbuf *pkts[64];
-	struct hp_mempool *mp = child_pool(pool);
-	uint16_t got;
-	bool pool_ok = true;
-
-	hp_rcu_thread_online();
-	got = hp_port_rx_burst((uint16_t)port, (uint16_t)q, pkts,
-			       (uint16_t)(n < 64 ? n : 64));
-	hp_rcu_quiescent();
-	hp_rcu_thread_offline();
-	for (uint16_t i = 0; i < got; i++)
-		pool_ok &= !mp || pkts[i]->pool == mp;
-	hp_mbuf_free_bulk(pkts, got);
-	printf(pool_ok ? "ok %u\n" : "err pool\n", got);
-}
-
-/* Transmits n packets of 100 bytes from the default pool on a queue. */
-static void child_tx(unsigned port, unsigned q, unsigned n)
-{
-	struct hp_mbuf *pkts[64];
-	uint16_t sent;
-
-	n = n < 64 ? n : 64;
-	if (hp_mbuf_alloc_bulk(child_pool("hp_pool_default"), pkts, n) < 0) {
-		printf("err no buffers\n");
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		pkts[i]->data_len = pkts[i]->pkt_len = 100;
-	hp_rcu_thread_online();
-	sent = hp_port_tx_burst((uint16_t)port, (uint16_t)q, pkts, (uint16_t)n);
-	hp_rcu_quiescent();
-	hp_rcu_thread_offline();
-	hp_mbuf_free_bulk(pkts + sent, n - sent);
-	printf("ok %u\n", sent);
-}
-
-/* The commands about queues; false if line is none of them. */
-static bool child_queue_cmd(const char *line)
-{
-	struct hp_port_stats st;
-	struct hp_port_fp *fp;
-	char pool[32] = "";
-	unsigned p, a, b, c;
-
-	if (sscanf(line, "configure %u %u %u", &p, &a, &b) == 3) {
-		printf("ok %d\n", hp_port_configure((uint16_t)p, (uint16_t)a,
-						    (uint16_t)b));
-	} else if (sscanf(line, "rxq %u %u %u %31s", &p, &a, &b, pool) >= 3) {
-		printf("ok %d\n", hp_port_rx_queue_setup((uint16_t)p, (uint16_t)a,
-							 (uint16_t)b,
-							 child_pool(pool)));
-	} else if (sscanf(line, "txq %u %u %u", &p, &a, &b) == 3) {
-		printf("ok %d\n", hp_port_tx_queue_setup((uint16_t)p, (uint16_t)a,
-							 (uint16_t)b));
-	} else if (sscanf(line, "nbq %u", &p) == 1) {
-		fp = hp_port_fp_get((uint16_t)p);
-		if (fp)
-			printf("ok %u %u\n", fp->nb_rxq, fp->nb_txq);
-		else
-			printf("err none\n");
-	} else if (sscanf(line, "rx %u %u %u %31s", &p, &a, &c, pool) >= 3) {
-		child_rx(p, a, c, pool);
-	} else if (sscanf(line, "tx %u %u %u", &p, &a, &c) == 3) {
-		child_tx(p, a, c);
-	} else if (sscanf(line, "stats %u", &p) == 1) {
-		if (hp_port_stats_get((uint16_t)p, &st) < 0)
-			printf("err none\n");
-		else
-			printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-			       st.ipackets, st.ibytes, st.opackets, st.obytes,
-			       st.q_ipackets[0], st.q_ipackets[1]);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static int child_main(const char *prefix, int timeout_ms)
-{
-	struct hp_core_opts o = { .role = HP_ROLE_SECONDARY, .prefix = prefix,
-				  .timeout_ms = timeout_ms };
-	char line[4096], err[256], name[64];
-	uint16_t id;
-	int r;
-
-	if (hp_core_init(&o) < 0)
-		return 3;
-	/* A reader for the burst commands, online only around them: while
-	 * this thread waits for the primary, refreshes here must not wait
-	 * for it. */
-	hp_rcu_thread_register();
-	hp_rcu_thread_offline();
-	printf("ready\n");
-	fflush(stdout);
-	while (fgets(line, sizeof(line), stdin)) {
-		line[strcspn(line, "\n")] = '\0';
-		unsigned n = 0;
-		if (!strncmp(line, "attach ", 7)) {
-			r = hp_port_attach_msg(line + 7, &id, err, sizeof(err));
-			if (r == 0)
-				printf("ok %u\n", id);
-			else
-				printf("err %d %s\n", r, err);
-		} else if (sscanf(line, "detach %u", &n) == 1) {
-			r = hp_port_detach_msg((uint16_t)n, name, sizeof(name),
-					       err, sizeof(err));
-			if (r == 0)
-				printf("ok %s\n", name);
-			else
-				printf("err %d %s\n", r, err);
-		} else if (sscanf(line, "start %u", &n) == 1) {
-			printf("ok %d\n", hp_port_start((uint16_t)n));
-		} else if (sscanf(line, "stop %u", &n) == 1) {
-			printf("ok %d\n", hp_port_stop((uint16_t)n));
-		} else if (sscanf(line, "has %u", &n) == 1) {
-			printf("ok %d\n", hp_port_fp_get((uint16_t)n) != NULL);
-		} else if (!strcmp(line, "count")) {
-			printf("ok %u\n", hp_port_count());
-		} else if (!child_queue_cmd(line)) {
-			printf("err unknown command\n");
-		}
-		fflush(stdout);
-	}
-	hp_rcu_thread_online();
-	hp_rcu_thread_unregister();
-	hp_core_fini();
-	return 0;
-}
-
-/* ---- the primary side ---- */
-
-struct child {
-	pid_t pid;
-	FILE *in;	/* its stdin */
-	int out;	/* its stdout */
-};
-
-static char prefix[64];
-/* Every child started by the running test, killed in teardown whatever
- * happened, so that a failed assertion never leaves a stopped child
- * holding the test runner's pipes. */
-static pid_t children[16];
-static unsigned nb_children;
-static int test_timeout_ms = 2000;
-
-/* Reads one line from fd within ms; returns its length or -ETIMEDOUT. */
-static int read_line(int fd, char *buf, size_t len, int ms)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + n, 1) != 1)
-			return -EPIPE;
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-	return (int)n;
-}
-
-/* Starts a secondary with the environment variable env set to val (env
- * may be NULL). */
-static void child_start_env(struct child *c, const char *env, const char *val)
-{
-	int in[2], out[2];
-	char line[256], tmo[16];
-
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (c->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[1]);
-		close(out[0]);
-		if (env)
-			setenv(env, val, 1);
-		snprintf(tmo, sizeof(tmo), "%d", test_timeout_ms);
-		execl("/proc/self/exe", "test_port", "--child", prefix, tmo,
-		      (char *)NULL);
-		_exit(127);
-	}
-	if (nb_children < sizeof(children) / sizeof(children[0]))
-		children[nb_children++] = c->pid;
-	close(in[0]);
-	close(out[1]);
-	c->in = fdopen(in[1], "w");
-	c->out = out[0];
-	assert_int_equal(read_line(c->out, line, sizeof(line), 5000), 5);
-	assert_string_equal(line, "ready");
-}
-
 static void child_start(struct child *c, bool fail_local)
 {
 	child_start_env(c, fail_local ? "HP_TEST_FAIL_LOCAL" : NULL, "1");
 }
 
-/* Sends one command and returns its answer line in buf. */
-static const char *child_cmd(struct child *c, char *buf, size_t len,
-			     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(c->in, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->in);
-	fflush(c->in);
-	assert_true(read_line(c->out, buf, len, 3 * test_timeout_ms + 2000) >= 0);
-	return buf;
-}
-
-static void child_stop(struct child *c)
-{
-	int st;
-
-	if (c->pid <= 0)
-		return;
-	fclose(c->in);
-	close(c->out);
-	waitpid(c->pid, &st, 0);
-	c->pid = 0;
-}
-
-static void child_kill(struct child *c)
-{
-	kill(c->pid, SIGKILL);
-	child_stop(c);
-}
-
 static int setup(void **state)
 {
-	static int n;
-	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
-				  .no_huge = true, .timeout_ms = test_timeout_ms,
-				  .mem_size = 128u << 20 };
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "t-port-%d-%d", (int)getpid(), n++);
-	return hp_core_init(&o) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	for (unsigned i = 0; i < nb_children; i++) {
-		kill(children[i], SIGKILL);
-		waitpid(children[i], NULL, 0);
-	}
-	nb_children = 0;
-	hp_core_fini();
-	return 0;
+	return primary_setup("port");
 }
 
 static void test_port_attach_detach_primary(void **state)
@@ -826,25 +537,25 @@ static void test_port_counters_same_in_every_process(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_table_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_bad_devargs_leave_no_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_configure_reaches_every_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_configure_of_started_port_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_configure_bad_queue_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_table_full, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_bad_devargs_leave_no_slot, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_reaches_every_process, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_of_started_port_refused, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_bad_queue_counts, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, primary_teardown),
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--child"))
-		return child_main(argv[2], atoi(argv[3]));
+		return child_main(argv[2], atoi(argv[3]), NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Short deadlines keep the stalled-peer test quick. */
 	test_timeout_ms = 1000;
