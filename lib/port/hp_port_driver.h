@@ -61,6 +61,14 @@ struct hp_port_qstats {
 	uint64_t drops;
 } HP_CACHE_ALIGNED;
 
+/* The start of a driver's queue struct, as hp_port_queues_alloc fills it. */
+struct hp_port_queue {
+	struct hp_port_qstats *stats;	/* this queue's counters, shared */
+	uint16_t port_id;
+	uint16_t queue_id;
+	bool rx;			/* an rx queue, else a tx queue */
+};
+
 /* A driver: names, allowed keys and ops. */
 struct hp_port_driver {
 	const char *name;		/* "net_null"; devargs names start with it */
@@ -76,7 +84,8 @@ struct hp_port_driver {
 	 * and dev's queue set-up; called again, for a new fp, whenever the
 	 * configuration or the peer changes. */
 	int (*attach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
-	/* Every process, once no reader can see fp: frees what attach_local made. */
+	/* Every process, once no reader can see fp: frees what attach_local
+	 * made. Optional: without it the port layer frees fp->priv. */
 	void (*detach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
 	/* Primary: start and stop the device (optional). */
 	int (*start)(struct hp_port_dev *dev);
@@ -85,6 +94,14 @@ struct hp_port_driver {
 
 /* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL, -ENOSPC. */
 HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
+
+/* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
+ * of size bytes each, rx queues first, in one block that becomes fp->priv
+ * (freed by the port layer when the driver has no detach_local); each
+ * starts with a struct hp_port_queue, filled in; points fp->rxq[] and
+ * fp->txq[] at them. -ENOMEM, -EINVAL for a size below the header. */
+HP_API int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
+				size_t size);
 
 /* For drivers: the shared state of port port_id if it is a port of drv
  * (attaching, attached or detaching), else NULL; how a driver reaches its

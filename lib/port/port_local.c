@@ -40,6 +40,34 @@ void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 	pl->fp.nb_txq = pl->conf.nb_txq;
 }
 
+int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
+			 size_t size)
+{
+	unsigned nq = fp->nb_rxq + fp->nb_txq;
+	char *block;
+
+	if (size < sizeof(struct hp_port_queue))
+		return -EINVAL;
+	block = calloc(nq, size);
+	if (!block)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nq; i++) {
+		struct hp_port_queue *q = (void *)(block + i * size);
+
+		q->rx = i < fp->nb_rxq;
+		q->queue_id = (uint16_t)(q->rx ? i : i - fp->nb_rxq);
+		q->port_id = dev->port_id;
+		q->stats = q->rx ? &dev->rx_stats[q->queue_id] :
+				   &dev->tx_stats[q->queue_id];
+		if (q->rx)
+			fp->rxq[q->queue_id] = q;
+		else
+			fp->txq[q->queue_id] = q;
+	}
+	fp->priv = block;
+	return 0;
+}
+
 /* A new entry of the port built from its slot as it is now, or NULL with a
  * reason in err. */
 static struct port_local *port_local_new(uint16_t port_id,
@@ -92,6 +120,8 @@ static void port_local_retire(struct port_local *pl)
 	hp_rcu_synchronize();
 	if (pl->drv->detach_local)
 		pl->drv->detach_local(&pl->dev, &pl->fp);
+	else
+		free(pl->fp.priv);
 }
 
 /* The slot of port_id if this process has joined and the message about

@@ -313,6 +313,30 @@ static inline void child_kill(struct child *c)
 	child_stop(c);
 }
 
+/* A devargs string that attach must refuse with err, with a reason that
+ * contains says. */
+struct bad_devargs {
+	const char *devargs;
+	int err;
+	const char *says;
+};
+
+/* Checks that attaching bad->devargs fails as bad says, with a one-line
+ * reason, and leaves the port id alone. */
+static inline void attach_must_fail(const struct bad_devargs *bad)
+{
+	char err[256] = "";
+	uint16_t id = 77;
+	int r = hp_port_attach_msg(bad->devargs, &id, err, sizeof(err));
+
+	if (r != bad->err || !strstr(err, bad->says))
+		fail_msg("'%.60s': got %d '%s', expected %d '%s'",
+			 bad->devargs, r, err, bad->err, bad->says);
+	assert_true(err[0] != '\0');
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(id, 77);
+}
+
 /* Starts this process as the primary of a new instance "t-<tag>-...";
  * 0 or -1, for a cmocka setup. */
 static inline int primary_setup(const char *tag)

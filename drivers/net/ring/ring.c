@@ -23,7 +23,6 @@
  * may use at most queues= queues. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hp_mbuf.h"
@@ -47,10 +46,8 @@ struct ring_shared {
 
 /* One queue in one process. */
 struct ring_queue {
+	struct hp_port_queue q;
 	struct hp_ring *ring;	/* rx: own ring; tx: the peer's, or own */
-	struct hp_port_qstats *stats; /* in the shared slot */
-	uint16_t port_id;
-	uint16_t queue_id;
 };
 
 static const char *const ring_keys[] = { "peer", "size", "queues", NULL };
@@ -76,11 +73,11 @@ static uint16_t ring_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
 
 	got = hp_ring_dequeue_burst(rq->ring, (void **)pkts, n);
 	for (unsigned i = 0; i < got; i++) {
-		pkts[i]->port = rq->port_id;
-		pkts[i]->queue = rq->queue_id;
+		pkts[i]->port = rq->q.port_id;
+		pkts[i]->queue = rq->q.queue_id;
 		bytes += pkts[i]->pkt_len;
 	}
-	ring_count(rq->stats, got, bytes, 0);
+	ring_count(rq->q.stats, got, bytes, 0);
 	return (uint16_t)got;
 }
 
@@ -93,7 +90,7 @@ static uint16_t ring_tx(void *q, struct hp_mbuf **pkts, uint16_t n)
 	sent = hp_ring_enqueue_burst(tq->ring, (void *const *)pkts, n);
 	for (unsigned i = 0; i < sent; i++)
 		bytes += pkts[i]->pkt_len;
-	ring_count(tq->stats, sent, bytes, n - sent);
+	ring_count(tq->q.stats, sent, bytes, n - sent);
 	return (uint16_t)sent;
 }
 
@@ -229,8 +226,8 @@ static int ring_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 {
 	const struct ring_shared *sh = dev->shared;
 	const struct ring_shared *dst = sh;
-	unsigned nq = fp->nb_rxq + fp->nb_txq;
 	struct ring_queue *qs;
+	int r;
 
 	if (dev->peer != HP_PORT_INVALID)
 		dst = hp_port_driver_shared(dev->peer, &ring_driver);
@@ -241,33 +238,15 @@ static int ring_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 			 dst ? dst->nb_queues : 0);
 		return -EINVAL;
 	}
-	qs = calloc(nq, sizeof(*qs));
-	if (!qs)
-		return -ENOMEM;
-	for (unsigned i = 0; i < nq; i++) {
-		bool rx = i < fp->nb_rxq;
-		uint16_t q = (uint16_t)(rx ? i : i - fp->nb_rxq);
-
-		qs[i].ring = rx ? sh->rx[q] : dst->rx[q];
-		qs[i].stats = rx ? &dev->rx_stats[q] : &dev->tx_stats[q];
-		qs[i].port_id = dev->port_id;
-		qs[i].queue_id = q;
-		if (rx)
-			fp->rxq[q] = &qs[i];
-		else
-			fp->txq[q] = &qs[i];
-	}
+	r = hp_port_queues_alloc(dev, fp, sizeof(*qs));
+	if (r < 0)
+		return r;
+	qs = fp->priv;
+	for (unsigned i = 0; i < (unsigned)fp->nb_rxq + fp->nb_txq; i++)
+		qs[i].ring = (qs[i].q.rx ? sh : dst)->rx[qs[i].q.queue_id];
 	fp->rx_burst = ring_rx;
 	fp->tx_burst = ring_tx;
-	fp->priv = qs;
 	return 0;
-}
-
-static void ring_detach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
-{
-	(void)dev;
-	free(fp->priv);
-	fp->priv = NULL;
 }
 
 static const struct hp_port_driver ring_driver = {
@@ -279,7 +258,6 @@ static const struct hp_port_driver ring_driver = {
 	.probe = ring_probe,
 	.remove = ring_remove,
 	.attach_local = ring_attach_local,
-	.detach_local = ring_detach_local,
 };
 
 HP_PORT_DRIVER_REGISTER(ring_driver)
