@@ -13,6 +13,8 @@
 #define HP_PORT_INVALID UINT16_MAX
 /* Most rx or tx queues of one port. */
 #define HP_PORT_MAX_QUEUES 16
+/* Most descriptors of one queue (nb_desc of a queue set-up). */
+#define HP_PORT_MAX_DESC 32768
 
 /* Life of a slot in the shared port table. */
 enum hp_port_state {
@@ -49,8 +51,12 @@ struct hp_port_info {
 	uint8_t mac[6];
 	bool link_up;
 	uint32_t link_speed;	/* Mbit/s */
-	uint16_t nb_rx_queues;
+	uint16_t nb_rx_queues;	/* configured (hp_port_configure) */
 	uint16_t nb_tx_queues;
+	uint16_t max_rx_queues;	/* the most the driver supports */
+	uint16_t max_tx_queues;
+	uint16_t peer;		/* port joined to this one (net_ring peer=),
+				 * or HP_PORT_INVALID */
 	int socket_id;		/* NUMA node of the device, -1 if unknown */
 };
 
@@ -63,8 +69,14 @@ struct hp_port_stats {
 	uint64_t ierrors;
 	uint64_t oerrors;
 	uint64_t imissed;	/* dropped on receive (no buffer, ring full) */
-	uint64_t odropped;	/* dropped on transmit */
+	uint64_t odropped;	/* dropped on transmit (or not taken: ring full) */
+	uint64_t q_ipackets[HP_PORT_MAX_QUEUES]; /* per rx queue */
+	uint64_t q_ibytes[HP_PORT_MAX_QUEUES];
+	uint64_t q_opackets[HP_PORT_MAX_QUEUES]; /* per tx queue */
+	uint64_t q_obytes[HP_PORT_MAX_QUEUES];
 };
+
+struct hp_mempool;
 
 /* Called on a port event in this process, on the thread that attaches or
  * detaches the port here; must not call hotplug functions itself. */
@@ -104,6 +116,30 @@ HP_API int hp_port_stop(uint16_t port_id);
 /* Closes a stopped port (any process). -ENODEV, -EBUSY if started. */
 HP_API int hp_port_close(uint16_t port_id);
 
+/* Sets the number of rx and tx queues of a stopped port (each 1..the
+ * driver's max_rx_queues/max_tx_queues, at most HP_PORT_MAX_QUEUES); a
+ * queue keeps its set-up (at attach: the driver's default nb_desc and the
+ * default pool). Primary or any secondary; returns once every process
+ * polls the new queues, else puts the old ones back everywhere it can and
+ * logs the pid that failed. Thread safe; not from an online
+ * RCU reader thread. -ENODEV not attached (or being attached or detached),
+ * -EBUSY started, -EINVAL bad counts, -ETIMEDOUT a process did not answer,
+ * the driver's errno. */
+HP_API int hp_port_configure(uint16_t port_id, uint16_t nb_rxq,
+			     uint16_t nb_txq);
+
+/* Sets up rx queue queue_id (below the configured count) of a stopped
+ * port: nb_desc descriptors (0: the driver's default, at most
+ * HP_PORT_MAX_DESC), buffers from pool (in shared memory; NULL: the default
+ * pool). Processes, threads and errors as hp_port_configure. */
+HP_API int hp_port_rx_queue_setup(uint16_t port_id, uint16_t queue_id,
+				  uint16_t nb_desc, struct hp_mempool *pool);
+
+/* Sets up tx queue queue_id of a stopped port with nb_desc descriptors, as
+ * hp_port_rx_queue_setup. */
+HP_API int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
+				  uint16_t nb_desc);
+
 /* Copies a port's shared state; -ENODEV if the slot is free. Any process. */
 HP_API int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info);
 /* Sums a port's counters; -ENODEV. Any process. */
@@ -127,7 +163,6 @@ HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
 
 struct hp_shm;
 struct hp_ipc;
-struct hp_mempool;
 
 /* For lib/core: sets up the port layer of this process and registers the
  * port messages on ipc. The primary reserves the table in shm; a secondary

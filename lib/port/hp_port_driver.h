@@ -11,6 +11,23 @@
 struct hp_shm;
 struct hp_mempool;
 
+/* Peers. A probe may set info->peer to an attached port of the same
+ * driver that has no peer yet. The port layer then joins the two: once the
+ * new port is attached in every process, each slot names the other and the
+ * older port's fast path is rebuilt everywhere (its attach_local now sees
+ * dev->peer). Detaching either port unjoins them: the other one's fast
+ * path is rebuilt in every process, with dev->peer HP_PORT_INVALID, before
+ * the detached port leaves the fast paths and its remove runs; so remove
+ * may free anything the peer's fast path used. */
+
+/* One queue's set-up (hp_port_rx_queue_setup/hp_port_tx_queue_setup). */
+struct hp_port_queue_conf {
+	uint16_t nb_desc;		/* descriptors; 0: the driver's default */
+	struct hp_mempool *pool;	/* rx: buffers come from here (shared
+					 * memory); NULL only without a default
+					 * pool; tx: NULL */
+};
+
 /* What a driver op sees of a port. */
 struct hp_port_dev {
 	uint16_t port_id;
@@ -18,11 +35,20 @@ struct hp_port_dev {
 	const struct hp_devargs *args;	/* parsed devargs */
 	void *shared;		/* drv->shared_size bytes in shared memory,
 				 * zeroed before probe; same address everywhere */
-	struct hp_port_info *info;	/* probe may set mac, link, queues */
+	struct hp_port_info *info;	/* probe may set mac, link, queue counts
+					 * (nb_ and max_), and peer: a port of the
+					 * same driver whose fast path this one
+					 * joins (see hp_port_driver_shared) */
 	struct hp_shm *shm;
 	struct hp_mempool *pool;	/* default packet pool */
 	struct hp_port_qstats *rx_stats; /* HP_PORT_MAX_QUEUES entries, shared */
 	struct hp_port_qstats *tx_stats;
+	/* attach_local: the queue set-up in force, fp->nb_rxq/nb_txq entries
+	 * used (a copy of the slot's: stays as it was for detach_local) */
+	const struct hp_port_queue_conf *rxq_conf;
+	const struct hp_port_queue_conf *txq_conf;
+	uint16_t peer;		/* attach_local: the joined port once both are
+				 * attached, else HP_PORT_INVALID */
 	char *err;			/* one-line reason on failure */
 	size_t errlen;
 };
@@ -35,6 +61,14 @@ struct hp_port_qstats {
 	uint64_t drops;
 } HP_CACHE_ALIGNED;
 
+/* The start of a driver's queue struct, as hp_port_queues_alloc fills it. */
+struct hp_port_queue {
+	struct hp_port_qstats *stats;	/* this queue's counters, shared */
+	uint16_t port_id;
+	uint16_t queue_id;
+	bool rx;			/* an rx queue, else a tx queue */
+};
+
 /* A driver: names, allowed keys and ops. */
 struct hp_port_driver {
 	const char *name;		/* "net_null"; devargs names start with it */
@@ -46,9 +80,12 @@ struct hp_port_driver {
 	int (*probe)(struct hp_port_dev *dev);
 	/* Primary, once per detach or failed attach: undoes probe. */
 	void (*remove)(struct hp_port_dev *dev);
-	/* Every process: fills fp (bursts, queues, priv) from shared state. */
+	/* Every process: fills fp (bursts, queues, priv) from shared state
+	 * and dev's queue set-up; called again, for a new fp, whenever the
+	 * configuration or the peer changes. */
 	int (*attach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
-	/* Every process, once no reader can see fp: frees what attach_local made. */
+	/* Every process, once no reader can see fp: frees what attach_local
+	 * made. Optional: without it the port layer frees fp->priv. */
 	void (*detach_local)(struct hp_port_dev *dev, struct hp_port_fp *fp);
 	/* Primary: start and stop the device (optional). */
 	int (*start)(struct hp_port_dev *dev);
@@ -57,6 +94,20 @@ struct hp_port_driver {
 
 /* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL, -ENOSPC. */
 HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
+
+/* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
+ * of size bytes each, rx queues first, in one block that becomes fp->priv
+ * (freed by the port layer when the driver has no detach_local); each
+ * starts with a struct hp_port_queue, filled in; points fp->rxq[] and
+ * fp->txq[] at them. -ENOMEM, -EINVAL for a size below the header. */
+HP_API int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
+				size_t size);
+
+/* For drivers: the shared state of port port_id if it is a port of drv
+ * (attaching, attached or detaching), else NULL; how a driver reaches its
+ * peer. Any process, from a driver op. */
+HP_API void *hp_port_driver_shared(uint16_t port_id,
+				   const struct hp_port_driver *drv);
 
 /* Registers drv when the program loads. */
 #define HP_PORT_DRIVER_REGISTER(drv)                                          \

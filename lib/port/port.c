@@ -113,6 +113,8 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 			return r;
 		}
 		port_ctx.table = addr;
+		for (unsigned i = 0; i < HP_MAX_PORTS; i++)
+			port_ctx.table->slots[i].peer = HP_PORT_INVALID;
 		port_ctx.table->nb_slots = HP_MAX_PORTS;
 		port_ctx.table->slot_size = sizeof(struct port_slot);
 		__atomic_store_n(&port_ctx.table->magic, PORT_TABLE_MAGIC,
@@ -183,7 +185,9 @@ void hp_port_fini(void)
 			if (port_state_load(s) == HP_PORT_FREE)
 				continue;
 			char err[PORT_ERR_MAX];
-			port_op_primary(id, PORT_OP_STOP, err, sizeof(err));
+			port_op_primary(id,
+					&(struct port_op_args){ .op = PORT_OP_STOP },
+					err, sizeof(err));
 			if (port_detach_primary(id, NULL, 0, err, sizeof(err)) < 0)
 				HP_WARN(PORT_LOG, "port %u: %s", id, err);
 		}
@@ -244,8 +248,11 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 	memcpy(info.mac, s->mac, sizeof(info.mac));
 	info.link_up = s->link_up;
 	info.link_speed = s->link_speed;
-	info.nb_rx_queues = s->nb_rxq;
-	info.nb_tx_queues = s->nb_txq;
+	info.nb_rx_queues = s->conf.nb_rxq;
+	info.nb_tx_queues = s->conf.nb_txq;
+	info.max_rx_queues = s->max_rxq;
+	info.max_tx_queues = s->max_txq;
+	info.peer = s->peer;
 	info.socket_id = s->socket_id;
 	/* The slot may have been freed while we copied: say so. */
 	if (port_state_load(s) == HP_PORT_FREE)
@@ -270,12 +277,16 @@ int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats)
 		return -ENODEV;
 	memset(&st, 0, sizeof(st));
 	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
-		st.ipackets += port_ld(&s->rx_stats[q].packets);
-		st.ibytes += port_ld(&s->rx_stats[q].bytes);
+		st.q_ipackets[q] = port_ld(&s->rx_stats[q].packets);
+		st.q_ibytes[q] = port_ld(&s->rx_stats[q].bytes);
+		st.q_opackets[q] = port_ld(&s->tx_stats[q].packets);
+		st.q_obytes[q] = port_ld(&s->tx_stats[q].bytes);
+		st.ipackets += st.q_ipackets[q];
+		st.ibytes += st.q_ibytes[q];
 		st.ierrors += port_ld(&s->rx_stats[q].errors);
 		st.imissed += port_ld(&s->rx_stats[q].drops);
-		st.opackets += port_ld(&s->tx_stats[q].packets);
-		st.obytes += port_ld(&s->tx_stats[q].bytes);
+		st.opackets += st.q_opackets[q];
+		st.obytes += st.q_obytes[q];
 		st.oerrors += port_ld(&s->tx_stats[q].errors);
 		st.odropped += port_ld(&s->tx_stats[q].drops);
 	}
@@ -294,6 +305,16 @@ int hp_port_stats_reset(uint16_t port_id)
 		memset(&s->tx_stats[q], 0, sizeof(s->tx_stats[q]));
 	}
 	return 0;
+}
+
+void *hp_port_driver_shared(uint16_t port_id, const struct hp_port_driver *drv)
+{
+	struct port_slot *s = port_slot_get(port_id);
+
+	if (!s || !drv || port_state_load(s) == HP_PORT_FREE ||
+	    strncmp(s->driver, drv->name, sizeof(s->driver)))
+		return NULL;
+	return s->drv_shared;
 }
 
 uint16_t hp_port_next(uint16_t from)

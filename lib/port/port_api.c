@@ -135,7 +135,7 @@ int hp_port_detach(uint16_t port_id, char *name, size_t len)
 	return hp_port_detach_msg(port_id, name, len, NULL, 0);
 }
 
-static int port_op(uint16_t port_id, enum port_op op)
+static int port_op(uint16_t port_id, const struct port_op_args *a)
 {
 	struct port_msg_req req;
 	struct port_msg_rep rep;
@@ -146,11 +146,11 @@ static int port_op(uint16_t port_id, enum port_op op)
 	if (r < 0)
 		return r;
 	if (port_ctx.primary)
-		r = port_op_primary(port_id, op, err, sizeof(err));
+		r = port_op_primary(port_id, a, err, sizeof(err));
 	else {
-		memset(&req, 0, sizeof(req));
+		memset(&req, 0, offsetof(struct port_msg_req, devargs));
 		req.port_id = port_id;
-		req.op = (uint16_t)op;
+		req.op = *a;
 		r = port_request(PORT_MSG_OP_REQ, &req, &rep, err, sizeof(err));
 	}
 	if (r < 0)
@@ -160,17 +160,44 @@ static int port_op(uint16_t port_id, enum port_op op)
 
 int hp_port_start(uint16_t port_id)
 {
-	return port_op(port_id, PORT_OP_START);
+	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_START });
 }
 
 int hp_port_stop(uint16_t port_id)
 {
-	return port_op(port_id, PORT_OP_STOP);
+	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_STOP });
 }
 
 int hp_port_close(uint16_t port_id)
 {
-	return port_op(port_id, PORT_OP_CLOSE);
+	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_CLOSE });
+}
+
+int hp_port_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq)
+{
+	struct port_op_args a = { .op = PORT_OP_CONFIGURE, .nb_rxq = nb_rxq,
+				  .nb_txq = nb_txq };
+
+	return port_op(port_id, &a);
+}
+
+int hp_port_rx_queue_setup(uint16_t port_id, uint16_t queue_id,
+			   uint16_t nb_desc, struct hp_mempool *pool)
+{
+	struct port_op_args a = { .op = PORT_OP_RXQ_SETUP, .queue_id = queue_id,
+				  .nb_desc = nb_desc,
+				  .pool = (uint64_t)(uintptr_t)pool };
+
+	return port_op(port_id, &a);
+}
+
+int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
+			   uint16_t nb_desc)
+{
+	struct port_op_args a = { .op = PORT_OP_TXQ_SETUP, .queue_id = queue_id,
+				  .nb_desc = nb_desc };
+
+	return port_op(port_id, &a);
 }
 
 /* Primary: a secondary's attach, detach or port operation. */
@@ -213,7 +240,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 			rep.port_id = req.port_id;
 		break;
 	default:
-		r = port_op_primary(req.port_id, req.op, rep.err,
+		r = port_op_primary(req.port_id, &req.op, rep.err,
 				    sizeof(rep.err));
 		break;
 	}
@@ -222,7 +249,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	hp_ipc_reply(ipc, peer, msg, &reply);
 }
 
-/* Every secondary: publish or unpublish a port here. */
+/* Every secondary: publish, rebuild or unpublish a port here. */
 static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
 			      const struct hp_ipc_msg *msg, void *arg)
 {
@@ -242,6 +269,12 @@ static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
 					      sizeof(err));
 			if (r < 0)
 				HP_ERR(PORT_LOG, "port %u: cannot attach here: %s",
+				       m.port_id, err);
+		} else if (msg->type == PORT_MSG_REFRESH_LOCAL) {
+			r = port_local_refresh(m.port_id, m.generation, err,
+					       sizeof(err));
+			if (r < 0)
+				HP_ERR(PORT_LOG, "port %u: cannot rebuild it here: %s",
 				       m.port_id, err);
 		} else {
 			port_local_detach(m.port_id, m.generation);
@@ -286,11 +319,13 @@ void port_handlers_register(struct hp_ipc *ipc)
 		hp_ipc_register(ipc, PORT_MSG_DETACH_REQ, port_handle_req, NULL);
 		hp_ipc_register(ipc, PORT_MSG_OP_REQ, port_handle_req, NULL);
 	} else {
-		/* Local attach/detach never wait on IPC: run them as they
-		 * arrive, one hand-off fewer per secondary per hotplug. */
+		/* Local attach/refresh/detach never wait on IPC: run them as
+		 * they arrive, one hand-off fewer per secondary per hotplug. */
 		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_LOCAL,
 				       port_handle_local, NULL);
 		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_LOCAL,
+				       port_handle_local, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_REFRESH_LOCAL,
 				       port_handle_local, NULL);
 	}
 }

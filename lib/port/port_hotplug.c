@@ -17,8 +17,20 @@
  * done does the primary remove the device, bump the generation and free
  * the slot.
  *
- * A secondary's hp_port_attach/detach/start/stop/close sends a request to
- * the primary, whose ipc worker thread runs the same functions. */
+ * Refresh (primary, under hotplug_lock, after it changed a slot's
+ * configuration or peer): rebuild the entry here, then broadcast
+ * REFRESH_LOCAL and gather; each process builds a new entry from the slot,
+ * publishes it, waits for its readers and frees the old one.
+ *
+ * Peers: a probe may name a peer (see hp_port_driver.h). The new port's
+ * slot names it from the probe on; once the port is attached everywhere
+ * the peer's slot names the new port too and the peer is refreshed. A
+ * detach (or the undoing of an attach) first unjoins: the peer's slot
+ * forgets the port and the peer is refreshed everywhere, so no fast path
+ * reaches the port's queues through the peer any more.
+ *
+ * A secondary's hp_port_attach/detach/start/stop/close/configure sends a
+ * request to the primary, whose ipc worker thread runs the same functions. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +48,13 @@ static void port_slot_set_state(struct port_slot *s, enum hp_port_state st)
 
 static void port_slot_release(struct port_slot *s)
 {
+	uint16_t id = (uint16_t)(s - port_ctx.table->slots);
+
+	for (uint16_t i = hp_port_next(0); i != HP_PORT_INVALID;
+	     i = i + 1 < HP_MAX_PORTS ? hp_port_next(i + 1) : HP_PORT_INVALID)
+		if (port_ctx.table->slots[i].peer == id)
+			port_ctx.table->slots[i].peer = HP_PORT_INVALID;
+	s->peer = HP_PORT_INVALID;
 	hp_shm_free(port_ctx.shm, s->drv_shared);
 	s->drv_shared = NULL;
 	memset(s->rx_stats, 0, sizeof(s->rx_stats));
@@ -44,10 +63,10 @@ static void port_slot_release(struct port_slot *s)
 	port_slot_set_state(s, HP_PORT_FREE);
 }
 
-/* Broadcasts a local attach or detach and reports the first failure of a
- * live process; a process that hung up counts as done. */
-static int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen,
-			  char *err, size_t errlen)
+/* Broadcasts a local attach, detach or refresh and reports the first
+ * failure of a live process; a process that hung up counts as done. */
+int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
+		   size_t errlen)
 {
 	static struct hp_ipc_result res[HP_MAX_PROCS];
 	struct port_msg_local m = { .port_id = port_id, .generation = gen };
@@ -107,20 +126,136 @@ static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
 	return 0;
 }
 
+/* The driver's remove, on the primary. */
+static void port_remove(uint16_t port_id, const struct hp_port_driver *drv,
+			struct hp_devargs *args)
+{
+	struct port_local pl;
+
+	if (!drv->remove)
+		return;
+	memset(&pl, 0, sizeof(pl));
+	port_local_fill_dev(&pl, port_id, port_slot_get(port_id));
+	pl.args = *args;
+	drv->remove(&pl.dev);
+}
+
 /* Undoes a probe on the primary: the driver's remove, then the slot. */
 static void port_unprobe(uint16_t port_id, const struct hp_port_driver *drv,
 			 struct hp_devargs *args)
 {
-	struct port_slot *s = port_slot_get(port_id);
-	struct port_local pl;
+	port_remove(port_id, drv, args);
+	port_slot_release(port_slot_get(port_id));
+}
 
-	if (drv->remove) {
-		memset(&pl, 0, sizeof(pl));
-		port_local_fill_dev(&pl, port_id, s);
-		pl.args = *args;
-		drv->remove(&pl.dev);
+/* Takes the queue counts a probe left in info as the port's limits and
+ * first configuration: every queue with the driver's default nb_desc and
+ * the default pool. */
+static int port_probe_queues(struct port_slot *s,
+			     const struct hp_port_info *info, char *err,
+			     size_t errlen)
+{
+	struct port_conf *c = &s->conf;
+
+	s->max_rxq = info->max_rx_queues;
+	s->max_txq = info->max_tx_queues;
+	c->nb_rxq = info->nb_rx_queues ? info->nb_rx_queues : 1;
+	c->nb_txq = info->nb_tx_queues ? info->nb_tx_queues : 1;
+	if (s->max_rxq > HP_PORT_MAX_QUEUES || s->max_txq > HP_PORT_MAX_QUEUES ||
+	    c->nb_rxq > s->max_rxq || c->nb_txq > s->max_txq) {
+		port_err(err, errlen, "more than %d queues",
+			 HP_PORT_MAX_QUEUES);
+		return -EINVAL;
 	}
-	port_slot_release(s);
+	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
+		c->rxq[q] = (struct hp_port_queue_conf){ .pool = port_ctx.pool };
+		c->txq[q] = (struct hp_port_queue_conf){ 0 };
+	}
+	return 0;
+}
+
+/* Checks the peer a probe of port_id named, if any: an attached port of
+ * the same driver that has no peer yet. */
+static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
+			   size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_slot *p = port_slot_get(peer);
+
+	if (peer == HP_PORT_INVALID)
+		return 0;
+	if (!p || peer == port_id ||
+	    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	    strcmp(p->driver, s->driver)) {
+		port_err(err, errlen,
+			 "driver %s named port %u as peer: not an attached %s port",
+			 s->driver, peer, s->driver);
+		return -EINVAL;
+	}
+	if (p->peer != HP_PORT_INVALID) {
+		port_err(err, errlen, "port %u (%s) already has a peer: port %u",
+			 peer, p->name, p->peer);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int port_refresh_all(uint16_t port_id, char *err, size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	int r;
+
+	r = port_local_refresh(port_id, s->generation, err, errlen);
+	if (r < 0)
+		return r;
+	return port_broadcast(PORT_MSG_REFRESH_LOCAL, port_id, s->generation,
+			      err, errlen);
+}
+
+/* Joins port_id, now attached everywhere, and the peer its probe named:
+ * the peer's fast path starts using port_id's in every process. */
+static int port_peer_link(uint16_t port_id, char *err, size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+
+	if (s->peer == HP_PORT_INVALID)
+		return 0;
+	port_slot_get(s->peer)->peer = port_id;
+	return port_refresh_all(s->peer, err, errlen);
+}
+
+/* Unjoins port_id (detaching) from its peer: once this returns 0, no fast
+ * path of any process reaches port_id's queues through the peer. Repeating
+ * it (a retried detach) refreshes the peer again. */
+static int port_peer_unlink(uint16_t port_id, char *err, size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_slot *p;
+
+	if (s->peer == HP_PORT_INVALID)
+		return 0;
+	p = port_slot_get(s->peer);
+	if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == HP_PORT_FREE)
+		return 0;
+	if (p->peer == port_id)
+		p->peer = HP_PORT_INVALID;
+	return port_refresh_all(s->peer, err, errlen);
+}
+
+/* Marks the slot DETACHING, unjoins its peer, and takes the port out of
+ * every process's fast path; on failure some process may still have it. */
+static int port_unpublish_all(uint16_t port_id, char *err, size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	int r;
+
+	port_slot_set_state(s, HP_PORT_DETACHING);
+	r = port_peer_unlink(port_id, err, errlen);
+	if (r < 0)
+		return r;
+	port_local_detach(port_id, s->generation);
+	return port_broadcast(PORT_MSG_DETACH_LOCAL, port_id, s->generation,
+			      err, errlen);
 }
 
 static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
@@ -145,6 +280,9 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	pl.args = *args;
 	pl.info.nb_rx_queues = 1;
 	pl.info.nb_tx_queues = 1;
+	pl.info.max_rx_queues = HP_PORT_MAX_QUEUES;
+	pl.info.max_tx_queues = HP_PORT_MAX_QUEUES;
+	pl.info.peer = HP_PORT_INVALID;
 	pl.info.socket_id = -1;
 	pl.dev.err = err;
 	pl.dev.errlen = errlen;
@@ -153,23 +291,26 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 		if (!err[0])
 			port_err(err, errlen, "driver %s: %s", drv->name,
 				 strerror(-r));
-		hp_shm_free(port_ctx.shm, s->drv_shared);
-		s->drv_shared = NULL;
-		return r;
+		goto err_free;
 	}
 	memcpy(s->mac, pl.info.mac, sizeof(s->mac));
 	s->link_up = pl.info.link_up;
 	s->link_speed = pl.info.link_speed;
-	s->nb_rxq = pl.info.nb_rx_queues ? pl.info.nb_rx_queues : 1;
-	s->nb_txq = pl.info.nb_tx_queues ? pl.info.nb_tx_queues : 1;
-	if (s->nb_rxq > HP_PORT_MAX_QUEUES || s->nb_txq > HP_PORT_MAX_QUEUES) {
-		port_err(err, errlen, "more than %d queues",
-			 HP_PORT_MAX_QUEUES);
-		port_unprobe(port_id, drv, args);
-		return -EINVAL;
-	}
 	s->socket_id = pl.info.socket_id;
+	r = port_probe_queues(s, &pl.info, err, errlen);
+	if (r == 0)
+		r = port_peer_check(port_id, pl.info.peer, err, errlen);
+	if (r < 0)
+		goto err_remove;
+	s->peer = pl.info.peer;
 	return 0;
+
+err_remove:
+	port_remove(port_id, drv, args);
+err_free:
+	hp_shm_free(port_ctx.shm, s->drv_shared);
+	s->drv_shared = NULL;
+	return r;
 }
 
 static int port_parse(const char *devargs, struct hp_devargs *args,
@@ -223,6 +364,7 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	snprintf(s->driver, sizeof(s->driver), "%s", drv->name);
 	snprintf(s->devargs, sizeof(s->devargs), "%s", devargs);
 	s->requester = requester;
+	s->peer = HP_PORT_INVALID;
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
 	port_slot_set_state(s, HP_PORT_ATTACHING);
 
@@ -239,18 +381,18 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	if (r < 0)
 		goto err_undo_all;
 	port_slot_set_state(s, HP_PORT_ATTACHED);
+	r = port_peer_link(id, err, errlen);
+	if (r < 0)
+		goto err_undo_all;
 	*ret_port_id = id;
 	HP_INFO(PORT_LOG, "port %u: attached %s (requested by pid %d)", id,
 		args.name, (int)requester);
 	goto out;
 
 err_undo_all:
-	port_slot_set_state(s, HP_PORT_DETACHING);
-	port_local_detach(id, s->generation);
 	{
 		char err2[PORT_ERR_MAX];
-		if (port_broadcast(PORT_MSG_DETACH_LOCAL, id, s->generation,
-				   err2, sizeof(err2)) < 0) {
+		if (port_unpublish_all(id, err2, sizeof(err2)) < 0) {
 			/* Someone may still have it: keep the slot, a later
 			 * detach finishes the job. */
 			HP_WARN(PORT_LOG,
@@ -298,10 +440,7 @@ int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
 	r = port_parse(s->devargs, &args, &drv, err, errlen);
 	if (r < 0)
 		goto out;
-	port_slot_set_state(s, HP_PORT_DETACHING);
-	port_local_detach(port_id, s->generation);
-	r = port_broadcast(PORT_MSG_DETACH_LOCAL, port_id, s->generation, err,
-			   errlen);
+	r = port_unpublish_all(port_id, err, errlen);
 	if (r < 0) {
 		char tmp[PORT_ERR_MAX];
 		snprintf(tmp, sizeof(tmp), "%s", err);
@@ -314,60 +453,6 @@ int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
 		snprintf(name, len, "%s", s->name);
 	HP_INFO(PORT_LOG, "port %u: detached %s", port_id, s->name);
 	port_unprobe(port_id, drv, &args);
-out:
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-	return r;
-}
-
-int port_op_primary(uint16_t port_id, enum port_op op, char *err,
-		    size_t errlen)
-{
-	struct port_slot *s = port_slot_get(port_id);
-	struct port_local *pl;
-	uint32_t admin;
-	int r = 0;
-
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED) {
-		port_err(err, errlen, "port %u is not attached", port_id);
-		r = -ENODEV;
-		goto out;
-	}
-	pl = port_ctx.locals[port_id];
-	admin = __atomic_load_n(&s->admin, __ATOMIC_RELAXED);
-	switch (op) {
-	case PORT_OP_START:
-		if (admin == HP_PORT_STARTED)
-			break;
-		if (pl && pl->drv->start)
-			r = pl->drv->start(&pl->dev);
-		if (r < 0) {
-			port_err(err, errlen, "port %u: driver failed to start: %s",
-				 port_id, strerror(-r));
-			break;
-		}
-		__atomic_store_n(&s->admin, HP_PORT_STARTED, __ATOMIC_RELEASE);
-		break;
-	case PORT_OP_STOP:
-		if (admin != HP_PORT_STARTED)
-			break;
-		__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELEASE);
-		if (pl && pl->drv->stop)
-			pl->drv->stop(&pl->dev);
-		break;
-	case PORT_OP_CLOSE:
-		if (admin == HP_PORT_STARTED) {
-			port_err(err, errlen, "port %u is started: stop it first",
-				 port_id);
-			r = -EBUSY;
-			break;
-		}
-		__atomic_store_n(&s->admin, HP_PORT_CLOSED, __ATOMIC_RELEASE);
-		break;
-	default:
-		port_err(err, errlen, "unknown operation %d", op);
-		r = -EINVAL;
-	}
 out:
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	return r;

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* This process's side of hotplug: publishing a port in the fast path and
- * taking it out again.
+/* This process's side of hotplug: publishing a port in the fast path,
+ * rebuilding its entry after a configuration change, and taking it out.
  *
  * Publish: build the driver's local state, then store the entry with
  * release order, so a reader that sees the pointer sees a complete entry.
  * Unpublish: store NULL, wait for every reader thread of this process to
  * pass a quiescent state (hp_rcu_synchronize), and only then let the driver
- * free its local state. Both run under local_lock and check the slot's
- * generation and state, so a late or repeated message is harmless. */
+ * free its local state. Refresh: build a new entry from the slot as it is
+ * now, publish it in place of the old one, wait for the readers, then let
+ * the driver free the old one; if the build fails the old entry stays. All
+ * run under local_lock and check the slot's generation and state, so a
+ * late or repeated message is harmless. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 			 struct port_slot *slot)
 {
+	pl->conf = slot->conf;
 	pl->dev.port_id = port_id;
 	pl->dev.name = slot->name;
 	pl->dev.args = &pl->args;
@@ -28,24 +32,66 @@ void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 	pl->dev.pool = port_ctx.pool;
 	pl->dev.rx_stats = slot->rx_stats;
 	pl->dev.tx_stats = slot->tx_stats;
+	pl->dev.rxq_conf = pl->conf.rxq;
+	pl->dev.txq_conf = pl->conf.txq;
+	pl->dev.peer = slot->peer;
 	pl->fp.admin = &slot->admin;
-	pl->fp.nb_rxq = slot->nb_rxq;
-	pl->fp.nb_txq = slot->nb_txq;
+	pl->fp.nb_rxq = pl->conf.nb_rxq;
+	pl->fp.nb_txq = pl->conf.nb_txq;
 }
 
-static int port_local_build(struct port_local *pl, uint16_t port_id,
-			    struct port_slot *slot, char *err, size_t errlen)
+int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
+			 size_t size)
 {
+	unsigned nq = fp->nb_rxq + fp->nb_txq;
+	char *block;
+
+	if (size < sizeof(struct hp_port_queue))
+		return -EINVAL;
+	block = calloc(nq, size);
+	if (!block)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nq; i++) {
+		struct hp_port_queue *q = (void *)(block + i * size);
+
+		q->rx = i < fp->nb_rxq;
+		q->queue_id = (uint16_t)(q->rx ? i : i - fp->nb_rxq);
+		q->port_id = dev->port_id;
+		q->stats = q->rx ? &dev->rx_stats[q->queue_id] :
+				   &dev->tx_stats[q->queue_id];
+		if (q->rx)
+			fp->rxq[q->queue_id] = q;
+		else
+			fp->txq[q->queue_id] = q;
+	}
+	fp->priv = block;
+	return 0;
+}
+
+/* A new entry of the port built from its slot as it is now, or NULL with a
+ * reason in err. */
+static struct port_local *port_local_new(uint16_t port_id,
+					 struct port_slot *slot, uint32_t gen,
+					 char *err, size_t errlen, int *ret_r)
+{
+	struct port_local *pl = calloc(1, sizeof(*pl));
 	int r;
 
+	if (!pl) {
+		port_err(err, errlen, "out of memory");
+		*ret_r = -ENOMEM;
+		return NULL;
+	}
+	pl->generation = gen;
 	r = hp_devargs_parse(slot->devargs, &pl->args, err, errlen);
 	if (r < 0)
-		return r;
+		goto err_free;
 	pl->drv = port_driver_find(pl->args.name);
 	if (!pl->drv || strcmp(pl->drv->name, slot->driver)) {
 		port_err(err, errlen, "driver %s is not built into this process",
 			 slot->driver);
-		return -ENODEV;
+		r = -ENODEV;
+		goto err_free;
 	}
 	port_local_fill_dev(pl, port_id, slot);
 	pl->dev.err = err;
@@ -53,7 +99,48 @@ static int port_local_build(struct port_local *pl, uint16_t port_id,
 	r = pl->drv->attach_local(&pl->dev, &pl->fp);
 	pl->dev.err = NULL;
 	pl->dev.errlen = 0;
-	return r;
+	if (r < 0)
+		goto err_free;
+	return pl;
+
+err_free:
+	if (!err[0])
+		port_err(err, errlen, "driver %s: %s", slot->driver,
+			 strerror(-r));
+	free(pl);
+	*ret_r = r;
+	return NULL;
+}
+
+/* Lets the driver free pl's local state once no reader of this process can
+ * still see pl's entry, which the caller has replaced or unpublished. */
+static void port_local_retire(struct port_local *pl)
+{
+	/* Every reader that could have loaded the old entry is done after this. */
+	hp_rcu_synchronize();
+	if (pl->drv->detach_local)
+		pl->drv->detach_local(&pl->dev, &pl->fp);
+	else
+		free(pl->fp.priv);
+}
+
+/* The slot of port_id if this process has joined and the message about
+ * generation gen is not stale, else NULL (the caller has nothing to do). */
+static struct port_slot *port_local_slot(uint16_t port_id, uint32_t gen)
+{
+	struct port_slot *slot;
+	uint32_t state;
+
+	/* Not joined yet: the join scan will pick the port up. */
+	if (!port_ctx.joined)
+		return NULL;
+	slot = port_slot_get(port_id);
+	if (!slot)
+		return NULL;
+	state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+	if (slot->generation != gen || state == HP_PORT_FREE)
+		return NULL; /* a stale message: that port is gone */
+	return slot;
 }
 
 int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
@@ -61,42 +148,21 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 {
 	struct port_slot *slot;
 	struct port_local *pl;
-	uint32_t state;
 	int r = 0;
 
 	err[0] = '\0';
-	pthread_mutex_lock(&port_ctx.local_lock);
-	/* Not joined yet: the join scan will pick the port up. */
-	if (!port_ctx.joined)
-		goto out_unlock;
-	slot = port_slot_get(port_id);
-	if (!slot) {
+	if (port_id >= HP_MAX_PORTS) {
 		port_err(err, errlen, "port %u out of range", port_id);
-		r = -EINVAL;
-		goto out_unlock;
+		return -EINVAL;
 	}
-	state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
-	if (slot->generation != gen ||
-	    (state != HP_PORT_ATTACHING && state != HP_PORT_ATTACHED))
-		goto out_unlock; /* a stale message: that port is gone */
-	if (port_ctx.locals[port_id])
-		goto out_unlock; /* already here */
-
-	pl = calloc(1, sizeof(*pl));
-	if (!pl) {
-		port_err(err, errlen, "out of memory");
-		r = -ENOMEM;
+	pthread_mutex_lock(&port_ctx.local_lock);
+	slot = port_local_slot(port_id, gen);
+	if (!slot || slot->state == HP_PORT_DETACHING ||
+	    port_ctx.locals[port_id])
+		goto out_unlock; /* stale, or already here */
+	pl = port_local_new(port_id, slot, gen, err, errlen, &r);
+	if (!pl)
 		goto out_unlock;
-	}
-	pl->generation = gen;
-	r = port_local_build(pl, port_id, slot, err, errlen);
-	if (r < 0) {
-		if (!err[0])
-			port_err(err, errlen, "driver %s: %s", slot->driver,
-				 strerror(-r));
-		free(pl);
-		goto out_unlock;
-	}
 	port_ctx.locals[port_id] = pl;
 	__atomic_store_n(&hp_port_fp_table[port_id], &pl->fp, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&port_ctx.local_lock);
@@ -107,6 +173,39 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 
 out_unlock:
 	pthread_mutex_unlock(&port_ctx.local_lock);
+	return r;
+}
+
+int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
+		       size_t errlen)
+{
+	struct port_local *old = NULL, *pl;
+	struct port_slot *slot;
+	int r = 0;
+
+	err[0] = '\0';
+	if (port_id >= HP_MAX_PORTS)
+		return 0;
+	pthread_mutex_lock(&port_ctx.local_lock);
+	slot = port_local_slot(port_id, gen);
+	old = slot ? port_ctx.locals[port_id] : NULL;
+	if (!old || old->generation != gen) {
+		old = NULL; /* not here: nothing to rebuild */
+		goto out_unlock;
+	}
+	pl = port_local_new(port_id, slot, gen, err, errlen, &r);
+	if (!pl) {
+		old = NULL; /* keeps serving */
+		goto out_unlock;
+	}
+	port_ctx.locals[port_id] = pl;
+	__atomic_store_n(&hp_port_fp_table[port_id], &pl->fp, __ATOMIC_RELEASE);
+	port_local_retire(old);
+	HP_DEBUG(PORT_LOG, "port %u (%s): fast path rebuilt, %u rx and %u tx queues",
+		 port_id, slot->name, pl->fp.nb_rxq, pl->fp.nb_txq);
+out_unlock:
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	free(old);
 	return r;
 }
 
@@ -123,10 +222,7 @@ void port_local_detach(uint16_t port_id, uint32_t gen)
 		return;
 	}
 	__atomic_store_n(&hp_port_fp_table[port_id], NULL, __ATOMIC_RELEASE);
-	/* Every reader that could have loaded the old entry is done after this. */
-	hp_rcu_synchronize();
-	if (pl->drv->detach_local)
-		pl->drv->detach_local(&pl->dev, &pl->fp);
+	port_local_retire(pl);
 	port_ctx.locals[port_id] = NULL;
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u: out of this process's fast path", port_id);

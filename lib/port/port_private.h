@@ -16,6 +16,15 @@
 #define PORT_DRIVERS_MAX 32
 #define PORT_ERR_MAX 256
 
+/* A port's queue configuration, in its slot; the primary writes it
+ * before it asks every process to rebuild its fast-path entry. */
+struct port_conf {
+	uint16_t nb_rxq;	/* rx queues in use */
+	uint16_t nb_txq;	/* tx queues in use */
+	struct hp_port_queue_conf rxq[HP_PORT_MAX_QUEUES];
+	struct hp_port_queue_conf txq[HP_PORT_MAX_QUEUES];
+};
+
 /* One slot of the shared port table. The primary writes every field but
  * the counters; fast-path threads of any process write the counters of
  * the queues they poll. */
@@ -32,9 +41,12 @@ struct port_slot {
 	uint8_t link_up;	/* 0/1; set by probe or driver */
 	uint8_t pad;
 	uint32_t link_speed;	/* Mbit/s */
-	uint16_t nb_rxq;	/* rx queues; set at probe */
-	uint16_t nb_txq;	/* tx queues */
+	uint16_t max_rxq;	/* driver's most rx queues; set at probe */
+	uint16_t max_txq;	/* driver's most tx queues; set at probe */
+	uint16_t peer;		/* joined port or HP_PORT_INVALID; primary */
 	int32_t socket_id;	/* NUMA node, -1 unknown */
+	struct port_conf conf;	/* probe's defaults, then hp_port_configure
+				 * and queue set-up; primary */
 	struct hp_port_qstats rx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
 	struct hp_port_qstats tx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
 };
@@ -55,6 +67,7 @@ struct port_local {
 	struct hp_devargs args;
 	struct hp_port_dev dev;
 	struct hp_port_info info; /* scratch given to probe */
+	struct port_conf conf;	/* the slot's, when fp was built */
 };
 
 /* Message types of the port layer (lib/core uses 16..31). */
@@ -65,17 +78,31 @@ enum port_msg_type {
 	PORT_MSG_ATTACH_LOCAL = 35, /* primary -> all: publish the port */
 	PORT_MSG_DETACH_LOCAL = 36, /* primary -> all: unpublish the port */
 	PORT_MSG_JOIN = 37,	   /* secondary -> primary: wait for hotplug */
+	PORT_MSG_REFRESH_LOCAL = 38, /* primary -> all: rebuild the entry */
 };
 
 enum port_op {
 	PORT_OP_START = 1,
 	PORT_OP_STOP = 2,
 	PORT_OP_CLOSE = 3,
+	PORT_OP_CONFIGURE = 4,
+	PORT_OP_RXQ_SETUP = 5,
+	PORT_OP_TXQ_SETUP = 6,
+};
+
+/* An operation on an attached port and its arguments. */
+struct port_op_args {
+	uint16_t op;		/* enum port_op */
+	uint16_t queue_id;	/* queue set-up */
+	uint16_t nb_rxq;	/* configure */
+	uint16_t nb_txq;	/* configure */
+	uint16_t nb_desc;	/* queue set-up */
+	uint64_t pool;		/* rx queue set-up: struct hp_mempool *, 0 */
 };
 
 struct port_msg_req {
 	uint16_t port_id;	/* detach and ops */
-	uint16_t op;		/* enum port_op */
+	struct port_op_args op;	/* PORT_MSG_OP_REQ */
 	char devargs[HP_DEVARGS_MAX + 1]; /* attach */
 };
 
@@ -112,9 +139,11 @@ struct port_slot *port_slot_get(uint16_t port_id);
 void port_event_fire(uint16_t port_id, enum hp_port_event ev);
 void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
 
-/* port_local.c: this process's side of attach and detach */
+/* port_local.c: this process's side of attach, detach and refresh */
 int port_local_attach(uint16_t port_id, uint32_t gen, char *err, size_t errlen);
 void port_local_detach(uint16_t port_id, uint32_t gen);
+int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
+		       size_t errlen);
 void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 			 struct port_slot *slot);
 
@@ -123,8 +152,15 @@ int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen);
 int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
 			size_t errlen);
-int port_op_primary(uint16_t port_id, enum port_op op, char *err,
+int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
+		   size_t errlen);
+int port_refresh_all(uint16_t port_id, char *err, size_t errlen);
+
+/* port_ops.c: the primary's side of start/stop/close and configuration */
+int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 		    size_t errlen);
+
+/* port_api.c */
 void port_handlers_register(struct hp_ipc *ipc);
 int port_join_barrier(void);
 

@@ -1,28 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Port table and hotplug across real processes: the test process is the
- * primary; secondaries are this same binary re-executed with --child,
- * driven line by line over pipes. */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "hp_core.h"
-#include "hp_port.h"
-#include "hp_port_driver.h"
+/* Port table, hotplug and queue configuration across real processes: the
+ * test process is the primary; secondaries are this same binary
+ * re-executed with --child (test_child.h). */
+#include "test_child.h"
 
 /* A driver whose local attach fails in a process that has
  * HP_TEST_FAIL_LOCAL set: the way to make one secondary refuse a port. */
@@ -42,179 +22,43 @@ static const struct hp_port_driver fault_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fault_driver)
 
-/* ---- the secondary side ---- */
-
-static int child_main(const char *prefix, int timeout_ms)
+/* A driver that takes at most 4 rx and 2 tx queues, and whose local
+ * attach fails for as many rx queues as HP_TEST_FAIL_RXQ says: the way to
+ * make one secondary refuse a configuration. */
+static int cap_probe(struct hp_port_dev *dev)
 {
-	struct hp_core_opts o = { .role = HP_ROLE_SECONDARY, .prefix = prefix,
-				  .timeout_ms = timeout_ms };
-	char line[4096], err[256], name[64];
-	uint16_t id;
-	int r;
-
-	if (hp_core_init(&o) < 0)
-		return 3;
-	printf("ready\n");
-	fflush(stdout);
-	while (fgets(line, sizeof(line), stdin)) {
-		line[strcspn(line, "\n")] = '\0';
-		unsigned n = 0;
-		if (!strncmp(line, "attach ", 7)) {
-			r = hp_port_attach_msg(line + 7, &id, err, sizeof(err));
-			if (r == 0)
-				printf("ok %u\n", id);
-			else
-				printf("err %d %s\n", r, err);
-		} else if (sscanf(line, "detach %u", &n) == 1) {
-			r = hp_port_detach_msg((uint16_t)n, name, sizeof(name),
-					       err, sizeof(err));
-			if (r == 0)
-				printf("ok %s\n", name);
-			else
-				printf("err %d %s\n", r, err);
-		} else if (sscanf(line, "start %u", &n) == 1) {
-			printf("ok %d\n", hp_port_start((uint16_t)n));
-		} else if (sscanf(line, "stop %u", &n) == 1) {
-			printf("ok %d\n", hp_port_stop((uint16_t)n));
-		} else if (sscanf(line, "has %u", &n) == 1) {
-			printf("ok %d\n", hp_port_fp_get((uint16_t)n) != NULL);
-		} else if (!strcmp(line, "count")) {
-			printf("ok %u\n", hp_port_count());
-		} else {
-			printf("err unknown command\n");
-		}
-		fflush(stdout);
-	}
-	hp_core_fini();
+	dev->info->max_rx_queues = 4;
+	dev->info->max_tx_queues = 2;
 	return 0;
 }
 
-/* ---- the primary side ---- */
-
-struct child {
-	pid_t pid;
-	FILE *in;	/* its stdin */
-	int out;	/* its stdout */
-};
-
-static char prefix[64];
-/* Every child started by the running test, killed in teardown whatever
- * happened, so that a failed assertion never leaves a stopped child
- * holding the test runner's pipes. */
-static pid_t children[16];
-static unsigned nb_children;
-static int test_timeout_ms = 2000;
-
-/* Reads one line from fd within ms; returns its length or -ETIMEDOUT. */
-static int read_line(int fd, char *buf, size_t len, int ms)
+static int cap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 {
-	size_t n = 0;
+	const char *fail = getenv("HP_TEST_FAIL_RXQ");
 
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + n, 1) != 1)
-			return -EPIPE;
-		if (buf[n] == '\n')
-			break;
-		n++;
+	if (fail && atoi(fail) == fp->nb_rxq) {
+		snprintf(dev->err, dev->errlen, "injected failure");
+		return -EIO;
 	}
-	buf[n] = '\0';
-	return (int)n;
+	return 0;
 }
+
+static const struct hp_port_driver cap_driver = {
+	.name = "net_cap",
+	.probe = cap_probe,
+	.attach_local = cap_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(cap_driver)
 
 static void child_start(struct child *c, bool fail_local)
 {
-	int in[2], out[2];
-	char line[256], tmo[16];
-
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (c->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[1]);
-		close(out[0]);
-		if (fail_local)
-			setenv("HP_TEST_FAIL_LOCAL", "1", 1);
-		snprintf(tmo, sizeof(tmo), "%d", test_timeout_ms);
-		execl("/proc/self/exe", "test_port", "--child", prefix, tmo,
-		      (char *)NULL);
-		_exit(127);
-	}
-	if (nb_children < sizeof(children) / sizeof(children[0]))
-		children[nb_children++] = c->pid;
-	close(in[0]);
-	close(out[1]);
-	c->in = fdopen(in[1], "w");
-	c->out = out[0];
-	assert_int_equal(read_line(c->out, line, sizeof(line), 5000), 5);
-	assert_string_equal(line, "ready");
-}
-
-/* Sends one command and returns its answer line in buf. */
-static const char *child_cmd(struct child *c, char *buf, size_t len,
-			     const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(c->in, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->in);
-	fflush(c->in);
-	assert_true(read_line(c->out, buf, len, 3 * test_timeout_ms + 2000) >= 0);
-	return buf;
-}
-
-static void child_stop(struct child *c)
-{
-	int st;
-
-	if (c->pid <= 0)
-		return;
-	fclose(c->in);
-	close(c->out);
-	waitpid(c->pid, &st, 0);
-	c->pid = 0;
-}
-
-static void child_kill(struct child *c)
-{
-	kill(c->pid, SIGKILL);
-	child_stop(c);
+	child_start_env(c, fail_local ? "HP_TEST_FAIL_LOCAL" : NULL, "1");
 }
 
 static int setup(void **state)
 {
-	static int n;
-	/* Hugepages unless the suite runs without them; the memory falls
-	 * back to ordinary pages by itself when none are free. */
-	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
-				  .no_huge = getenv("HOTPORT_TEST_NO_HUGE") &&
-					   *getenv("HOTPORT_TEST_NO_HUGE"),
-				  .timeout_ms = test_timeout_ms,
-				  .mem_size = 128u << 20 };
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "t-port-%d-%d", (int)getpid(), n++);
-	return hp_core_init(&o) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	for (unsigned i = 0; i < nb_children; i++) {
-		kill(children[i], SIGKILL);
-		waitpid(children[i], NULL, 0);
-	}
-	nb_children = 0;
-	hp_core_fini();
-	return 0;
+	return primary_setup("port");
 }
 
 static void test_port_attach_detach_primary(void **state)
@@ -358,11 +202,7 @@ static void test_port_table_full(void **state)
 static void test_port_bad_devargs_leave_no_slot(void **state)
 {
 	static char longargs[4097];
-	static const struct {
-		const char *devargs;
-		int err;
-		const char *says;
-	} bad[] = {
+	static const struct bad_devargs bad[] = {
 		{ "", -EINVAL, "empty" },
 		{ "nosuchdrv0", -ENODEV, "no driver" },
 		{ "net_null0,bogus=1", -EINVAL, "unknown key 'bogus'" },
@@ -383,13 +223,7 @@ static void test_port_bad_devargs_leave_no_slot(void **state)
 	memset(longargs, 'a', sizeof(longargs) - 1);
 	memcpy(longargs, "net_null0,x=", 12);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		int r = hp_port_attach_msg(bad[i].devargs, &id, err, sizeof(err));
-		if (r != bad[i].err || !strstr(err, bad[i].says))
-			fail_msg("devargs #%zu: got %d '%s', expected %d '%s'",
-				 i, r, err, bad[i].err, bad[i].says);
-		assert_true(err[0] != '\0');
-		assert_int_equal(id, 5);
+		attach_must_fail(&bad[i]);
 		assert_int_equal(hp_port_count(), 0);
 	}
 	/* devargs of exactly 1024 characters are fine. */
@@ -450,13 +284,15 @@ static void test_port_stalled_secondary_fails_detach(void **state)
 	struct child c = { 0 };
 	char err[256], expect[64], buf[64];
 	uint16_t id;
+	int st;
 
 	(void)state;
 	child_start(&c, false);
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
-	int st;
+	/* Regression: kill() returns before the child's threads stop, and a
+	 * busy machine let its I/O thread answer the detach first; wait
+	 * until the whole child is stopped. */
 	kill(c.pid, SIGSTOP);
-	/* kill() returns before the child has stopped: wait until it has. */
 	assert_int_equal(waitpid(c.pid, &st, WUNTRACED), c.pid);
 	assert_true(WIFSTOPPED(st));
 	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)),
@@ -485,23 +321,231 @@ static void test_port_dead_secondary_counts_as_done(void **state)
 	assert_int_equal(hp_port_attach("net_null1", &id), 0);
 }
 
+/* The answer of "nbq" for port_id in this process. */
+static const char *nbq_here(uint16_t port_id, char *buf, size_t len)
+{
+	struct hp_port_fp *fp = hp_port_fp_get(port_id);
+
+	snprintf(buf, len, "ok %u %u", fp->nb_rxq, fp->nb_txq);
+	return buf;
+}
+
+static void test_port_configure_reaches_every_process(void **state)
+{
+	struct child a = { 0 }, b = { 0 }, late = { 0 };
+	struct hp_port_info info;
+	struct hp_mempool *mp;
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&a, false);
+	child_start(&b, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nbq 0"), "ok 1 1");
+	/* From the primary. */
+	assert_int_equal(hp_port_configure(id, 4, 2), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.nb_rx_queues, 4);
+	assert_int_equal(info.nb_tx_queues, 2);
+	assert_int_equal(info.max_rx_queues, HP_PORT_MAX_QUEUES);
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 4 2");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	/* From a secondary. */
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "configure 0 2 3"), "ok 0");
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 3");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "nbq 0"), "ok 2 3");
+	/* A secondary that joins later sees the configuration. */
+	child_start(&late, false);
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "nbq 0"), "ok 2 3");
+
+	/* rx queue 1 takes its buffers from a pool of its own, set up by a
+	 * secondary; another secondary receives from it. */
+	assert_int_equal(hp_mempool_create(hp_core_shm(), "t_q_pool", 255, 0,
+					   HP_MBUF_DEFAULT_DATAROOM, &mp), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "err pool");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxq 0 1 256 t_q_pool"),
+			    "ok 0");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "txq 0 2 512"), "ok 0");
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "ok 8");
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "rx 0 1 8 t_q_pool"),
+			    "ok 8");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf),
+				      "rx 0 0 8 hp_pool_default"), "ok 8");
+	assert_int_equal(hp_mempool_avail(mp), 255);
+	assert_int_equal(hp_port_stop(id), 0);
+	/* Back to the default pool. */
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, 0, NULL), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf),
+				      "rx 0 1 8 hp_pool_default"), "ok 8");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	hp_mempool_destroy(hp_core_shm(), mp);
+	child_stop(&a);
+	child_stop(&b);
+	child_stop(&late);
+}
+
+static void test_port_configure_of_started_port_refused(void **state)
+{
+	struct child c = { 0 };
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0,queues=2", &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_int_equal(hp_port_configure(id, 1, 1), -EBUSY);
+	assert_int_equal(hp_port_rx_queue_setup(id, 0, 128, NULL), -EBUSY);
+	assert_int_equal(hp_port_tx_queue_setup(id, 0, 128), -EBUSY);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 1 1"), "ok -16");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "rxq 0 0 128"), "ok -16");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 2");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "stop 0"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 1 1"), "ok 0");
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 0"), "ok 1 1");
+	child_stop(&c);
+}
+
+static void test_port_configure_bad_queue_counts(void **state)
+{
+	struct child c = { 0 };
+	struct hp_port_info info;
+	struct hp_mempool *not_shared = (struct hp_mempool *)&info;
+	char buf[256];
+	uint16_t id;
+
+	(void)state;
+	child_start(&c, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_configure(id, 0, 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 1, 0), -EINVAL);
+	assert_int_equal(hp_port_configure(id, HP_PORT_MAX_QUEUES + 1, 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 1, HP_PORT_MAX_QUEUES + 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, HP_PORT_MAX_QUEUES, HP_PORT_MAX_QUEUES), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "configure 0 17 1"), "ok -22");
+	assert_int_equal(hp_port_configure(HP_MAX_PORTS - 1, 1, 1), -ENODEV);
+	assert_int_equal(hp_port_configure(HP_PORT_INVALID, 1, 1), -ENODEV);
+	/* Queue set-up: queue in range, descriptors, a pool in shm. */
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_rx_queue_setup(id, 2, 128, NULL), -EINVAL);
+	assert_int_equal(hp_port_tx_queue_setup(id, 2, 128), -EINVAL);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "txq 0 2 128"), "ok -22");
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, HP_PORT_MAX_DESC + 1, NULL),
+			 -EINVAL);
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, 128, not_shared), -EINVAL);
+	assert_int_equal(hp_port_rx_queue_setup(id, 1, HP_PORT_MAX_DESC, NULL), 0);
+	/* A driver's own limit. */
+	assert_int_equal(hp_port_attach("net_cap0", &id), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.max_rx_queues, 4);
+	assert_int_equal(info.max_tx_queues, 2);
+	assert_int_equal(hp_port_configure(id, 4, 3), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 5, 2), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 4, 2), 0);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "nbq 1"), "ok 4 2");
+	child_stop(&c);
+}
+
+static void test_port_configure_failing_in_a_secondary_keeps_old(void **state)
+{
+	struct child good = { 0 }, bad = { 0 };
+	struct hp_port_info info;
+	char buf[256], here[64];
+	uint16_t id;
+
+	(void)state;
+	child_start(&good, false);
+	child_start_env(&bad, "HP_TEST_FAIL_RXQ", "3");
+	assert_int_equal(hp_port_attach("net_cap0", &id), 0);
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_configure(id, 3, 1), -EIO);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.nb_rx_queues, 2);
+	assert_int_equal(info.nb_tx_queues, 2);
+	assert_string_equal(nbq_here(id, here, sizeof(here)), "ok 2 2");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(child_cmd(&bad, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	/* From a secondary, the same. */
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "configure 0 3 2"),
+			    "ok -5");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 2 2");
+	assert_string_equal(child_cmd(&bad, buf, sizeof(buf), "configure 0 4 2"),
+			    "ok 0");
+	assert_string_equal(child_cmd(&good, buf, sizeof(buf), "nbq 0"), "ok 4 2");
+	child_stop(&good);
+	child_stop(&bad);
+}
+
+static void test_port_counters_same_in_every_process(void **state)
+{
+	struct child a = { 0 }, b = { 0 };
+	struct hp_port_stats st;
+	struct hp_mbuf *pkts[8];
+	char buf[256], here[256];
+	uint16_t id;
+
+	(void)state;
+	child_start(&a, false);
+	child_start(&b, false);
+	assert_int_equal(hp_port_attach("net_null0,size=60", &id), 0);
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rx 0 0 32"), "ok 32");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 1 16"), "ok 16");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "tx 0 1 5"), "ok 5");
+	hp_rcu_thread_register();
+	assert_int_equal(hp_port_rx_burst(id, 0, pkts, 8), 8);
+	hp_rcu_thread_unregister();
+	hp_mbuf_free_bulk(pkts, 8);
+	assert_int_equal(hp_port_stats_get(id, &st), 0);
+	assert_int_equal(st.ipackets, 56);
+	assert_int_equal(st.ibytes, 56 * 60);
+	assert_int_equal(st.q_ipackets[0], 40);
+	assert_int_equal(st.q_ipackets[1], 16);
+	assert_int_equal(st.opackets, 5);
+	assert_int_equal(st.q_opackets[1], 5);
+	snprintf(here, sizeof(here), "ok 56 %d 5 500 40 16", 56 * 60);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "stats 0"), here);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "stats 0"), here);
+	/* A reset is seen everywhere too. */
+	assert_int_equal(hp_port_stats_reset(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "stats 0"), "ok 0 0 0 0 0 0");
+	child_stop(&a);
+	child_stop(&b);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_table_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_bad_devargs_leave_no_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_table_full, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_bad_devargs_leave_no_slot, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_hotplug_is_thread_safe, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_stalled_secondary_fails_detach, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_dead_secondary_counts_as_done, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_reaches_every_process, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_of_started_port_refused, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_bad_queue_counts, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, primary_teardown),
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--child"))
-		return child_main(argv[2], atoi(argv[3]));
+		return child_main(argv[2], atoi(argv[3]), NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Short deadlines keep the stalled-peer test quick. */
 	test_timeout_ms = 1000;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* net_null: receive makes packets of a fixed size, transmit frees them. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hp_mbuf.h"
@@ -16,11 +15,9 @@ struct null_shared {
 
 /* One queue in one process. */
 struct null_queue {
-	struct hp_mempool *pool;
+	struct hp_port_queue q;
+	struct hp_mempool *pool;	/* rx: the queue's pool */
 	uint32_t size;
-	uint16_t port_id;
-	uint16_t queue_id;
-	struct hp_port_qstats *stats;	/* in the shared slot */
 };
 
 static const char *const null_keys[] = { "size", "queues", NULL };
@@ -30,17 +27,17 @@ static uint16_t null_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
 	struct null_queue *nq = q;
 
 	if (HP_UNLIKELY(!nq->pool || hp_mbuf_alloc_bulk(nq->pool, pkts, n) < 0)) {
-		nq->stats->drops += n;
+		nq->q.stats->drops += n;
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		pkts[i]->data_len = (uint16_t)nq->size;
 		pkts[i]->pkt_len = nq->size;
-		pkts[i]->port = nq->port_id;
-		pkts[i]->queue = nq->queue_id;
+		pkts[i]->port = nq->q.port_id;
+		pkts[i]->queue = nq->q.queue_id;
 	}
-	nq->stats->packets += n;
-	nq->stats->bytes += (uint64_t)n * nq->size;
+	nq->q.stats->packets += n;
+	nq->q.stats->bytes += (uint64_t)n * nq->size;
 	return n;
 }
 
@@ -52,8 +49,8 @@ static uint16_t null_tx(void *q, struct hp_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++)
 		bytes += pkts[i]->pkt_len;
 	hp_mbuf_free_bulk(pkts, n);
-	nq->stats->packets += n;
-	nq->stats->bytes += bytes;
+	nq->q.stats->packets += n;
+	nq->q.stats->bytes += bytes;
 	return n;
 }
 
@@ -86,34 +83,21 @@ static int null_probe(struct hp_port_dev *dev)
 static int null_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 {
 	const struct null_shared *sh = dev->shared;
-	unsigned nq = fp->nb_rxq > fp->nb_txq ? fp->nb_rxq : fp->nb_txq;
-	struct null_queue *qs = calloc(2 * nq, sizeof(*qs));
+	struct null_queue *qs;
+	int r;
 
-	if (!qs)
-		return -ENOMEM;
-	for (unsigned i = 0; i < 2 * nq; i++) {
-		bool rx = i < nq;
-		qs[i].pool = dev->pool;
+	r = hp_port_queues_alloc(dev, fp, sizeof(*qs));
+	if (r < 0)
+		return r;
+	qs = fp->priv;
+	for (unsigned i = 0; i < (unsigned)fp->nb_rxq + fp->nb_txq; i++) {
+		qs[i].pool = qs[i].q.rx ? dev->rxq_conf[qs[i].q.queue_id].pool :
+					  NULL;
 		qs[i].size = sh->size;
-		qs[i].port_id = dev->port_id;
-		qs[i].queue_id = (uint16_t)(rx ? i : i - nq);
-		qs[i].stats = rx ? &dev->rx_stats[i] : &dev->tx_stats[i - nq];
-		if (rx)
-			fp->rxq[i] = &qs[i];
-		else
-			fp->txq[i - nq] = &qs[i];
 	}
 	fp->rx_burst = null_rx;
 	fp->tx_burst = null_tx;
-	fp->priv = qs;
 	return 0;
-}
-
-static void null_detach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
-{
-	(void)dev;
-	free(fp->priv);
-	fp->priv = NULL;
 }
 
 static const struct hp_port_driver null_driver = {
@@ -124,7 +108,6 @@ static const struct hp_port_driver null_driver = {
 	.detachable = true,
 	.probe = null_probe,
 	.attach_local = null_attach_local,
-	.detach_local = null_detach_local,
 };
 
 HP_PORT_DRIVER_REGISTER(null_driver)
