@@ -47,7 +47,7 @@ run_suite "unit and integration tests" build
 HOTPORT_TEST_NO_HUGE=1 run_suite "again with --no-huge" build
 
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+HOTPORT_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite "under AddressSanitizer + UndefinedBehaviorSanitizer" build-asan
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -15,6 +15,10 @@ SECONDARY = os.path.join(BUILD, "apps/secondary/hotport-secondary")
 SKIP = 77
 
 
+# Sanitizer builds start slower; time bounds stretch by this factor there.
+SLOW = float(os.environ.get("HOTPORT_TEST_SLOWDOWN", "1"))
+
+
 def mem_args():
     """--no-huge when the suite runs without hugepages."""
     return ["--no-huge"] if os.environ.get("HOTPORT_TEST_NO_HUGE") else []
