@@ -129,7 +129,7 @@ static int fwd_list_walk(const char *p, unsigned limit, uint64_t *bits)
 			if (r < 0)
 				return r;
 			if (hi < lo)
-				return -ERANGE;
+				return -EINVAL;
 		}
 		for (unsigned n = lo; bits && n <= hi; n++)
 			fwd_bit_set(bits, n);

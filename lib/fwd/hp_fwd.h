@@ -91,8 +91,8 @@ HP_API int hp_fwd_mode_parse(const char *name);
 /* Parses a list of numbers below limit ("3", "0,2-5", ranges ascending)
  * into ret_bits (HP_FWD_BITS_WORDS(limit) words, all written: bit n set
  * for each n listed); ret_bits is written only on success. -EINVAL bad
- * syntax or a NULL argument, -ERANGE a number of limit or more or a range
- * that goes down. Pure, any thread. */
+ * syntax, a range that goes down, or a NULL argument; -ERANGE a number of
+ * limit or more. Pure, any thread. */
 HP_API int hp_fwd_list_parse(const char *list, unsigned limit,
 			     uint64_t *ret_bits);
 

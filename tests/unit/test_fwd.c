@@ -578,7 +578,7 @@ static void test_fwd_setup_checks(void **state)
 		{ "007", 0 }, { "", -EINVAL }, { ",", -EINVAL },
 		{ "1,", -EINVAL }, { "1-", -EINVAL }, { "-1", -EINVAL },
 		{ "1--2", -EINVAL }, { "a", -EINVAL }, { "1 2", -EINVAL },
-		{ "+1", -EINVAL }, { "100", -ERANGE }, { "5-2", -ERANGE },
+		{ "+1", -EINVAL }, { "100", -ERANGE }, { "5-2", -EINVAL },
 		{ "0-100", -ERANGE }, { "99999999999999999999", -ERANGE },
 	};
 	struct hp_fwd_info info;
