@@ -10,13 +10,22 @@
  *
  * A thread compares fwd_ctx.version with its own once per loop iteration
  * (one load). When they differ it goes RCU-offline, takes the lock, folds
- * the counters of its old streams into per-port sums (acc), copies its
- * share of the table (streams idx, idx + nb_threads, ...) and comes back
- * online. A thread whose share is empty waits on fwd_ctx.cond, offline,
- * until a rebuild or a stop: it never spins idle. Streams hold port ids
- * only, so no fast-path pointer outlives the quiescent state that ends
- * each iteration; a port being detached answers 0 to every burst until
- * its DESTROY event rebuilds the table without it.
+ * the counters of its old streams into per-port sums (acc) and drops
+ * them, copies its share of the table (streams idx, idx + nb_threads, ...)
+ * and comes back online. A thread whose share is empty waits on
+ * fwd_ctx.cond, offline, until a rebuild or a stop: it never spins idle.
+ * Streams hold port ids only, so no fast-path pointer outlives the
+ * quiescent state that ends each iteration; a port being detached answers
+ * 0 to every burst until its DESTROY event rebuilds the table without it.
+ *
+ * One table gives each rx queue and each tx queue to one stream, so to
+ * one thread; but a rebuild may give a queue to another thread (streams
+ * shift in the round-robin, a port gets a new partner). So nobody takes
+ * streams of a new table while a thread still holds streams of an older
+ * one: a rebuild counts the threads that hold streams (nb_stale), each
+ * drops its own when it sees the new version, and the last one to drop
+ * wakes the others. The hand-over costs the threads one short wait per
+ * rebuild; queues never have two pollers.
  *
  * Locks: ctl_lock serialises the control calls (start and stop hold it
  * while they create or join threads); lock guards what the threads and
@@ -58,6 +67,8 @@ static struct fwd_ctx {
 	uint64_t version;		/* also read without lock (atomic) */
 	struct fwd_stream *streams;
 	unsigned nb_streams;
+	unsigned nb_holders;		/* threads holding streams */
+	unsigned nb_stale;		/* of them, those of an older table */
 	uint64_t seen[FWD_PORT_WORDS];	/* ports that had a stream */
 	/* under ctl_lock */
 	struct fwd_thread *threads;
@@ -273,6 +284,7 @@ static int fwd_table_build(void)
 	free(fwd_ctx.streams);
 	fwd_ctx.streams = streams;
 	fwd_ctx.nb_streams = nb;
+	fwd_ctx.nb_stale = fwd_ctx.nb_holders;
 	__atomic_store_n(&fwd_ctx.version, fwd_ctx.version + 1,
 			 __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&fwd_ctx.cond);
@@ -341,12 +353,21 @@ static void fwd_thread_fold(struct fwd_thread *t)
 	t->nb_streams = 0;
 }
 
-/* Under lock: takes t's share of the current table. */
+/* Under lock: lets go of t's streams of an older table. */
+static void fwd_thread_drop(struct fwd_thread *t)
+{
+	fwd_thread_fold(t);
+	fwd_ctx.nb_holders--;
+	if (--fwd_ctx.nb_stale == 0)
+		pthread_cond_broadcast(&fwd_ctx.cond);
+}
+
+/* Under lock, once no thread holds streams of an older table: takes t's
+ * share of the current one. */
 static void fwd_thread_take(struct fwd_thread *t, unsigned nb_threads)
 {
 	unsigned n = 0, want = 0;
 
-	fwd_thread_fold(t);
 	t->version = fwd_ctx.version;
 	if (fwd_ctx.nb_streams > t->idx)
 		want = (fwd_ctx.nb_streams - t->idx + nb_threads - 1) /
@@ -362,6 +383,7 @@ static void fwd_thread_take(struct fwd_thread *t, unsigned nb_threads)
 	for (unsigned j = t->idx; j < fwd_ctx.nb_streams; j += nb_threads)
 		t->streams[n++] = fwd_ctx.streams[j];
 	t->nb_streams = n;
+	fwd_ctx.nb_holders++;
 }
 
 /* The slow path of fwd_thread_sync: false when t must exit. */
@@ -375,9 +397,11 @@ static bool fwd_thread_update(struct fwd_thread *t)
 		stop = fwd_ctx.stopping;
 		if (stop)
 			break;
-		if (t->version != fwd_ctx.version)
+		if (t->version != fwd_ctx.version && t->nb_streams > 0)
+			fwd_thread_drop(t);
+		if (t->version != fwd_ctx.version && fwd_ctx.nb_stale == 0)
 			fwd_thread_take(t, fwd_ctx.nb_threads);
-		if (t->nb_streams > 0)
+		if (t->version == fwd_ctx.version && t->nb_streams > 0)
 			break;
 		pthread_cond_wait(&fwd_ctx.cond, &fwd_ctx.lock);
 	}
@@ -687,6 +711,7 @@ static int fwd_run_begin(void)
 		goto err_free;
 	pthread_mutex_lock(&fwd_ctx.lock);
 	memset(fwd_ctx.seen, 0, sizeof(fwd_ctx.seen));
+	fwd_ctx.nb_holders = 0;
 	r = fwd_table_build();
 	if (r == 0)
 		__atomic_store_n(&fwd_ctx.running, true, __ATOMIC_RELEASE);

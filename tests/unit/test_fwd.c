@@ -28,6 +28,20 @@
 /* How long a counter may take to grow before the test fails (ms). */
 #define WAIT_MS 5000
 
+/* ThreadSanitizer keeps the default base (HP_SHM_DEFAULT_BASE, 32 TiB) for
+ * itself and aborts ("mmap at bad address"); 64 GiB lies in the range it
+ * leaves to the program. */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_BASE 0x1000000000ULL
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_BASE 0x1000000000ULL
+#endif
+#endif
+#ifndef TEST_BASE
+#define TEST_BASE 0
+#endif
+
 /* ---- net_cap: receives nothing, keeps a copy of the last frame sent ---- */
 
 static struct {
@@ -101,6 +115,58 @@ static uint64_t cap_packets(void)
 	return n;
 }
 
+/* ---- net_excl: two queues that count how often two threads poll one ---- */
+
+static struct {
+	uint32_t inside[8][2];	/* threads in rx, by port id and queue */
+	uint32_t overlaps;	/* times a second thread came in */
+	uint64_t polls;
+} excl;
+
+static uint16_t excl_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
+{
+	uint32_t *inside = q;
+
+	(void)pkts;
+	(void)n;
+	if (__atomic_fetch_add(inside, 1, __ATOMIC_ACQ_REL) != 0)
+		__atomic_fetch_add(&excl.overlaps, 1, __ATOMIC_RELAXED);
+	/* stay a while, so that an overlap has time to happen */
+	for (volatile int i = 0; i < 1000; i++)
+		;
+	__atomic_fetch_sub(inside, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&excl.polls, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int excl_probe(struct hp_port_dev *dev)
+{
+	if (dev->port_id >= HP_ARRAY_SIZE(excl.inside))
+		return -ENOSPC;
+	dev->info->nb_rx_queues = 2;
+	dev->info->nb_tx_queues = 2;
+	return 0;
+}
+
+static int excl_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
+{
+	fp->rx_burst = excl_rx;
+	fp->tx_burst = cap_rx;	/* takes nothing; never called */
+	for (unsigned q = 0; q < 2; q++) {
+		fp->rxq[q] = &excl.inside[dev->port_id][q];
+		fp->txq[q] = &excl.inside[dev->port_id][q];
+	}
+	return 0;
+}
+
+static const struct hp_port_driver excl_driver = {
+	.name = "net_excl",
+	.detachable = true,
+	.probe = excl_probe,
+	.attach_local = excl_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(excl_driver)
+
 /* ---- helpers ---- */
 
 static char prefix[64];
@@ -111,7 +177,8 @@ static int setup(void **state)
 	static int n;
 	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
 				  .no_huge = true, .timeout_ms = 2000,
-				  .mem_size = 128u << 20 };
+				  .mem_size = 128u << 20,
+				  .base_virtaddr = TEST_BASE };
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "t-fwd-%d-%d", (int)getpid(), n++);
@@ -148,23 +215,24 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Attaches and starts devargs; returns the port id. */
-static uint16_t port_up(const char *devargs)
-{
-	uint16_t id;
-
-	assert_int_equal(hp_port_attach(devargs, &id), 0);
-	assert_int_equal(hp_port_start(id), 0);
-	assert_int_equal(hp_port_stats_reset(id), 0);
-	return id;
-}
-
 static struct hp_port_stats port_stats(uint16_t id)
 {
 	struct hp_port_stats st;
 
 	assert_int_equal(hp_port_stats_get(id, &st), 0);
 	return st;
+}
+
+/* Attaches and starts devargs; returns the port id. Its counters start
+ * at 0 (never reset here: a forwarding thread may already poll it). */
+static uint16_t port_up(const char *devargs)
+{
+	uint16_t id;
+
+	assert_int_equal(hp_port_attach(devargs, &id), 0);
+	assert_int_equal(port_stats(id).ipackets, 0);
+	assert_int_equal(hp_port_start(id), 0);
+	return id;
 }
 
 /* Waits until port id has received (rx) or sent (!rx) more than min
@@ -567,6 +635,41 @@ static void test_fwd_threads_pinned_queues_split(void **state)
 	assert_int_equal(hp_mempool_avail(pool), avail);
 }
 
+/* Regression: a rebuild moves streams between threads (here queue 1 of
+ * port 0 goes back and forth between the two threads); a thread must not
+ * poll a queue before the one that had it has let go. */
+static void test_fwd_queue_never_polled_by_two_threads(void **state)
+{
+	char lcores[32] = "";
+	unsigned nb = 0;
+	cpu_set_t mine;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE && nb < 2; cpu++)
+		if (CPU_ISSET(cpu, &mine))
+			snprintf(lcores + strlen(lcores),
+				 sizeof(lcores) - strlen(lcores), "%s%d",
+				 nb++ ? "," : "", cpu);
+	assert_int_equal(hp_fwd_set_lcores(lcores), 0);
+	port_up("net_excl0");
+	port_up("net_excl1");
+	assert_int_equal(hp_fwd_set_queues("0-1"), 0);
+	assert_int_equal(hp_fwd_start(), 0);
+	for (int i = 0; i < 200; i++) {
+		uint64_t polls = __atomic_load_n(&excl.polls, __ATOMIC_RELAXED);
+
+		assert_int_equal(hp_fwd_set_queues(i % 2 ? "0-1" : "1"), 0);
+		/* until the threads poll again, bounded */
+		for (int ms = 0; ms < WAIT_MS &&
+		     __atomic_load_n(&excl.polls, __ATOMIC_RELAXED) < polls + 8;
+		     ms++)
+			sleep_ms(1);
+	}
+	assert_int_equal(hp_fwd_stop(NULL), 0);
+	assert_int_equal(__atomic_load_n(&excl.overlaps, __ATOMIC_RELAXED), 0);
+}
+
 static void test_fwd_setup_checks(void **state)
 {
 	uint64_t bits[HP_FWD_BITS_WORDS(100)];
@@ -635,6 +738,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fwd_follows_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_no_streams_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_threads_pinned_queues_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fwd_queue_never_polled_by_two_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_setup_checks, setup, teardown),
 	};
 
