@@ -86,115 +86,6 @@ static struct fwd_ctx {
 	.queues = { 1 },
 };
 
-static const char *const fwd_mode_names[HP_FWD_NB_MODES] = {
-	[HP_FWD_IO] = "io",
-	[HP_FWD_MAC] = "mac",
-	[HP_FWD_RXONLY] = "rxonly",
-	[HP_FWD_TXONLY] = "txonly",
-};
-
-/* ---- lists of numbers ---- */
-
-static bool fwd_bit(const uint64_t *bits, unsigned n)
-{
-	return bits[n / 64] >> (n % 64) & 1;
-}
-
-static void fwd_bit_set(uint64_t *bits, unsigned n)
-{
-	bits[n / 64] |= UINT64_C(1) << (n % 64);
-}
-
-/* Reads the number at *p (digits only) and moves *p past it. */
-static int fwd_list_num(const char **p, unsigned limit, unsigned *ret_n)
-{
-	const char *s = *p;
-	unsigned long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if (v < limit)	/* past limit only its digits matter */
-			v = v * 10 + (unsigned long)(*s - '0');
-	*p = s;
-	if (v >= limit)
-		return -ERANGE;
-	*ret_n = (unsigned)v;
-	return 0;
-}
-
-/* Checks list and, when bits is not NULL, sets its numbers in bits. */
-static int fwd_list_walk(const char *p, unsigned limit, uint64_t *bits)
-{
-	unsigned lo, hi;
-	int r;
-
-	for (;;) {
-		r = fwd_list_num(&p, limit, &lo);
-		if (r < 0)
-			return r;
-		hi = lo;
-		if (*p == '-') {
-			p++;
-			r = fwd_list_num(&p, limit, &hi);
-			if (r < 0)
-				return r;
-			if (hi < lo)
-				return -EINVAL;
-		}
-		for (unsigned n = lo; bits && n <= hi; n++)
-			fwd_bit_set(bits, n);
-		if (*p == '\0')
-			return 0;
-		if (*p++ != ',')
-			return -EINVAL;
-	}
-}
-
-int hp_fwd_list_parse(const char *list, unsigned limit, uint64_t *ret_bits)
-{
-	int r;
-
-	if (!list || !ret_bits || limit == 0)
-		return -EINVAL;
-	r = fwd_list_walk(list, limit, NULL);
-	if (r < 0)
-		return r;
-	memset(ret_bits, 0, HP_FWD_BITS_WORDS(limit) * sizeof(*ret_bits));
-	return fwd_list_walk(list, limit, ret_bits);
-}
-
-/* Writes the numbers set in bits[0..limit) as "0-2,5" to buf (len bytes,
- * at least 4), cut with "..." when they do not fit. */
-static void fwd_list_format(const uint64_t *bits, unsigned limit, char *buf,
-			    size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (unsigned n = 0; n < limit; n++) {
-		unsigned hi = n;
-		int w;
-
-		if (!fwd_bit(bits, n))
-			continue;
-		while (hi + 1 < limit && fwd_bit(bits, hi + 1))
-			hi++;
-		if (hi == n)
-			w = snprintf(buf + off, len - off, "%s%u",
-				     off ? "," : "", n);
-		else
-			w = snprintf(buf + off, len - off, "%s%u-%u",
-				     off ? "," : "", n, hi);
-		if (w < 0 || off + (size_t)w >= len) {
-			strcpy(buf + len - 4, "...");
-			return;
-		}
-		off += (size_t)w;
-		n = hi;
-	}
-}
-
 /* ---- the stream table ---- */
 
 /* What the table needs of a chosen port attached here. */
@@ -529,19 +420,6 @@ static void fwd_run_end(void)
 
 /* ---- control ---- */
 
-const char *hp_fwd_mode_name(enum hp_fwd_mode mode)
-{
-	return (unsigned)mode < HP_FWD_NB_MODES ? fwd_mode_names[mode] : NULL;
-}
-
-int hp_fwd_mode_parse(const char *name)
-{
-	for (int m = 0; name && m < HP_FWD_NB_MODES; m++)
-		if (!strcmp(name, fwd_mode_names[m]))
-			return m;
-	return -EINVAL;
-}
-
 /* Takes both locks for a set-up change; -EBUSY (nothing held) when
  * forwarding runs and busy_if_running. */
 static int fwd_setup_lock(bool busy_if_running)
@@ -749,7 +627,7 @@ int hp_fwd_start(void)
 		goto out;
 	}
 	HP_DEBUG(FWD_LOG, "%s forwarding: %u threads, %u streams",
-		 fwd_mode_names[fwd_ctx.mode], fwd_ctx.nb_threads,
+		 hp_fwd_mode_name(fwd_ctx.mode), fwd_ctx.nb_threads,
 		 fwd_ctx.nb_streams);
 out:
 	pthread_mutex_unlock(&fwd_ctx.ctl_lock);

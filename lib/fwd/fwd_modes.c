@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The forwarding modes: one burst of one stream each (io, mac, rxonly,
- * txonly), called by the forwarding threads between quiescent states.
+/* The forwarding modes, their names, and one burst of one stream in each
+ * (io, mac, rxonly, txonly), run by the forwarding threads between
+ * quiescent states.
  *
  * Each function takes the stream's port ids, never a port's fast-path
  * entry: hp_port_rx_burst/hp_port_tx_burst look the entry up on every
  * call, and return 0 for a port that is stopped or leaving. Whatever a
  * transmit queue does not take is freed here and counted as dropped. */
+#include <errno.h>
 #include <string.h>
 
 #include "fwd_private.h"
@@ -92,6 +94,26 @@ static void fwd_txonly(struct fwd_thread *t, struct fwd_stream *s,
 		pkts[i]->pkt_len = HP_FWD_TXONLY_LEN;
 	}
 	fwd_send(s, pkts, n);
+}
+
+static const char *const fwd_mode_names[HP_FWD_NB_MODES] = {
+	[HP_FWD_IO] = "io",
+	[HP_FWD_MAC] = "mac",
+	[HP_FWD_RXONLY] = "rxonly",
+	[HP_FWD_TXONLY] = "txonly",
+};
+
+const char *hp_fwd_mode_name(enum hp_fwd_mode mode)
+{
+	return (unsigned)mode < HP_FWD_NB_MODES ? fwd_mode_names[mode] : NULL;
+}
+
+int hp_fwd_mode_parse(const char *name)
+{
+	for (int m = 0; name && m < HP_FWD_NB_MODES; m++)
+		if (!strcmp(name, fwd_mode_names[m]))
+			return m;
+	return -EINVAL;
 }
 
 const fwd_mode_fn fwd_mode_fns[HP_FWD_NB_MODES] = {

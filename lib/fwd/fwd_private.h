@@ -53,6 +53,24 @@ struct fwd_thread {
 typedef void (*fwd_mode_fn)(struct fwd_thread *t, struct fwd_stream *s,
 			    struct hp_mbuf **pkts);
 
+/* Whether bit n of bits is set. */
+static inline bool fwd_bit(const uint64_t *bits, unsigned n)
+{
+	return bits[n / 64] >> (n % 64) & 1;
+}
+
+static inline void fwd_bit_set(uint64_t *bits, unsigned n)
+{
+	bits[n / 64] |= UINT64_C(1) << (n % 64);
+}
+
+/* fwd_list.c */
+
+/* Writes the numbers set in bits[0..limit) as "0-2,5" to buf (len bytes,
+ * at least 4), cut with "..." when they do not fit. */
+void fwd_list_format(const uint64_t *bits, unsigned limit, char *buf,
+		     size_t len);
+
 /* fwd_modes.c */
 
 /* The burst function of each mode. */
