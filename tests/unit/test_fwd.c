@@ -320,6 +320,24 @@ static unsigned long thread_ticks(pid_t tid, char *ret_state)
 	return utime + stime;
 }
 
+/* Forwards on the first two cores this process may use (one if it has
+ * one); returns how many. */
+static unsigned use_two_cores(void)
+{
+	char lcores[32] = "";
+	unsigned nb = 0;
+	cpu_set_t mine;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE && nb < 2; cpu++)
+		if (CPU_ISSET(cpu, &mine))
+			snprintf(lcores + strlen(lcores),
+				 sizeof(lcores) - strlen(lcores), "%s%d",
+				 nb++ ? "," : "", cpu);
+	assert_int_equal(hp_fwd_set_lcores(lcores), 0);
+	return nb;
+}
+
 /* rx of one port == what its partner sent plus dropped, in both ways. */
 static void assert_pair_balanced(uint16_t a, uint16_t b)
 {
@@ -594,21 +612,13 @@ static void test_fwd_no_streams_no_spin(void **state)
  * transmit queue used by one thread. */
 static void test_fwd_threads_pinned_queues_split(void **state)
 {
-	unsigned avail = hp_mempool_avail(pool), nb = 0;
-	char lcores[32] = "";
+	unsigned avail = hp_mempool_avail(pool), nb;
 	struct hp_fwd_info info;
-	cpu_set_t mine;
 	pid_t tids[8];
 	uint16_t p0, p1;
 
 	(void)state;
-	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
-	for (int cpu = 0; cpu < CPU_SETSIZE && nb < 2; cpu++)
-		if (CPU_ISSET(cpu, &mine))
-			snprintf(lcores + strlen(lcores),
-				 sizeof(lcores) - strlen(lcores), "%s%d",
-				 nb++ ? "," : "", cpu);
-	assert_int_equal(hp_fwd_set_lcores(lcores), 0);
+	nb = use_two_cores();
 	p0 = port_up("net_null0,queues=2");
 	p1 = port_up("net_null1,queues=2");
 	assert_int_equal(hp_fwd_set_queues("0-1"), 0);
@@ -640,18 +650,8 @@ static void test_fwd_threads_pinned_queues_split(void **state)
  * poll a queue before the one that had it has let go. */
 static void test_fwd_queue_never_polled_by_two_threads(void **state)
 {
-	char lcores[32] = "";
-	unsigned nb = 0;
-	cpu_set_t mine;
-
 	(void)state;
-	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
-	for (int cpu = 0; cpu < CPU_SETSIZE && nb < 2; cpu++)
-		if (CPU_ISSET(cpu, &mine))
-			snprintf(lcores + strlen(lcores),
-				 sizeof(lcores) - strlen(lcores), "%s%d",
-				 nb++ ? "," : "", cpu);
-	assert_int_equal(hp_fwd_set_lcores(lcores), 0);
+	use_two_cores();
 	port_up("net_excl0");
 	port_up("net_excl1");
 	assert_int_equal(hp_fwd_set_queues("0-1"), 0);
