@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """The quick-start demo: a primary and two secondaries; secondary B asks
-for a port, secondary A sees it arrive, B detaches it, A sees it go."""
+for a port, secondary A sees it arrive and forwards packets while B
+attaches and detaches a second port, B detaches the first, A sees it go."""
 import os
 import sys
 import threading
@@ -67,6 +68,18 @@ def main():
         say("A started port cannot be detached: stop it first")
         cmd(a, "port start 0", r"started")
         cmd(b, "port detach 0", r"error: .*stop it first")
+
+        say("Secondary A forwards packets; a port B attaches meanwhile joins in, then leaves")
+        cmd(a, "set fwd io", r"Set io packet forwarding mode")
+        cmd(a, "start", r"packet forwarding - ports=0 ")
+        cmd(b, "port attach net_null1", r"Port 1 attached")
+        a.wait_for(r"net_null1 is now usable in this process")
+        cmd(b, "port start 1", r"Port 1 started")
+        cmd(a, "show fwd", r"Forwarding: running")
+        cmd(b, "port stop 1", r"Port 1 stopped")
+        cmd(b, "port detach 1", r"Port 1 detached: net_null1")
+        a.wait_for(r"net_null1 left this process")
+        cmd(a, "stop", r"^Done\.")
         cmd(a, "port stop 0", r"stopped")
 
         say("Secondary B detaches the port; it leaves every process")

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The start-up both apps share: parse options, join or create the
  * instance, run -c commands, a --cmd file, a prompt or standard input,
- * then leave the instance cleanly.
+ * then leave the instance cleanly (forwarding stopped first).
  *
  * Exit status: 0 done, 1 a command failed, 2 bad options, 3 start-up
  * failed, 4 the primary went away (secondary). */
@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "hp_cli.h"
+#include "hp_fwd.h"
 #include "hp_log.h"
 #include "hp_port.h"
 
@@ -83,6 +84,19 @@ static int app_commands(const struct hp_core_opts *o, struct hp_cli *cli)
 	return first;
 }
 
+/* Why hp_fwd_set_lcores refused -l. */
+static const char *app_lcores_reason(int res)
+{
+	switch (res) {
+	case -ERANGE:
+		return "a core this process may not run on (see taskset -p)";
+	case -E2BIG:
+		return "more cores than forwarding threads allowed";
+	default:
+		return "expected a core list such as 1, 0-1 or 0,2";
+	}
+}
+
 /* Tells the user when a port enters or leaves this process. */
 static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
@@ -123,6 +137,12 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		hp_core_usage(role, prog, stdout);
 		return APP_OK;
 	}
+	r = hp_fwd_set_lcores(opts.lcores);
+	if (r < 0) {
+		fprintf(stderr, "%s: error: -l %s: %s\nTry '%s --help'.\n", prog,
+			opts.lcores, app_lcores_reason(r), prog);
+		return APP_BAD_OPTIONS;
+	}
 	hp_core_catch_signals();
 	if (role == HP_ROLE_SECONDARY)
 		hp_port_event_register(app_on_port_event, NULL);
@@ -147,6 +167,9 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		fprintf(stderr, "%s: the primary exited; stopping\n", prog);
 		status = APP_PRIMARY_GONE;
 	}
+	/* the threads poll ports that hp_core_fini takes away */
+	if (hp_fwd_running())
+		hp_fwd_stop(NULL);
 	hp_cli_destroy(cli);
 	hp_core_fini();
 	return status;

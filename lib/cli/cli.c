@@ -156,6 +156,14 @@ static int cli_run(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 		return cli_show_procs(cli);
 	case HP_CLI_OP_SET_LOG_LEVEL:
 		return cli_set_log_level(cli, cmd->arg);
+	case HP_CLI_OP_SET_FWD:
+	case HP_CLI_OP_SET_BURST:
+	case HP_CLI_OP_SET_PORTLIST:
+	case HP_CLI_OP_SET_FWD_QUEUES:
+	case HP_CLI_OP_START:
+	case HP_CLI_OP_STOP:
+	case HP_CLI_OP_SHOW_FWD:
+		return cli_fwd_exec(cli, cmd);
 	default:
 		return cli_port_exec(cli, cmd);
 	}

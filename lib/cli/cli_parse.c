@@ -4,8 +4,11 @@
  * A line is words separated by blanks (spaces and tabs); its trailing CR
  * and LF are not part of it, and elsewhere they are control characters. Each table
  * entry is the command's words and the kind of argument that follows:
- * none, a port id, a port id or "all", one word, or the rest of the line
- * (devargs, which may hold commas, '=', '/' and even blanks). The parser
+ * none, a port id, a port id or "all", one word (a level spec, a
+ * forwarding mode, a burst size, a list of ports or queues), or the rest
+ * of the line (devargs, which may hold commas, '=', '/' and even blanks).
+ * Words with a value (port ids, modes, sizes, lists) are checked here, so
+ * the commands that run them fail only for what the state says. The parser
  * takes the entry whose words the line starts with; when none fits, the
  * entries sharing the longest run of leading words name what may come
  * next, and that goes into the one-line error. */
@@ -14,6 +17,8 @@
 #include <string.h>
 
 #include "cli_private.h"
+#include "hp_fwd.h"
+#include "hp_port.h"
 
 /* Longest command (3 words), its argument, one word too many. */
 #define CLI_TOKS_MAX 5
@@ -21,6 +26,9 @@
 #define CLI_NEXT_MAX 16
 /* Longest user word quoted whole in a message. */
 #define CLI_QUOTE_MAX 40
+/* A number macro as a string. */
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
 
 /* Quotes a struct cli_word in a message, cut at CLI_QUOTE_MAX bytes. */
 #define CLI_Q "'%.*s%s'"
@@ -34,27 +42,47 @@ enum cli_arg {
 	CLI_ARG_PORTS,		/* a port id or "all" */
 	CLI_ARG_DEVARGS,	/* the rest of the line */
 	CLI_ARG_SPEC,		/* one word: log levels */
+	CLI_ARG_MODE,		/* a forwarding mode */
+	CLI_ARG_BURST,		/* a burst size */
+	CLI_ARG_PORTLIST,	/* a list of port ids, or "all" */
+	CLI_ARG_QUEUES,		/* a list of queue ids */
 };
+
+/* The mode names, for help and messages. */
+#define CLI_MODES "io, mac, rxonly or txonly"
 
 static const struct cli_arg_kind {
 	const char *usage;	/* in help and messages */
 	const char *needs;	/* what a missing argument should be */
-	const char *expect;	/* what a port id should look like */
+	const char *what;	/* names a bad value: "bad <what> 'x'" */
+	const char *expect;	/* what a value should look like */
 } cli_args[] = {
-	[CLI_ARG_NONE] = { "", "", "" },
+	[CLI_ARG_NONE] = { "", "", "", "" },
 	[CLI_ARG_PORT] = { "<port>", "a port id (see 'show ports')",
-			   "a number from 0 to 65534" },
+			   "port id", "a number from 0 to 65534" },
 	[CLI_ARG_PORTS] = { "<port|all>",
 			    "a port id or 'all' (see 'show ports')",
-			    "a number from 0 to 65534, or 'all'" },
+			    "port id", "a number from 0 to 65534, or 'all'" },
 	[CLI_ARG_DEVARGS] = { "<devargs>",
 			      "devargs: a virtual device like "
 			      "'net_null0,size=64' or a PCI address like "
-			      "'0000:01:00.0'", "" },
+			      "'0000:01:00.0'", "", "" },
 	[CLI_ARG_SPEC] = { "<spec>",
 			   "a level spec: LEVEL or TOPIC:LEVEL[,...] with "
 			   "LEVEL one of err, warning, notice, info, debug",
-			   "" },
+			   "", "" },
+	[CLI_ARG_MODE] = { "<mode>", "a forwarding mode: " CLI_MODES,
+			   "forwarding mode", CLI_MODES },
+	[CLI_ARG_BURST] = { "<n>", "a burst size (packets)", "burst size",
+			    "a number from 1 to " CLI_STR(HP_FWD_BURST_MAX) },
+	[CLI_ARG_PORTLIST] = { "<list|all>",
+			       "port ids like 0,2-3, or 'all'", "port list",
+			       "port ids like 0,2-3 below " CLI_STR(HP_MAX_PORTS)
+			       ", or 'all'" },
+	[CLI_ARG_QUEUES] = { "<list>", "queue ids like 0 or 0-1",
+			     "queue list",
+			     "queue ids like 0 or 0-1 below "
+			     CLI_STR(HP_PORT_MAX_QUEUES) },
 };
 
 static const struct cli_def {
@@ -85,6 +113,20 @@ static const struct cli_def {
 	  "list the primary and every secondary, with pids" },
 	{ "set log-level", HP_CLI_OP_SET_LOG_LEVEL, CLI_ARG_SPEC,
 	  "set log levels: LEVEL or TOPIC:LEVEL[,...] (port:debug)" },
+	{ "set fwd", HP_CLI_OP_SET_FWD, CLI_ARG_MODE,
+	  "set the forwarding mode: " CLI_MODES },
+	{ "set burst", HP_CLI_OP_SET_BURST, CLI_ARG_BURST,
+	  "set the packets per burst (1 to " CLI_STR(HP_FWD_BURST_MAX) ")" },
+	{ "set portlist", HP_CLI_OP_SET_PORTLIST, CLI_ARG_PORTLIST,
+	  "choose the ports to forward; 'all' follows hotplug" },
+	{ "set fwd-queues", HP_CLI_OP_SET_FWD_QUEUES, CLI_ARG_QUEUES,
+	  "choose the queues this process forwards on each port" },
+	{ "start", HP_CLI_OP_START, CLI_ARG_NONE,
+	  "start packet forwarding" },
+	{ "stop", HP_CLI_OP_STOP, CLI_ARG_NONE,
+	  "stop packet forwarding and show its statistics" },
+	{ "show fwd", HP_CLI_OP_SHOW_FWD, CLI_ARG_NONE,
+	  "show the forwarding set-up and whether it runs" },
 	{ "help", HP_CLI_OP_HELP, CLI_ARG_NONE, "list the commands" },
 	{ "quit", HP_CLI_OP_QUIT, CLI_ARG_NONE, "leave" },
 };
@@ -241,8 +283,9 @@ static const struct cli_def *cli_lookup(const struct cli_word *toks,
 	return NULL;
 }
 
-/* Decimal, no sign, at most HP_CLI_PORT_ID_MAX. */
-static bool cli_port_id(struct cli_word w, uint16_t *ret_id)
+/* Decimal, no sign, from min to max. */
+static bool cli_number(struct cli_word w, unsigned min, unsigned max,
+		       unsigned *ret_n)
 {
 	unsigned long v = 0;
 
@@ -252,11 +295,46 @@ static bool cli_port_id(struct cli_word w, uint16_t *ret_id)
 		if (w.s[i] < '0' || w.s[i] > '9')
 			return false;
 		v = v * 10 + (unsigned long)(w.s[i] - '0');
-		if (v > HP_CLI_PORT_ID_MAX)
+		if (v > max)
 			return false;
 	}
-	*ret_id = (uint16_t)v;
+	if (v < min)
+		return false;
+	*ret_n = (unsigned)v;
 	return true;
+}
+
+/* Checks the word w of an argument of kind (in cmd->arg already, but for
+ * port ids); sets cmd->port_id, cmd->num or cmd->all from it. */
+static bool cli_value(enum cli_arg kind, struct cli_word w,
+		      struct hp_cli_cmd *cmd)
+{
+	uint64_t bits[HP_FWD_BITS_WORDS(HP_MAX_PORTS)];
+	unsigned n;
+	int r;
+
+	switch (kind) {
+	case CLI_ARG_PORT:
+	case CLI_ARG_PORTS:
+		if (!cli_number(w, 0, HP_CLI_PORT_ID_MAX, &n))
+			return false;
+		cmd->port_id = (uint16_t)n;
+		return true;
+	case CLI_ARG_MODE:
+		r = hp_fwd_mode_parse(cmd->arg);
+		cmd->num = r < 0 ? 0 : (unsigned)r;
+		return r >= 0;
+	case CLI_ARG_BURST:
+		return cli_number(w, 1, HP_FWD_BURST_MAX, &cmd->num);
+	case CLI_ARG_PORTLIST:
+		cmd->all = !strcmp(cmd->arg, "all");
+		return cmd->all ||
+		       hp_fwd_list_parse(cmd->arg, HP_MAX_PORTS, bits) == 0;
+	case CLI_ARG_QUEUES:
+		return hp_fwd_list_parse(cmd->arg, HP_PORT_MAX_QUEUES, bits) == 0;
+	default:
+		return true;
+	}
 }
 
 static int cli_check_chars(const char *buf, size_t len, char *err,
@@ -311,15 +389,17 @@ static int cli_parse_arg(const struct cli_def *def, const char *buf,
 	if (def->arg == CLI_ARG_PORTS && cli_word_eq(arg, (struct cli_word){
 							      "all", 3 })) {
 		cmd->all = true;
-	} else if (def->arg == CLI_ARG_PORT || def->arg == CLI_ARG_PORTS) {
-		if (!cli_port_id(arg, &cmd->port_id))
-			return cli_err(err, errlen, -EINVAL,
-				       "'%s': bad port id " CLI_Q " (expected %s)",
-				       def->words, CLI_QA(arg), kind->expect);
-	} else {
+		return 0;
+	}
+	if (def->arg != CLI_ARG_PORT && def->arg != CLI_ARG_PORTS) {
 		memcpy(cmd->arg, arg.s, arg.len);
 		cmd->arg[arg.len] = '\0';
 	}
+	if (!cli_value(def->arg, arg, cmd))
+		return cli_err(err, errlen, -EINVAL,
+			       "'%s': bad %s " CLI_Q " (expected %s)",
+			       def->words, kind->what, CLI_QA(arg),
+			       kind->expect);
 	return 0;
 }
 
@@ -354,6 +434,7 @@ int cli_parse_buf(const char *buf, size_t len, struct hp_cli_cmd *ret_cmd,
 	ret_cmd->op = cmd.op;
 	ret_cmd->all = cmd.all;
 	ret_cmd->port_id = cmd.port_id;
+	ret_cmd->num = cmd.num;
 	strcpy(ret_cmd->arg, cmd.arg);
 	return 0;
 }

@@ -59,4 +59,10 @@ int cli_wait(const struct hp_cli *cli, int fd);
  * show port info|stats, clear port stats). */
 int cli_port_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd);
 
+/* cli_fwd.c */
+
+/* Runs a forwarding command (set fwd|burst|portlist|fwd-queues, start,
+ * stop, show fwd). */
+int cli_fwd_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd);
+
 #endif

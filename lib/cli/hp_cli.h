@@ -36,15 +36,26 @@ enum hp_cli_op {
 	HP_CLI_OP_SET_LOG_LEVEL,	/* set log-level <spec> */
 	HP_CLI_OP_HELP,			/* help */
 	HP_CLI_OP_QUIT,			/* quit */
+	HP_CLI_OP_SET_FWD,		/* set fwd <mode> */
+	HP_CLI_OP_SET_BURST,		/* set burst <n> */
+	HP_CLI_OP_SET_PORTLIST,		/* set portlist <list|all> */
+	HP_CLI_OP_SET_FWD_QUEUES,	/* set fwd-queues <list> */
+	HP_CLI_OP_START,		/* start (forwarding) */
+	HP_CLI_OP_STOP,			/* stop (forwarding) */
+	HP_CLI_OP_SHOW_FWD,		/* show fwd */
 };
 
 /* One parsed command line, as hp_cli_parse writes it. */
 struct hp_cli_cmd {
 	enum hp_cli_op op;
-	bool all;		/* "all" given where <port|all> is taken */
+	bool all;		/* "all" given where <port|all> or <list|all>
+				 * is taken */
 	uint16_t port_id;	/* the <port> argument; 0 when none or all */
-	char arg[HP_CLI_LINE_MAX]; /* devargs (attach) or spec (log-level);
-				    * "" for other commands */
+	unsigned num;		/* set fwd: the enum hp_fwd_mode; set burst:
+				 * the size; 0 for other commands */
+	char arg[HP_CLI_LINE_MAX]; /* devargs (attach), spec (log-level), the
+				    * word after set fwd|burst|portlist|
+				    * fwd-queues; "" for other commands */
 };
 
 struct hp_cli;
@@ -55,9 +66,10 @@ struct hp_cli;
  * HP_CLI_OP_NONE. On failure writes one line (no newline, no "error: "
  * prefix) to err (errlen bytes; err may be NULL) saying what is wrong and
  * what is expected, and leaves ret_cmd untouched: -EINVAL bad syntax
- * (unknown command, missing or extra argument, bad port id, control
- * character, line of HP_CLI_LINE_MAX bytes or more), -ENAMETOOLONG devargs
- * over HP_DEVARGS_MAX. */
+ * (unknown command, missing or extra argument, bad port id, unknown
+ * forwarding mode, burst size out of 1..HP_FWD_BURST_MAX, bad port or
+ * queue list, control character, line of HP_CLI_LINE_MAX bytes or more),
+ * -ENAMETOOLONG devargs over HP_DEVARGS_MAX. */
 HP_API int hp_cli_parse(const char *line, struct hp_cli_cmd *ret_cmd,
 			char *err, size_t errlen);
 
@@ -76,7 +88,8 @@ HP_API void hp_cli_set_stop_fd(struct hp_cli *cli, int fd);
 /* Runs one command line: 0 done, HP_CLI_QUIT for quit, or a negative errno
  * after printing one "error: ..." line to out (per port, for "all"). Blank
  * lines and '#' comments are 0. Port commands call hp_port_* (and need an
- * initialised process); output is flushed before returning. */
+ * initialised process), forwarding commands hp_fwd_*; output is flushed
+ * before returning. */
 HP_API int hp_cli_exec(struct hp_cli *cli, const char *line);
 
 /* Runs every line of in as it arrives, until end of file, quit, or the

@@ -7,7 +7,7 @@
 #include "hp_shm.h"
 
 #define CORE_LOG "core"
-#define CORE_POOL_NAME "hp_pool_default"
+#define CORE_POOL_NAME HP_CORE_POOL_NAME
 #define CORE_POOL_SIZE 8191
 #define CORE_POOL_CACHE 256
 

@@ -12,6 +12,8 @@
 
 /* Most --vdev, -a and -b options on one command line. */
 #define HP_CORE_MAX_DEVS 64
+/* Name of the default packet pool the primary creates (hp_mempool_lookup). */
+#define HP_CORE_POOL_NAME "hp_pool_default"
 
 /* The two kinds of process. */
 enum hp_proc_role {

@@ -18,11 +18,12 @@
 
 #include "cli_private.h"
 #include "hp_core.h"
+#include "hp_fwd.h"
 #include "hp_port.h"
 
 
 /* Commands the table holds; help prints one line each. */
-#define NB_COMMANDS 13
+#define NB_COMMANDS 20
 
 /* An interpreter writing to memory. */
 struct mem_cli {
@@ -112,6 +113,17 @@ static void test_cli_parse_commands(void **state)
 		{ "\thelp\t", HP_CLI_OP_HELP, false, 0, "" },
 		{ "quit", HP_CLI_OP_QUIT, false, 0, "" },
 		{ "quit\r\n", HP_CLI_OP_QUIT, false, 0, "" },
+		{ "start", HP_CLI_OP_START, false, 0, "" },
+		{ " stop ", HP_CLI_OP_STOP, false, 0, "" },
+		{ "show fwd", HP_CLI_OP_SHOW_FWD, false, 0, "" },
+		{ "set portlist all", HP_CLI_OP_SET_PORTLIST, true, 0, "all" },
+		{ "set portlist 0,2-3", HP_CLI_OP_SET_PORTLIST, false, 0,
+		  "0,2-3" },
+		{ "set portlist 1023", HP_CLI_OP_SET_PORTLIST, false, 0,
+		  "1023" },
+		{ "set fwd-queues 0", HP_CLI_OP_SET_FWD_QUEUES, false, 0, "0" },
+		{ "set fwd-queues 1-3,15", HP_CLI_OP_SET_FWD_QUEUES, false, 0,
+		  "1-3,15" },
 	};
 
 	(void)state;
@@ -126,7 +138,44 @@ static void test_cli_parse_commands(void **state)
 		assert_int_equal(cmd.all, good[i].all);
 		assert_int_equal(cmd.port_id, good[i].port);
 		assert_string_equal(cmd.arg, good[i].arg);
+		assert_int_equal(cmd.num, 0);
 		assert_string_equal(err, "");
+	}
+}
+
+/* The commands with a number: set fwd (the mode) and set burst. */
+static void test_cli_parse_fwd_numbers(void **state)
+{
+	static const struct {
+		const char *line;
+		enum hp_cli_op op;
+		unsigned num;
+		const char *arg;
+	} good[] = {
+		{ "set fwd io", HP_CLI_OP_SET_FWD, HP_FWD_IO, "io" },
+		{ "set fwd mac", HP_CLI_OP_SET_FWD, HP_FWD_MAC, "mac" },
+		{ "set  fwd\trxonly ", HP_CLI_OP_SET_FWD, HP_FWD_RXONLY,
+		  "rxonly" },
+		{ "set fwd txonly\n", HP_CLI_OP_SET_FWD, HP_FWD_TXONLY,
+		  "txonly" },
+		{ "set burst 1", HP_CLI_OP_SET_BURST, 1, "1" },
+		{ "set burst 32", HP_CLI_OP_SET_BURST, 32, "32" },
+		{ "set burst 0512", HP_CLI_OP_SET_BURST, 512, "0512" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < HP_ARRAY_SIZE(good); i++) {
+		struct hp_cli_cmd cmd;
+		char err[256] = "";
+
+		memset(&cmd, 0xa5, sizeof(cmd));
+		if (hp_cli_parse(good[i].line, &cmd, err, sizeof(err)) != 0)
+			fail_msg("'%s': %s", good[i].line, err);
+		assert_int_equal(cmd.op, good[i].op);
+		assert_int_equal(cmd.num, good[i].num);
+		assert_string_equal(cmd.arg, good[i].arg);
+		assert_false(cmd.all);
+		assert_int_equal(cmd.port_id, 0);
 	}
 }
 
@@ -170,7 +219,7 @@ static void test_cli_parse_bad_inputs(void **state)
 	} bad[] = {
 		{ "foo", -EINVAL, "unknown command 'foo'" },
 		{ "ports", -EINVAL, "unknown command" },
-		{ "start", -EINVAL, "type 'help'" },
+		{ "begin", -EINVAL, "type 'help'" },
 		{ "PORT START 0", -EINVAL, "unknown command 'PORT'" },
 		{ "port", -EINVAL,
 		  "'port' needs one of: attach, detach, start, stop, close" },
@@ -200,7 +249,8 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "port stop 65536", -EINVAL, "bad port id" },
 		{ "port close -0", -EINVAL, "bad port id" },
 		{ "port close", -EINVAL, "needs" },
-		{ "show", -EINVAL, "'show' needs one of: ports, port, procs" },
+		{ "show", -EINVAL,
+		  "'show' needs one of: ports, port, procs, fwd" },
 		{ "show port", -EINVAL, "'show port' needs one of: info, stats" },
 		{ "show  port   foo", -EINVAL,
 		  "unknown word 'foo' after 'show port'" },
@@ -213,8 +263,45 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "clear port", -EINVAL, "needs one of: stats" },
 		{ "clear port stats", -EINVAL, "needs" },
 		{ "clear port stats abc", -EINVAL, "bad port id 'abc'" },
-		{ "set", -EINVAL, "'set' needs one of: log-level" },
-		{ "set fwd io", -EINVAL, "unknown word 'fwd' after 'set'" },
+		{ "set", -EINVAL,
+		  "'set' needs one of: log-level, fwd, burst, portlist, "
+		  "fwd-queues" },
+		{ "set forward io", -EINVAL, "unknown word 'forward' after 'set'" },
+		{ "set fwd", -EINVAL,
+		  "'set fwd' needs a forwarding mode: io, mac, rxonly or txonly" },
+		{ "set fwd macswap", -EINVAL,
+		  "'set fwd': bad forwarding mode 'macswap' (expected io, mac, "
+		  "rxonly or txonly)" },
+		{ "set fwd IO", -EINVAL, "bad forwarding mode 'IO'" },
+		{ "set fwd io mac", -EINVAL, "takes one argument, <mode>" },
+		{ "set burst", -EINVAL, "'set burst' needs a burst size" },
+		{ "set burst 0", -EINVAL,
+		  "'set burst': bad burst size '0' (expected a number from 1 "
+		  "to 512)" },
+		{ "set burst 513", -EINVAL, "bad burst size '513'" },
+		{ "set burst -1", -EINVAL, "bad burst size" },
+		{ "set burst 3x", -EINVAL, "bad burst size '3x'" },
+		{ "set burst 99999999999999999999", -EINVAL, "bad burst size" },
+		{ "set portlist", -EINVAL,
+		  "'set portlist' needs port ids like 0,2-3, or 'all'" },
+		{ "set portlist x", -EINVAL,
+		  "'set portlist': bad port list 'x' (expected port ids like "
+		  "0,2-3 below " },
+		{ "set portlist 0,", -EINVAL, "bad port list '0,'" },
+		{ "set portlist 3-1", -EINVAL, "bad port list '3-1'" },
+		{ "set portlist 1024", -EINVAL, "bad port list '1024'" },
+		{ "set portlist ALL", -EINVAL, "bad port list 'ALL'" },
+		{ "set portlist all,1", -EINVAL, "bad port list" },
+		{ "set portlist 0 1", -EINVAL, "unexpected '1'" },
+		{ "set fwd-queues", -EINVAL, "'set fwd-queues' needs queue ids" },
+		{ "set fwd-queues 16", -EINVAL,
+		  "'set fwd-queues': bad queue list '16' (expected queue ids "
+		  "like 0 or 0-1 below 16)" },
+		{ "set fwd-queues all", -EINVAL, "bad queue list 'all'" },
+		{ "set fwd-queues 0-", -EINVAL, "bad queue list" },
+		{ "start now", -EINVAL, "'start' takes no arguments" },
+		{ "stop 0", -EINVAL, "'stop' takes no arguments" },
+		{ "show fwd all", -EINVAL, "'show fwd' takes no arguments" },
 		{ "set log-level", -EINVAL, "needs a level spec" },
 		{ "set log-level debug extra", -EINVAL, "unexpected 'extra'" },
 		{ "help me", -EINVAL, "'help' takes no arguments" },
@@ -337,14 +424,17 @@ static void assert_completes(const char *line, const char *want)
 static void test_cli_complete_words(void **state)
 {
 	(void)state;
-	assert_completes("", "port show clear set help quit");
+	assert_completes("", "port show clear set start stop help quit");
 	assert_completes("p", "port");
 	assert_completes("port ", "attach detach start stop close");
 	assert_completes("port st", "start stop");
-	assert_completes("  show  ", "ports port procs");
+	assert_completes("  show  ", "ports port procs fwd");
 	assert_completes("show port", "ports port");
 	assert_completes("show port ", "info stats");
 	assert_completes("set l", "log-level");
+	assert_completes("set f", "fwd fwd-queues");
+	assert_completes("set ", "log-level fwd burst portlist fwd-queues");
+	assert_completes("st", "start stop");
 	assert_completes("port attach ", "");
 	assert_completes("port detach 0 ", "");
 	assert_completes("x", "");
@@ -688,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_cli_parse_bad_inputs),
 		cmocka_unit_test(test_cli_parse_long_lines),
 		cmocka_unit_test(test_cli_parse_bad_arguments),
+		cmocka_unit_test(test_cli_parse_fwd_numbers),
 		cmocka_unit_test(test_cli_complete_words),
 		cmocka_unit_test(test_cli_exec_help_and_quit),
 		cmocka_unit_test(test_cli_exec_set_log_level),
