@@ -24,7 +24,7 @@ typedef uint16_t (*hp_port_burst_fn)(void *queue, struct hp_mbuf **pkts,
 struct hp_port_fp {
 	hp_port_burst_fn rx_burst;
 	hp_port_burst_fn tx_burst;
-	const volatile uint32_t *admin; /* the slot's enum hp_port_admin */
+	const uint32_t *admin;	/* the slot's enum hp_port_admin */
 	uint16_t nb_rxq;
 	uint16_t nb_txq;
 	void *rxq[HP_PORT_MAX_QUEUES];
@@ -51,7 +51,8 @@ static inline uint16_t hp_port_rx_burst(uint16_t port_id, uint16_t queue_id,
 	struct hp_port_fp *fp = hp_port_fp_get(port_id);
 
 	if (HP_UNLIKELY(fp == NULL || queue_id >= fp->nb_rxq ||
-			*fp->admin != HP_PORT_STARTED))
+			__atomic_load_n(fp->admin, __ATOMIC_RELAXED) !=
+				    HP_PORT_STARTED))
 		return 0;
 	return fp->rx_burst(fp->rxq[queue_id], pkts, nb_pkts);
 }
@@ -65,7 +66,8 @@ static inline uint16_t hp_port_tx_burst(uint16_t port_id, uint16_t queue_id,
 	struct hp_port_fp *fp = hp_port_fp_get(port_id);
 
 	if (HP_UNLIKELY(fp == NULL || queue_id >= fp->nb_txq ||
-			*fp->admin != HP_PORT_STARTED))
+			__atomic_load_n(fp->admin, __ATOMIC_RELAXED) !=
+				    HP_PORT_STARTED))
 		return 0;
 	return fp->tx_burst(fp->txq[queue_id], pkts, nb_pkts);
 }

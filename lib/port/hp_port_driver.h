@@ -69,6 +69,15 @@ struct hp_port_queue {
 	bool rx;			/* an rx queue, else a tx queue */
 };
 
+/* Adds n to a per-queue counter. One thread polls a queue at a time (the
+ * fast-path contract), so a relaxed load and store suffice: no locked
+ * instruction, and readers in other processes see whole values. */
+static inline void hp_port_qstats_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 /* A driver: names, allowed keys and ops. */
 struct hp_port_driver {
 	const char *name;		/* "net_null"; devargs names start with it */

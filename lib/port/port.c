@@ -192,10 +192,17 @@ void hp_port_fini(void)
 				HP_WARN(PORT_LOG, "port %u: %s", id, err);
 		}
 	} else {
-		for (uint16_t id = 0; id < HP_MAX_PORTS; id++)
-			if (port_ctx.locals[id])
-				port_local_detach(id,
-						  port_ctx.locals[id]->generation);
+		for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
+			uint32_t gen = 0;
+			bool here;
+			pthread_mutex_lock(&port_ctx.local_lock);
+			here = port_ctx.locals[id] != NULL;
+			if (here)
+				gen = port_ctx.locals[id]->generation;
+			pthread_mutex_unlock(&port_ctx.local_lock);
+			if (here)
+				port_local_detach(id, gen);
+		}
 	}
 	pthread_mutex_lock(&port_ctx.local_lock);
 	port_ctx.joined = false;
@@ -235,7 +242,7 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 		return -ENODEV;
 	memset(&info, 0, sizeof(info));
 	info.port_id = port_id;
-	info.generation = s->generation;
+	info.generation = PORT_LD(s->generation);
 	info.state = port_state_load(s);
 	info.admin = __atomic_load_n(&s->admin, __ATOMIC_RELAXED);
 	memcpy(info.name, s->name, sizeof(info.name));
@@ -248,11 +255,11 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 	memcpy(info.mac, s->mac, sizeof(info.mac));
 	info.link_up = s->link_up;
 	info.link_speed = s->link_speed;
-	info.nb_rx_queues = s->conf.nb_rxq;
-	info.nb_tx_queues = s->conf.nb_txq;
+	info.nb_rx_queues = PORT_LD(s->conf.nb_rxq);
+	info.nb_tx_queues = PORT_LD(s->conf.nb_txq);
 	info.max_rx_queues = s->max_rxq;
 	info.max_tx_queues = s->max_txq;
-	info.peer = s->peer;
+	info.peer = PORT_LD(s->peer);
 	info.socket_id = s->socket_id;
 	/* The slot may have been freed while we copied: say so. */
 	if (port_state_load(s) == HP_PORT_FREE)
@@ -294,16 +301,30 @@ int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats)
 	return 0;
 }
 
+static void port_qstat_zero(struct hp_port_qstats *q)
+{
+	PORT_ST(q->packets, 0);
+	PORT_ST(q->bytes, 0);
+	PORT_ST(q->errors, 0);
+	PORT_ST(q->drops, 0);
+}
+
+/* Counters are read by any process at any time: zero them word by word. */
+void port_qstats_zero(struct port_slot *s)
+{
+	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
+		port_qstat_zero(&s->rx_stats[q]);
+		port_qstat_zero(&s->tx_stats[q]);
+	}
+}
+
 int hp_port_stats_reset(uint16_t port_id)
 {
 	struct port_slot *s = port_slot_get(port_id);
 
 	if (!s || port_state_load(s) == HP_PORT_FREE)
 		return -ENODEV;
-	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
-		memset(&s->rx_stats[q], 0, sizeof(s->rx_stats[q]));
-		memset(&s->tx_stats[q], 0, sizeof(s->tx_stats[q]));
-	}
+	port_qstats_zero(s);
 	return 0;
 }
 

@@ -52,14 +52,13 @@ static void port_slot_release(struct port_slot *s)
 
 	for (uint16_t i = hp_port_next(0); i != HP_PORT_INVALID;
 	     i = i + 1 < HP_MAX_PORTS ? hp_port_next(i + 1) : HP_PORT_INVALID)
-		if (port_ctx.table->slots[i].peer == id)
-			port_ctx.table->slots[i].peer = HP_PORT_INVALID;
-	s->peer = HP_PORT_INVALID;
+		if (PORT_LD(port_ctx.table->slots[i].peer) == id)
+			PORT_ST(port_ctx.table->slots[i].peer, HP_PORT_INVALID);
+	PORT_ST(s->peer, HP_PORT_INVALID);
 	hp_shm_free(port_ctx.shm, s->drv_shared);
 	s->drv_shared = NULL;
-	memset(s->rx_stats, 0, sizeof(s->rx_stats));
-	memset(s->tx_stats, 0, sizeof(s->tx_stats));
-	s->generation++;
+	port_qstats_zero(s);
+	PORT_ST(s->generation, s->generation + 1);
 	port_slot_set_state(s, HP_PORT_FREE);
 }
 
@@ -220,7 +219,7 @@ static int port_peer_link(uint16_t port_id, char *err, size_t errlen)
 
 	if (s->peer == HP_PORT_INVALID)
 		return 0;
-	port_slot_get(s->peer)->peer = port_id;
+	PORT_ST(port_slot_get(s->peer)->peer, port_id);
 	return port_refresh_all(s->peer, err, errlen);
 }
 
@@ -238,7 +237,7 @@ static int port_peer_unlink(uint16_t port_id, char *err, size_t errlen)
 	if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == HP_PORT_FREE)
 		return 0;
 	if (p->peer == port_id)
-		p->peer = HP_PORT_INVALID;
+		PORT_ST(p->peer, HP_PORT_INVALID);
 	return port_refresh_all(s->peer, err, errlen);
 }
 
@@ -302,7 +301,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 		r = port_peer_check(port_id, pl.info.peer, err, errlen);
 	if (r < 0)
 		goto err_remove;
-	s->peer = pl.info.peer;
+	PORT_ST(s->peer, pl.info.peer);
 	return 0;
 
 err_remove:
@@ -364,15 +363,16 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	snprintf(s->driver, sizeof(s->driver), "%s", drv->name);
 	snprintf(s->devargs, sizeof(s->devargs), "%s", devargs);
 	s->requester = requester;
-	s->peer = HP_PORT_INVALID;
+	PORT_ST(s->peer, HP_PORT_INVALID);
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
-	port_slot_set_state(s, HP_PORT_ATTACHING);
-
+	/* Probe while the slot is still FREE, so that readers in any process
+	 * (hp_port_info_get) never see its fields change under them. */
 	r = port_probe(id, drv, &args, err, errlen);
 	if (r < 0) {
 		port_slot_release(s);
 		goto out;
 	}
+	port_slot_set_state(s, HP_PORT_ATTACHING);
 	r = port_local_attach(id, s->generation, err, errlen);
 	if (r < 0)
 		goto err_unprobe;

@@ -34,7 +34,7 @@ void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 	pl->dev.tx_stats = slot->tx_stats;
 	pl->dev.rxq_conf = pl->conf.rxq;
 	pl->dev.txq_conf = pl->conf.txq;
-	pl->dev.peer = slot->peer;
+	pl->dev.peer = PORT_LD(slot->peer);
 	pl->fp.admin = &slot->admin;
 	pl->fp.nb_rxq = pl->conf.nb_rxq;
 	pl->fp.nb_txq = pl->conf.nb_txq;
@@ -157,7 +157,8 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 	}
 	pthread_mutex_lock(&port_ctx.local_lock);
 	slot = port_local_slot(port_id, gen);
-	if (!slot || slot->state == HP_PORT_DETACHING ||
+	if (!slot || __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) ==
+			      HP_PORT_DETACHING ||
 	    port_ctx.locals[port_id])
 		goto out_unlock; /* stale, or already here */
 	pl = port_local_new(port_id, slot, gen, err, errlen, &r);

@@ -108,8 +108,8 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 		return r;
 	switch (a->op) {
 	case PORT_OP_CONFIGURE:
-		c->nb_rxq = a->nb_rxq;
-		c->nb_txq = a->nb_txq;
+		PORT_ST(c->nb_rxq, a->nb_rxq);
+		PORT_ST(c->nb_txq, a->nb_txq);
 		break;
 	case PORT_OP_RXQ_SETUP:
 		c->rxq[a->queue_id].nb_desc = a->nb_desc;
@@ -125,7 +125,10 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 		return 0;
 	/* A process failed, not the caller: say which, once, here. */
 	HP_ERR(PORT_LOG, "port %u: configuration not applied: %s", port_id, err);
-	*c = old;
+	PORT_ST(c->nb_rxq, old.nb_rxq);
+	PORT_ST(c->nb_txq, old.nb_txq);
+	memcpy(c->rxq, old.rxq, sizeof(c->rxq));
+	memcpy(c->txq, old.txq, sizeof(c->txq));
 	if (port_refresh_all(port_id, err2, sizeof(err2)) < 0)
 		HP_WARN(PORT_LOG,
 			"port %u: the old configuration is not back everywhere: %s",

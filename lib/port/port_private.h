@@ -133,9 +133,17 @@ struct port_ctx {
 
 extern struct port_ctx port_ctx;
 
+/* Slot words that change while other processes may read the slot (peer,
+ * queue counts, generation): relaxed atomic loads and stores, so a
+ * reader never sees half a value. Everything else in a slot is written
+ * only while the slot is FREE, before its state is published. */
+#define PORT_LD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#define PORT_ST(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+
 /* port.c */
 const struct hp_port_driver *port_driver_find(const char *name);
 struct port_slot *port_slot_get(uint16_t port_id);
+void port_qstats_zero(struct port_slot *s);
 void port_event_fire(uint16_t port_id, enum hp_port_event ev);
 void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
 

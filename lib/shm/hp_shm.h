@@ -21,7 +21,13 @@
  * range AddressSanitizer reserves for its shadow gap on x86-64 (16 TiB, the
  * first choice, lies inside it), below where the kernel puts mmap and the
  * stack. */
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer keeps 0x1000'0000'0000 and up for itself; its low
+ * application range is below 0x80'0000'0000. */
+#define HP_SHM_DEFAULT_BASE 0x4000000000ULL
+#else
 #define HP_SHM_DEFAULT_BASE 0x200000000000ULL
+#endif
 /* Default total size of shared memory (bytes). */
 #define HP_SHM_DEFAULT_SIZE (64ULL << 20)
 

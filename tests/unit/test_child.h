@@ -103,11 +103,15 @@ static inline bool child_queue_cmd(const char *line)
 		printf("ok %d\n", hp_port_tx_queue_setup((uint16_t)p, (uint16_t)a,
 							 (uint16_t)b));
 	} else if (sscanf(line, "nbq %u", &p) == 1) {
+		/* Read the entry as a fast-path reader would. */
+		hp_rcu_thread_online();
 		fp = hp_port_fp_get((uint16_t)p);
 		if (fp)
 			printf("ok %u %u\n", fp->nb_rxq, fp->nb_txq);
 		else
 			printf("err none\n");
+		hp_rcu_quiescent();
+		hp_rcu_thread_offline();
 	} else if (sscanf(line, "rx %u %u %u %31s", &p, &a, &c, pool) >= 3) {
 		child_rx(p, a, c, pool);
 	} else if (sscanf(line, "tx %u %u %u", &p, &a, &c) == 3) {

@@ -324,9 +324,13 @@ static void test_port_dead_secondary_counts_as_done(void **state)
 /* The answer of "nbq" for port_id in this process. */
 static const char *nbq_here(uint16_t port_id, char *buf, size_t len)
 {
-	struct hp_port_fp *fp = hp_port_fp_get(port_id);
+	struct hp_port_fp *fp;
 
+	/* Read the entry as a fast-path reader would. */
+	hp_rcu_thread_register();
+	fp = hp_port_fp_get(port_id);
 	snprintf(buf, len, "ok %u %u", fp->nb_rxq, fp->nb_txq);
+	hp_rcu_thread_unregister();
 	return buf;
 }
 

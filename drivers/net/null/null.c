@@ -27,7 +27,7 @@ static uint16_t null_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
 	struct null_queue *nq = q;
 
 	if (HP_UNLIKELY(!nq->pool || hp_mbuf_alloc_bulk(nq->pool, pkts, n) < 0)) {
-		nq->q.stats->drops += n;
+		hp_port_qstats_add(&nq->q.stats->drops, n);
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
@@ -36,8 +36,8 @@ static uint16_t null_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
 		pkts[i]->port = nq->q.port_id;
 		pkts[i]->queue = nq->q.queue_id;
 	}
-	nq->q.stats->packets += n;
-	nq->q.stats->bytes += (uint64_t)n * nq->size;
+	hp_port_qstats_add(&nq->q.stats->packets, n);
+	hp_port_qstats_add(&nq->q.stats->bytes, (uint64_t)n * nq->size);
 	return n;
 }
 
@@ -49,8 +49,8 @@ static uint16_t null_tx(void *q, struct hp_mbuf **pkts, uint16_t n)
 	for (uint16_t i = 0; i < n; i++)
 		bytes += pkts[i]->pkt_len;
 	hp_mbuf_free_bulk(pkts, n);
-	nq->q.stats->packets += n;
-	nq->q.stats->bytes += bytes;
+	hp_port_qstats_add(&nq->q.stats->packets, n);
+	hp_port_qstats_add(&nq->q.stats->bytes, bytes);
 	return n;
 }
 
