@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Detach under traffic: three secondaries forward (io) on every attached
+ * port with two threads each, while a fourth secondary attaches, starts,
+ * stops and detaches a port over and over (HOTPORT_TORTURE_CYCLES, default
+ * 10,000). Nothing may crash or touch freed memory (run it under ASan),
+ * no data race may show (TSan), every forwarder's counters must add up
+ * (received = transmitted + dropped), and the slots, shared heap and
+ * packet buffers must be as they were. The test process is the primary. */
+#include "test_child.h"
+#include "hp_fwd.h"
+#include "hp_shm.h"
+
+#define TORTURE_FORWARDERS 3
+
+/* Forwarder and hotplugger commands of the children. */
+static bool torture_cmd(const char *line)
+{
+	struct hp_fwd_stats st;
+	char err[256] = "";
+	unsigned n, fails = 0;
+	int r;
+
+	if (!strcmp(line, "fwd start")) {
+		r = hp_fwd_set_mode(HP_FWD_IO);
+		if (r == 0)
+			r = hp_fwd_set_lcores("0-1");
+		if (r == 0)
+			r = hp_fwd_set_ports("all");
+		if (r == 0)
+			r = hp_fwd_start();
+		printf("ok %d\n", r);
+	} else if (!strcmp(line, "fwd stop")) {
+		memset(&st, 0, sizeof(st));
+		r = hp_fwd_stop(&st);
+		printf("ok %d %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", r,
+		       st.total.rx_packets, st.total.tx_packets,
+		       st.total.tx_dropped);
+	} else if (sscanf(line, "cycles %u", &n) == 1) {
+		for (unsigned i = 0; i < n; i++) {
+			uint16_t id;
+			r = hp_port_attach_msg("net_null_t0", &id, err, sizeof(err));
+			if (r == 0)
+				r = hp_port_start(id);
+			if (r == 0)
+				r = hp_port_stop(id);
+			if (r == 0)
+				r = hp_port_detach_msg(id, NULL, 0, err, sizeof(err));
+			if (r < 0 && fails++ == 0)
+				fprintf(stderr, "cycle %u: %d %s\n", i, r, err);
+		}
+		printf("ok %u\n", fails);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return primary_setup("torture");
+}
+
+/* Waits for a child to exit on its own (its stdin closed) and returns its
+ * status: a sanitizer report makes it non-zero. */
+static int child_exit_status(struct child *c)
+{
+	int st = -1;
+
+	fclose(c->in);
+	close(c->out);
+	if (waitpid(c->pid, &st, 0) != c->pid)
+		return -1;
+	c->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_torture_detach_under_traffic(void **state)
+{
+	const char *env = getenv("HOTPORT_TORTURE_CYCLES");
+	unsigned cycles = env ? (unsigned)atoi(env) : 10000;
+	struct child fwd[TORTURE_FORWARDERS] = { 0 }, plug = { 0 };
+	struct hp_mempool *pool;
+	size_t heap_free0, heap_used0, heap_free, heap_used;
+	char buf[256];
+	uint16_t id;
+
+	(void)state;
+	/* Two ports always there and started: traffic never stops. */
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_int_equal(hp_port_attach("net_null1", &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	hp_shm_heap_stats(hp_core_shm(), &heap_free0, &heap_used0);
+
+	for (int i = 0; i < TORTURE_FORWARDERS; i++) {
+		child_start_env(&fwd[i], NULL, NULL);
+		assert_string_equal(child_cmd(&fwd[i], buf, sizeof(buf), "fwd start"),
+				    "ok 0");
+	}
+	child_start_env(&plug, NULL, NULL);
+	child_send(&plug, "cycles %u", cycles);
+	/* Bounded, but generous: thousands of hotplug rounds on 2 cores
+	 * shared with six forwarding threads. */
+	assert_true(read_line(plug.out, buf, sizeof(buf), 1200 * 1000) >= 0);
+	assert_string_equal(buf, "ok 0");
+	assert_int_equal(child_exit_status(&plug), 0);
+
+	for (int i = 0; i < TORTURE_FORWARDERS; i++) {
+		unsigned long long rx, tx, drops;
+		int r;
+		child_cmd(&fwd[i], buf, sizeof(buf), "fwd stop");
+		assert_int_equal(sscanf(buf, "ok %d %llu %llu %llu", &r, &rx, &tx,
+					&drops), 4);
+		assert_int_equal(r, 0);
+		assert_true(rx > 0);
+		if (rx != tx + drops)
+			fail_msg("forwarder %d: rx %llu != tx %llu + dropped %llu",
+				 i, rx, tx, drops);
+		assert_int_equal(child_exit_status(&fwd[i]), 0);
+	}
+
+	/* Nothing leaked: slots, shared heap, packet buffers. */
+	assert_int_equal(hp_port_count(), 2);
+	hp_shm_heap_stats(hp_core_shm(), &heap_free, &heap_used);
+	assert_int_equal(heap_used, heap_used0);
+	assert_int_equal(hp_mempool_lookup(hp_core_shm(), HP_CORE_POOL_NAME, &pool), 0);
+	assert_int_equal(hp_mempool_avail(pool), hp_mempool_size(pool));
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_torture_detach_under_traffic,
+						setup, primary_teardown),
+	};
+
+	if (argc == 4 && !strcmp(argv[1], "--child"))
+		return child_main(argv[2], atoi(argv[3]), torture_cmd);
+	signal(SIGPIPE, SIG_IGN);
+	test_timeout_ms = 5000;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
