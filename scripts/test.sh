@@ -43,12 +43,17 @@ PY
 }
 
 scripts/build.sh build || { echo "0 passed, 1 failed"; exit 1; }
-run_suite "unit and integration tests" build
-HOTPORT_TEST_NO_HUGE=1 run_suite "again with --no-huge" build
+run_suite "unit, integration and torture tests" build
+HOTPORT_TEST_NO_HUGE=1 run_suite "again with --no-huge" build --no-suite torture
 
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 HOTPORT_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	run_suite "under AddressSanitizer + UndefinedBehaviorSanitizer" build-asan
+	HOTPORT_TORTURE_CYCLES=1000 run_suite "under AddressSanitizer + UndefinedBehaviorSanitizer" build-asan
+
+# ThreadSanitizer: the tests whose threads share the protocol's state.
+scripts/build.sh build-tsan -Db_sanitize=thread -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+HOTPORT_TORTURE_CYCLES=300 run_suite "under ThreadSanitizer" build-tsan \
+	port ring_driver fwd ipc ring mbuf torture
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -20,8 +20,8 @@
 #include "hp_fwd.h"
 #include "hp_port.h"
 
-/* Longest command (3 words), its argument, one word too many. */
-#define CLI_TOKS_MAX 5
+/* Longest command (4 words), its argument, one word too many. */
+#define CLI_TOKS_MAX 6
 /* Most distinct words that may follow a prefix (after "port": 5). */
 #define CLI_NEXT_MAX 16
 /* Longest user word quoted whole in a message. */
@@ -46,6 +46,8 @@ enum cli_arg {
 	CLI_ARG_BURST,		/* a burst size */
 	CLI_ARG_PORTLIST,	/* a list of port ids, or "all" */
 	CLI_ARG_QUEUES,		/* a list of queue ids */
+	CLI_ARG_NBQ,		/* a number of queues */
+	CLI_ARG_NBDESC,		/* a number of descriptors */
 };
 
 /* The mode names, for help and messages. */
@@ -83,7 +85,14 @@ static const struct cli_arg_kind {
 			     "queue list",
 			     "queue ids like 0 or 0-1 below "
 			     CLI_STR(HP_PORT_MAX_QUEUES) },
+	[CLI_ARG_NBQ] = { "<n>", "a number of queues", "number of queues",
+			  "a number from 1 to " CLI_STR(HP_PORT_MAX_QUEUES) },
+	[CLI_ARG_NBDESC] = { "<n>", "a number of descriptors",
+			     "number of descriptors",
+			     "a number from 1 to " CLI_STR(CLI_NBDESC_MAX) },
 };
+
+#define CLI_NBDESC_MAX 32768 /* HP_PORT_MAX_DESC */
 
 static const struct cli_def {
 	const char *words;	/* single spaces between words */
@@ -101,6 +110,14 @@ static const struct cli_def {
 	  "stop a port, or every port" },
 	{ "port close", HP_CLI_OP_PORT_CLOSE, CLI_ARG_PORTS,
 	  "close a stopped port, or every port" },
+	{ "port config all rxq", HP_CLI_OP_CONFIG_RXQ, CLI_ARG_NBQ,
+	  "set the number of rx queues of every stopped port" },
+	{ "port config all txq", HP_CLI_OP_CONFIG_TXQ, CLI_ARG_NBQ,
+	  "set the number of tx queues of every stopped port" },
+	{ "port config all rxd", HP_CLI_OP_CONFIG_RXD, CLI_ARG_NBDESC,
+	  "set the ring size of every rx queue of every stopped port" },
+	{ "port config all txd", HP_CLI_OP_CONFIG_TXD, CLI_ARG_NBDESC,
+	  "set the ring size of every tx queue of every stopped port" },
 	{ "show ports", HP_CLI_OP_SHOW_PORTS, CLI_ARG_NONE,
 	  "list ports: id, name, driver, state, admin state" },
 	{ "show port info", HP_CLI_OP_SHOW_PORT_INFO, CLI_ARG_PORTS,
@@ -332,6 +349,10 @@ static bool cli_value(enum cli_arg kind, struct cli_word w,
 		       hp_fwd_list_parse(cmd->arg, HP_MAX_PORTS, bits) == 0;
 	case CLI_ARG_QUEUES:
 		return hp_fwd_list_parse(cmd->arg, HP_PORT_MAX_QUEUES, bits) == 0;
+	case CLI_ARG_NBQ:
+		return cli_number(w, 1, HP_PORT_MAX_QUEUES, &cmd->num);
+	case CLI_ARG_NBDESC:
+		return cli_number(w, 1, CLI_NBDESC_MAX, &cmd->num);
 	default:
 		return true;
 	}

@@ -32,6 +32,8 @@ static const struct cli_reason {
 	  "a process did not answer in time; the attach was undone" },
 	{ HP_CLI_OP_PORT_DETACH, ETIMEDOUT,
 	  "a process did not answer in time; nothing was freed" },
+	{ HP_CLI_OP_CONFIG_RXQ, E2BIG, "more queues than the driver has" },
+	{ HP_CLI_OP_CONFIG_TXQ, E2BIG, "more queues than the driver has" },
 	{ HP_CLI_OP_NONE, EBUSY,
 	  "the port is being attached or detached; try again" },
 	{ HP_CLI_OP_NONE, ENODEV, "no such port (see 'show ports')" },
@@ -237,9 +239,70 @@ static int cli_port_each(struct hp_cli *cli, const struct cli_action *a,
 	return res;
 }
 
+/* Applies one "port config all" setting to port_id. */
+static int cli_port_config_one(uint16_t port_id, enum hp_cli_op op, unsigned n)
+{
+	struct hp_port_info info;
+	int r = hp_port_info_get(port_id, &info);
+
+	if (r < 0)
+		return r;
+	if ((op == HP_CLI_OP_CONFIG_RXQ && info.max_rx_queues && n > info.max_rx_queues) ||
+	    (op == HP_CLI_OP_CONFIG_TXQ && info.max_tx_queues && n > info.max_tx_queues))
+		return -E2BIG;
+	switch (op) {
+	case HP_CLI_OP_CONFIG_RXQ:
+		return hp_port_configure(port_id, (uint16_t)n, info.nb_tx_queues);
+	case HP_CLI_OP_CONFIG_TXQ:
+		return hp_port_configure(port_id, info.nb_rx_queues, (uint16_t)n);
+	case HP_CLI_OP_CONFIG_RXD:
+		for (uint16_t q = 0; q < info.nb_rx_queues && r == 0; q++)
+			r = hp_port_rx_queue_setup(port_id, q, (uint16_t)n, NULL);
+		return r;
+	default:
+		for (uint16_t q = 0; q < info.nb_tx_queues && r == 0; q++)
+			r = hp_port_tx_queue_setup(port_id, q, (uint16_t)n);
+		return r;
+	}
+}
+
+/* port config all rxq|txq|rxd|txd <n>: every port, as testpmd does. */
+static int cli_port_config(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
+{
+	static const char *const what[] = {
+		[HP_CLI_OP_CONFIG_RXQ] = "rx queues",
+		[HP_CLI_OP_CONFIG_TXQ] = "tx queues",
+		[HP_CLI_OP_CONFIG_RXD] = "rx descriptors",
+		[HP_CLI_OP_CONFIG_TXD] = "tx descriptors",
+	};
+	int first = 0;
+	uint16_t id;
+
+	CLI_FOREACH_PORT(id) {
+		char buf[128];
+		int r = cli_port_config_one(id, cmd->op, cmd->num);
+		if (r == 0) {
+			fprintf(cli->out, "Port %u: %s set to %u\n", id,
+				what[cmd->op], cmd->num);
+			continue;
+		}
+		cli_fail(cli, r, "port %u: failed to set %s to %u: %s", id,
+			 what[cmd->op], cmd->num,
+			 cli_port_reason(cmd->op, id, r, buf, sizeof(buf)));
+		if (!first)
+			first = r;
+	}
+	return first;
+}
+
 int cli_port_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 {
 	switch (cmd->op) {
+	case HP_CLI_OP_CONFIG_RXQ:
+	case HP_CLI_OP_CONFIG_TXQ:
+	case HP_CLI_OP_CONFIG_RXD:
+	case HP_CLI_OP_CONFIG_TXD:
+		return cli_port_config(cli, cmd);
 	case HP_CLI_OP_PORT_ATTACH:
 		return cli_port_attach(cli, cmd->arg);
 	case HP_CLI_OP_PORT_DETACH:

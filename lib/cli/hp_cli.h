@@ -43,6 +43,10 @@ enum hp_cli_op {
 	HP_CLI_OP_START,		/* start (forwarding) */
 	HP_CLI_OP_STOP,			/* stop (forwarding) */
 	HP_CLI_OP_SHOW_FWD,		/* show fwd */
+	HP_CLI_OP_CONFIG_RXQ,		/* port config all rxq <n> */
+	HP_CLI_OP_CONFIG_TXQ,		/* port config all txq <n> */
+	HP_CLI_OP_CONFIG_RXD,		/* port config all rxd <n> */
+	HP_CLI_OP_CONFIG_TXD,		/* port config all txd <n> */
 };
 
 /* One parsed command line, as hp_cli_parse writes it. */

@@ -23,7 +23,7 @@
 
 
 /* Commands the table holds; help prints one line each. */
-#define NB_COMMANDS 20
+#define NB_COMMANDS 24
 
 /* An interpreter writing to memory. */
 struct mem_cli {
@@ -161,6 +161,10 @@ static void test_cli_parse_fwd_numbers(void **state)
 		{ "set burst 1", HP_CLI_OP_SET_BURST, 1, "1" },
 		{ "set burst 32", HP_CLI_OP_SET_BURST, 32, "32" },
 		{ "set burst 0512", HP_CLI_OP_SET_BURST, 512, "0512" },
+		{ "port config all rxq 4", HP_CLI_OP_CONFIG_RXQ, 4, "4" },
+		{ "port config all txq 16", HP_CLI_OP_CONFIG_TXQ, 16, "16" },
+		{ "port config all rxd 1024", HP_CLI_OP_CONFIG_RXD, 1024, "1024" },
+		{ "port config all txd 32768", HP_CLI_OP_CONFIG_TXD, 32768, "32768" },
 	};
 
 	(void)state;
@@ -275,6 +279,11 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "set fwd IO", -EINVAL, "bad forwarding mode 'IO'" },
 		{ "set fwd io mac", -EINVAL, "takes one argument, <mode>" },
 		{ "set burst", -EINVAL, "'set burst' needs a burst size" },
+		{ "port config all rxq 0", -EINVAL, "bad number of queues '0'" },
+		{ "port config all txq 17", -EINVAL, "bad number of queues '17'" },
+		{ "port config all rxd 32769", -EINVAL, "bad number of descriptors" },
+		{ "port config all", -EINVAL, "needs one of: rxq, txq, rxd, txd" },
+		{ "port config 0 rxq 4", -EINVAL, "" },
 		{ "set burst 0", -EINVAL,
 		  "'set burst': bad burst size '0' (expected a number from 1 "
 		  "to 512)" },
@@ -426,7 +435,7 @@ static void test_cli_complete_words(void **state)
 	(void)state;
 	assert_completes("", "port show clear set start stop help quit");
 	assert_completes("p", "port");
-	assert_completes("port ", "attach detach start stop close");
+	assert_completes("port ", "attach detach start stop close config");
 	assert_completes("port st", "start stop");
 	assert_completes("  show  ", "ports port procs fwd");
 	assert_completes("show port", "ports port");
