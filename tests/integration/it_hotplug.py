@@ -24,7 +24,11 @@ def test_attach_from_secondary_seen_everywhere():
         pri_late = c.add(hp.secondary(pfx, name="secondary C"))
         pri_late.cmd("show ports", r"^\s*%s\s+net_null0" % pid)
 
+        # Queue configuration from a secondary reaches every process.
+        b.cmd("port config all rxq 2", r"Port %s: rx queues set to 2" % pid)
+        a.cmd("show port info %s" % pid, r"Queues: 2 rx, 1 tx")
         a.cmd("port start %s" % pid, r"Port %s started" % pid)
+        b.cmd("port config all txq 2", r"error: port %s: .*stop it first" % pid)
         b.cmd("port detach %s" % pid, r"error: .*stop it first")
         b.cmd("port stop %s" % pid, r"Port %s stopped" % pid)
         b.cmd("port detach %s" % pid, r"Port %s detached: net_null0" % pid)
