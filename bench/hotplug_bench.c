@@ -332,8 +332,12 @@ static int hb_level(struct hb_run *run, unsigned k)
 	hb_print(tag, "cycle", bench_stats_of(run->cyc, n), "");
 	hb_print(tag, "attach", bench_stats_of(run->att, n), "attach_");
 	hb_print(tag, "detach", bench_stats_of(run->det, n), "detach_");
-	printf("  CPU while timing: primary %.0f ms, idle secondaries %.0f ms, this process %.0f ms; %.0f ms wall\n",
-	       cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2], wall_ms);
+	if (primary)
+		printf("  CPU while timing: primary (this process) %.0f ms, idle secondaries %.0f ms; %.0f ms wall\n",
+		       cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], wall_ms);
+	else
+		printf("  CPU while timing: primary %.0f ms, idle secondaries %.0f ms, this secondary %.0f ms; %.0f ms wall\n",
+		       cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2], wall_ms);
 	fflush(stdout);
 	return 0;
 }
