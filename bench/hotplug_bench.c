@@ -52,6 +52,7 @@ struct hb_opts {
 	const char *dev;
 	const char *apps;
 	const char *log_level;
+	const char *prefix;
 };
 
 struct hb_run {
@@ -82,6 +83,7 @@ static void hb_usage(FILE *out, const char *prog)
 		"  --apps DIR          where primary/ and secondary/ apps are\n"
 		"                      (default %s)\n"
 		"  --log-level SPEC    this process's hotport log level (default warning)\n"
+		"  --file-prefix NAME  instance name (default hpbench-<pid>)\n"
 		"  --keep-logs         keep the children's logs (path printed)\n",
 		prog, BENCH_APPS_DIR);
 }
@@ -126,6 +128,7 @@ static int hb_parse(int argc, char **argv, struct hb_opts *o)
 		{ "apps", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "keep-logs", no_argument, NULL, 'K' },
+		{ "file-prefix", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,6 +160,7 @@ static int hb_parse(int argc, char **argv, struct hb_opts *o)
 		case 'a': o->apps = optarg; break;
 		case 'L': o->log_level = optarg; break;
 		case 'K': o->keep_logs = true; break;
+		case 'p': o->prefix = optarg; break;
 		case 'h': hb_usage(stdout, argv[0]); exit(0);
 		default: return -EINVAL;
 		}
@@ -413,7 +417,10 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_catch_signals();
-	snprintf(run.prefix, sizeof(run.prefix), "hpbench-%d", (int)getpid());
+	if (o.prefix)
+		snprintf(run.prefix, sizeof(run.prefix), "%s", o.prefix);
+	else
+		snprintf(run.prefix, sizeof(run.prefix), "hpbench-%d", (int)getpid());
 	snprintf(run.tmpdir, sizeof(run.tmpdir), "/tmp/hotport-bench-XXXXXX");
 	if (!mkdtemp(run.tmpdir)) {
 		perror("mkdtemp");

@@ -53,8 +53,10 @@ hp_build
 hp_busy_check | tee -a "$log"
 hp_hugepages 80 >/dev/null || echo "note: not enough free hugepages; hotport falls back to ordinary pages"
 B=$HOTPORT_BUILD/bench/hotport-bench-hotplug
-step hotport.attach_detach.primary "hotport hotplug, primary" 60 "$B" --role primary --cycles "$CYCLES" --secondaries 0,1,4
-step hotport.attach_detach.secondary "hotport hotplug, secondary" 90 "$B" --role secondary --cycles "$CYCLES" --secondaries 0,1,3,4
+step hotport.attach_detach.primary "hotport hotplug, primary" 60 "$B" --role primary --cycles "$CYCLES" --secondaries 0,1,4 \
+	--file-prefix "$HP_PREFIX-hp1"
+step hotport.attach_detach.secondary "hotport hotplug, secondary" 90 "$B" --role secondary --cycles "$CYCLES" --secondaries 0,1,3,4 \
+	--file-prefix "$HP_PREFIX-hp2"
 step hotport.startup "hotport start-up" 120 "$here/startup_bench.sh"
 if [ $dpdk != no ]; then
 	step dpdk.attach_detach "DPDK hotplug" 90 "$here/dpdk/hotplug_bench.sh"
