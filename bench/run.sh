@@ -53,6 +53,7 @@ hp_build
 hp_busy_check | tee -a "$log"
 hp_hugepages 80 >/dev/null || echo "note: not enough free hugepages; hotport falls back to ordinary pages"
 B=$HOTPORT_BUILD/bench/hotport-bench-hotplug
+step machine "this machine's wake-up and syscall cost" 30 "$HOTPORT_BUILD/bench/hotport-bench-wakeup"
 step hotport.attach_detach.primary "hotport hotplug, primary" 60 "$B" --role primary --cycles "$CYCLES" --secondaries 0,1,4 \
 	--file-prefix "$HP_PREFIX-hp1"
 step hotport.attach_detach.secondary "hotport hotplug, secondary" 90 "$B" --role secondary --cycles "$CYCLES" --secondaries 0,1,3,4 \
@@ -85,6 +86,7 @@ BEGIN {
 	key = substr($0, 1, eq - 1); val = substr($0, eq + 1)
 	side = key; sub(/\..*/, "", side)
 	k = substr(key, length(side) + 2)
+	if (side == "machine") { machine = machine sprintf("  %s=%s", k, val); next }
 	if (k ~ /\.(attach|detach)_[a-z0-9]+_us$/) next
 	if (!(k in seen)) { seen[k] = 1; order[n++] = k }
 	v[side, k] = val
@@ -111,6 +113,8 @@ END {
 		if (length(d) > 12) d = substr(d, 1, 12)
 		printf fmt, k, h, d, ratio, tgt, met
 	}
+	if (machine != "")
+		print "machine:" machine
 }' | tee -a "$log"
 echo "(full output: $log)"
 exit 0
