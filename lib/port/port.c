@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hp_log.h"
 #include "hp_shm.h"
@@ -99,6 +100,7 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 	if ((primary && !shm) || !ipc)
 		return -EINVAL;
 	port_ctx.primary = primary;
+	port_ctx.pid = getpid();
 	port_ctx.shm = shm;
 	port_ctx.ipc = ipc;
 	port_ctx.pool = pool;
@@ -165,7 +167,7 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
 		struct port_slot *s = &t->slots[id];
 		char err[PORT_ERR_MAX];
-		if (port_state_load(s) != HP_PORT_ATTACHED)
+		if (!PORT_USED(t, id) || port_state_load(s) != HP_PORT_ATTACHED)
 			continue;
 		r = port_local_attach(id, s->generation, err, sizeof(err));
 		if (r < 0)
@@ -338,9 +340,27 @@ void *hp_port_driver_shared(uint16_t port_id, const struct hp_port_driver *drv)
 	return s->drv_shared;
 }
 
+uint32_t port_used_scan(const struct port_table *t, uint32_t from, bool want)
+{
+	for (uint32_t w = from / 64; w < PORT_USED_WORDS; w++) {
+		uint64_t bits = __atomic_load_n(&t->used[w], __ATOMIC_RELAXED);
+		if (!want)
+			bits = ~bits;
+		if (w == from / 64)
+			bits &= ~0ull << (from % 64);
+		if (bits) {
+			uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			return id < HP_MAX_PORTS ? id : HP_MAX_PORTS;
+		}
+	}
+	return HP_MAX_PORTS;
+}
+
 uint16_t hp_port_next(uint16_t from)
 {
-	for (uint32_t id = from; id < HP_MAX_PORTS && port_ctx.table; id++)
+	for (uint32_t id = port_ctx.table ? port_used_scan(port_ctx.table, from, true) :
+					    HP_MAX_PORTS;
+	     id < HP_MAX_PORTS; id = port_used_scan(port_ctx.table, id + 1, true))
 		if (port_state_load(&port_ctx.table->slots[id]) != HP_PORT_FREE)
 			return (uint16_t)id;
 	return HP_PORT_INVALID;
@@ -369,7 +389,8 @@ int hp_port_find(const char *name, uint16_t *ret_port_id)
 		return -EINVAL;
 	for (uint16_t id = 0; port_ctx.table && id < HP_MAX_PORTS; id++) {
 		struct port_slot *s = &port_ctx.table->slots[id];
-		if (port_state_load(s) == HP_PORT_ATTACHED &&
+		if (PORT_USED(port_ctx.table, id) &&
+		    port_state_load(s) == HP_PORT_ATTACHED &&
 		    !strncmp(s->name, name, sizeof(s->name))) {
 			*ret_port_id = id;
 			return 0;

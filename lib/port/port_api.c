@@ -84,7 +84,7 @@ int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 	if (r < 0)
 		return r;
 	if (port_ctx.primary) {
-		r = port_attach_primary(devargs, getpid(), &id, err, errlen);
+		r = port_attach_primary(devargs, port_ctx.pid, &id, err, errlen);
 	} else {
 		memset(&req, 0, offsetof(struct port_msg_req, devargs));
 		memcpy(req.devargs, devargs, len + 1);

@@ -43,7 +43,18 @@
 
 static void port_slot_set_state(struct port_slot *s, enum hp_port_state st)
 {
+	struct port_table *t = port_ctx.table;
+
+	/* Mark used before the slot shows, and clear it after it is gone,
+	 * so the map never hides a slot whose state is not FREE. */
+	size_t id = (size_t)(s - t->slots);
+	uint64_t bit = 1ull << (id % 64);
+
+	if (st != HP_PORT_FREE)
+		__atomic_fetch_or(&t->used[id / 64], bit, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->state, (uint32_t)st, __ATOMIC_RELEASE);
+	if (st == HP_PORT_FREE)
+		__atomic_fetch_and(&t->used[id / 64], ~bit, __ATOMIC_RELAXED);
 }
 
 static void port_slot_release(struct port_slot *s)
@@ -102,21 +113,21 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
 			       size_t errlen)
 {
-	int free_id = -1;
+	const struct port_table *t = port_ctx.table;
+	uint32_t free_id;
 
-	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
-		struct port_slot *s = &port_ctx.table->slots[id];
-		uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-		if (st == HP_PORT_FREE) {
-			if (free_id < 0)
-				free_id = id;
-		} else if (!strncmp(s->name, name, sizeof(s->name))) {
+	/* Only the primary changes slots, under hotplug_lock: the map is
+	 * exact here. */
+	for (uint32_t id = port_used_scan(t, 0, true); id < HP_MAX_PORTS;
+	     id = port_used_scan(t, id + 1, true)) {
+		if (!strncmp(t->slots[id].name, name, sizeof(t->slots[id].name))) {
 			port_err(err, errlen, "device %s is already port %u",
 				 name, id);
 			return -EEXIST;
 		}
 	}
-	if (free_id < 0) {
+	free_id = port_used_scan(t, 0, false);
+	if (free_id >= HP_MAX_PORTS) {
 		port_err(err, errlen, "all %d port slots are in use",
 			 HP_MAX_PORTS);
 		return -ENOSPC;

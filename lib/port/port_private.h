@@ -51,13 +51,29 @@ struct port_slot {
 	struct hp_port_qstats tx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
 };
 
+#define PORT_USED_WORDS ((HP_MAX_PORTS + 63) / 64)
+
 /* The shared port table, a zone reserved by the primary. */
 struct port_table {
 	uint32_t magic;		/* PORT_TABLE_MAGIC */
 	uint32_t nb_slots;	/* HP_MAX_PORTS of the primary's build */
 	uint32_t slot_size;	/* sizeof(struct port_slot) of that build */
+	/* Bit id set where slot id's state is not FREE; the primary sets and
+	 * clears it with the state. Scans read these words, not 3 MB of
+	 * sparse slots. */
+	uint64_t used[PORT_USED_WORDS];
 	struct port_slot slots[HP_MAX_PORTS];
 };
+
+/* Whether slot id is in use, from the map (relaxed: a hint that the
+ * slot's own state confirms). */
+#define PORT_USED(t, id)                                                     \
+	((__atomic_load_n(&(t)->used[(id) / 64], __ATOMIC_RELAXED) >>         \
+	  ((id) % 64)) & 1)
+
+/* The first slot at or after from whose used bit equals want, or
+ * HP_MAX_PORTS. */
+uint32_t port_used_scan(const struct port_table *t, uint32_t from, bool want);
 
 /* This process's private state of one attached port. */
 struct port_local {
@@ -120,7 +136,8 @@ struct port_msg_local {
 /* Process-wide state of the port layer. */
 struct port_ctx {
 	bool primary;
-	bool joined;		  /* secondary: memory mapped, table known */
+	bool joined;
+	pid_t pid;		  /* this process, as hotplug requests name it */		  /* secondary: memory mapped, table known */
 	struct hp_shm *shm;
 	struct hp_ipc *ipc;
 	struct port_table *table;
