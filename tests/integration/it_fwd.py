@@ -14,7 +14,7 @@ import hp
 STATS = r"RX-packets: (\d+)\s+TX-packets: (\d+)\s+TX-dropped: (\d+)"
 
 
-def poll(proc, command, pattern, ok, tries=50, wait=0.1):
+def poll(proc, command, pattern, ok, tries=300, wait=0.1):
     """Runs command until the line matching pattern satisfies ok(match)."""
     for _ in range(tries):
         m = proc.cmd(command, pattern)
@@ -31,7 +31,9 @@ def rx_packets(proc, port):
 
 
 def wait_rx_grows(proc, port, above=0):
-    for _ in range(50):
+    # Generous (30 s) but bounded: on 2 busy cores a forwarding thread may
+    # wait a while for its turn.
+    for _ in range(300):
         n = rx_packets(proc, port)
         if n > above:
             return n
