@@ -22,7 +22,9 @@ run_suite() { # NAME BUILDDIR [meson test args...]
 	local name=$1 dir=$2
 	shift 2
 	echo "== $name"
-	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass):' 
+	# Every result line, and the whole log of any test that failed.
+	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | grep -v -E '^(Expected Fail|Unexpected Pass|Full log written to)' 
+	cp "$dir/meson-logs/testlog.txt" "$dir/meson-logs/testlog-${name//[^a-zA-Z0-9]/_}.txt" 2>/dev/null
 	local j="$dir/meson-logs/testlog.json"
 	if [ -f "$j" ]; then
 		read -r p f s < <(python3 - "$j" <<'PY'
