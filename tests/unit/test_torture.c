@@ -128,9 +128,59 @@ static void test_torture_detach_under_traffic(void **state)
 	assert_int_equal(hp_mempool_avail(pool), hp_mempool_size(pool));
 }
 
+/* Waits until the pool has every buffer back; the primary reclaims a dead
+ * secondary's caches when it sees the hang-up, on its own thread. */
+static bool pool_full_within(struct hp_mempool *pool, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (hp_mempool_avail(pool) == hp_mempool_size(pool))
+			return true;
+		poll(NULL, 0, 10);
+	}
+	return hp_mempool_avail(pool) == hp_mempool_size(pool);
+}
+
+/* A forwarder killed in the middle of its bursts (SIGKILL: no clean-up of
+ * any kind) never blocks a later detach, and the buffers its threads had
+ * cached go back to the pool. */
+static void test_torture_reader_killed_mid_burst(void **state)
+{
+	struct child fwd = { 0 }, other = { 0 };
+	struct hp_mempool *pool;
+	char buf[256];
+	uint16_t a, b;
+
+	(void)state;
+	assert_int_equal(hp_mempool_lookup(hp_core_shm(), HP_CORE_POOL_NAME, &pool), 0);
+	assert_int_equal(hp_port_attach("net_null0", &a), 0);
+	assert_int_equal(hp_port_start(a), 0);
+	assert_int_equal(hp_port_attach("net_null1", &b), 0);
+	assert_int_equal(hp_port_start(b), 0);
+	child_start_env(&fwd, NULL, NULL);
+	child_start_env(&other, NULL, NULL);
+	assert_string_equal(child_cmd(&fwd, buf, sizeof(buf), "fwd start"), "ok 0");
+	/* Let it run until its threads surely hold cached buffers. */
+	for (int i = 0; i < 500; i++) {
+		struct hp_port_stats st;
+		assert_int_equal(hp_port_stats_get(a, &st), 0);
+		if (st.ipackets > 100000)
+			break;
+		poll(NULL, 0, 10);
+	}
+	child_kill(&fwd);
+	assert_int_equal(hp_port_stop(a), 0);
+	assert_int_equal(hp_port_stop(b), 0);
+	assert_int_equal(hp_port_detach(a, NULL, 0), 0);
+	assert_int_equal(hp_port_detach(b, NULL, 0), 0);
+	assert_string_equal(child_cmd(&other, buf, sizeof(buf), "count"), "ok 0");
+	assert_true(pool_full_within(pool, 5000));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_torture_reader_killed_mid_burst,
+						setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_torture_detach_under_traffic,
 						setup, primary_teardown),
 	};
