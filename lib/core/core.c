@@ -453,6 +453,9 @@ void hp_core_fini(void)
 	core.pool = NULL;
 	hp_shm_destroy(core.shm);
 	core.shm = NULL;
+	/* The primary died: the last process out removes what it left. */
+	if (core.role == HP_ROLE_SECONDARY && core.stop_reason == -ECONNRESET)
+		hp_shm_runtime_dir_reap(core.prefix);
 	if (core.stop_fd >= 0)
 		close(core.stop_fd);
 	core.stop_fd = -1;

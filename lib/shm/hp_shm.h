@@ -81,6 +81,12 @@ HP_API int hp_shm_secondary_attach(const char *prefix,
 				   const struct hp_shm_seg *segs, unsigned nb_segs,
 				   struct hp_shm **ret_shm);
 
+/* Removes the runtime dir of prefix that a dead primary left (socket,
+ * lock file), if no live primary holds it: what the last secondary does
+ * when its primary died. 0 when removed or already gone, -EEXIST when a
+ * live primary holds the prefix. Any process. */
+HP_API int hp_shm_runtime_dir_reap(const char *prefix);
+
 /* Unmaps, closes the fds; the primary also unlocks and removes the runtime
  * dir. Accepts NULL. */
 HP_API void hp_shm_destroy(struct hp_shm *shm);

@@ -225,21 +225,48 @@ err:
 	return r;
 }
 
-void shm_dir_unlock(struct hp_shm *shm)
+/* Removes the lock file and the dir while holding the lock (fd). */
+static void shm_dir_release(const char *dir, int fd)
 {
 	char path[PATH_MAX];
 
-	if (shm->lock_fd < 0)
-		return;
-	shm_lock_path(shm->dir, path, sizeof(path));
+	shm_lock_path(dir, path, sizeof(path));
 	if (unlink(path) < 0)
 		HP_DEBUG(SHM_LOG, "cannot remove %s: %s", path,
 			 strerror(errno));
 	/* What others put here (the IPC socket) is theirs to remove: then
 	 * the dir stays, and the next primary cleans it. */
-	if (rmdir(shm->dir) < 0)
-		HP_DEBUG(SHM_LOG, "cannot remove %s: %s", shm->dir,
-			 strerror(errno));
-	close(shm->lock_fd);
+	if (rmdir(dir) < 0)
+		HP_DEBUG(SHM_LOG, "cannot remove %s: %s", dir, strerror(errno));
+	close(fd);
+}
+
+void shm_dir_unlock(struct hp_shm *shm)
+{
+	if (shm->lock_fd < 0)
+		return;
+	shm_dir_release(shm->dir, shm->lock_fd);
 	shm->lock_fd = -1;
+}
+
+int hp_shm_runtime_dir_reap(const char *prefix)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	r = hp_shm_runtime_dir(prefix, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) < 0)
+		return 0; /* nothing left */
+	r = shm_lock_try(dir, &fd);
+	if (r < 0) {
+		HP_DEBUG(SHM_LOG, "not reaping %s: %s", dir, strerror(-r));
+		return r == -EAGAIN ? 0 : r;
+	}
+	shm_dir_clean(dir);
+	shm_dir_release(dir, fd);
+	HP_DEBUG(SHM_LOG, "removed %s, left by a dead primary", dir);
+	return 0;
 }

@@ -59,6 +59,8 @@ def test_secondaries_stop_when_primary_dies():
             st = s.wait(timeout=2.0)
             hp.check(st == 4, "secondary exit status %d" % st, s)
             s.wait_for(r"primary.*exited", stream="err", timeout=1.0)
+        # The secondaries removed what the dead primary left behind.
+        hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left after the primary died")
         # A new primary starts with no manual clean-up.
         pri2 = c.add(hp.primary(pfx, name="primary 2"))
         hp.check(pri2.stop() == 0, "new primary status", pri2)
