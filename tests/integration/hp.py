@@ -158,6 +158,47 @@ class Cleanup:
         return False
 
 
+# A line of testpmd's forward statistics (stop).
+FWD_STATS = r"RX-packets: (\d+)\s+TX-packets: (\d+)\s+TX-dropped: (\d+)"
+
+
+def read_stop(proc, command="stop"):
+    """Sends stop; returns {port: (rx, tx, dropped)} and the totals."""
+    proc.cmd(command, r"Telling cores to stop")
+    ports = {}
+    while True:
+        m = proc.wait_for(r"Forward statistics for port (\d+)|Accumulated forward statistics")
+        if m.group(1) is None:
+            break
+        s = proc.wait_for(FWD_STATS)
+        ports[int(m.group(1))] = tuple(int(x) for x in s.groups())
+    total = tuple(int(x) for x in proc.wait_for(FWD_STATS).groups())
+    proc.wait_for(r"^Done\.$")
+    return ports, total
+
+
+def port_stats(proc, port, command=None):
+    """A port's counters as show port stats prints them: a dict with
+    ipackets, imissed, opackets and odropped."""
+    proc.cmd(command or "show port stats %d" % port, r"NIC statistics for port %d\b" % port)
+    rx = proc.wait_for(r"RX-packets: (\d+)\s+RX-missed: (\d+)")
+    tx = proc.wait_for(r"TX-packets: (\d+)\s+TX-dropped: (\d+)")
+    return {"ipackets": int(rx.group(1)), "imissed": int(rx.group(2)),
+            "opackets": int(tx.group(1)), "odropped": int(tx.group(2))}
+
+
+def until(get, ok, what, tries=50, wait=0.1):
+    """Calls get() until ok(value), at most tries times wait seconds apart
+    (stretched by SLOW); returns the value, or fails saying what (a string,
+    or a function that returns one)."""
+    for _ in range(tries):
+        v = get()
+        if ok(v):
+            return v
+        time.sleep(wait * SLOW)
+    raise AssertionError(what() if callable(what) else what)
+
+
 def check(cond, msg, *procs):
     if not cond:
         raise AssertionError(msg + "\n" + "\n".join(p.name + ":\n" + p.dump() for p in procs))
