@@ -42,7 +42,7 @@ class Shown(hp.Proc):
 def cmd(p, line, expect):
     with lock:
         print("  %s%-12s > %s%s" % (BOLD, p.name, line, END), flush=True)
-    p.cmd(line, expect)
+    return p.cmd(line, expect)
 
 
 def main():
