@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The quick-start demo: a primary and two secondaries; secondary B asks
 for a port, secondary A sees it arrive and forwards packets while B
-attaches and detaches a second port, B detaches the first, A sees it go."""
+attaches a second port (A's counters show packets going through it) and
+detaches it, B detaches the first, A sees it go."""
 import os
 import sys
 import threading
@@ -75,6 +76,7 @@ def main():
         cmd(b, "port attach net_null1", r"Port 1 attached")
         a.wait_for(r"net_null1 is now usable in this process")
         cmd(b, "port start 1", r"Port 1 started")
+        hp.until(lambda: hp.port_stats(a, 1, cmd)["ipackets"], bool, "no packet went through port 1")
         cmd(a, "show fwd", r"Forwarding: running")
         cmd(b, "port stop 1", r"Port 1 stopped")
         cmd(b, "port detach 1", r"Port 1 detached: net_null1")

@@ -26,11 +26,10 @@ class Quiet:
     """Runs the pipeline without showing it (the integration test)."""
     Proc = hp.Proc
 
+    cmd = staticmethod(hp.send_plain)
+
     def say(self, text):
         pass
-
-    def cmd(self, p, line, expect):
-        return p.cmd(line, expect)
 
 
 def attach(ui, p, devargs):
@@ -48,12 +47,12 @@ def stage(ui, p, ports, queues, mode, streams):
     ui.cmd(p, "start", r"%s packet forwarding - .* - streams=%d - " % (mode, streams))
 
 
-def output_tx(pri, ids):
-    return hp.port_stats(pri, ids[OUT])["opackets"]
+def output_tx(ui, pri, ids):
+    return hp.port_stats(pri, ids[OUT], ui.cmd)["opackets"]
 
 
-def wait_output_grows(pri, ids, above):
-    return hp.until(lambda: output_tx(pri, ids), lambda v: v > above,
+def wait_output_grows(ui, pri, ids, above):
+    return hp.until(lambda: output_tx(ui, pri, ids), lambda v: v > above,
                     lambda: "no packet reached the output port:\n" + pri.dump())
 
 
@@ -70,19 +69,19 @@ def hotplug(ui, workers, pri, ids):
     ui.cmd(w, "port detach %d" % spare, r"Port %d detached: %s" % (spare, SPARE))
     for x in workers[:-1]:
         x.wait_for(r"Port %d: %s left this process" % (spare, SPARE))
-    wait_output_grows(pri, ids, output_tx(pri, ids))
+    wait_output_grows(ui, pri, ids, output_tx(ui, pri, ids))
 
 
 def stop_all(ui, pri, workers, ids):
     """Stops stage 1, waits until the workers have emptied the rings,
     stops them; returns the counters (see summary)."""
     ui.say("Stop stage 1; the workers empty the rings, then stop too")
-    s1, _ = hp.read_stop(pri)
-    sent = hp.port_stats(pri, ids[S1])["opackets"]
-    hp.until(lambda: hp.port_stats(pri, ids[S2])["ipackets"], lambda v: v >= sent,
+    s1, _ = hp.read_stop(pri, ui.cmd)
+    sent = hp.port_stats(pri, ids[S1], ui.cmd)["opackets"]
+    hp.until(lambda: hp.port_stats(pri, ids[S2], ui.cmd)["ipackets"], lambda v: v >= sent,
              lambda: "the workers left packets in the rings:\n" + pri.dump())
-    stage2 = [hp.read_stop(w)[0] for w in workers]
-    ports = {name: hp.port_stats(pri, ids[name]) for name in (IN, S1, S2, OUT)}
+    stage2 = [hp.read_stop(w, ui.cmd)[0] for w in workers]
+    ports = {name: hp.port_stats(pri, ids[name], ui.cmd) for name in (IN, S1, S2, OUT)}
     return {
         "stage1": {"rx": s1[ids[IN]][0], "tx": s1[ids[S1]][1], "dropped": s1[ids[S1]][2]},
         "workers": [{"rx": p[ids[S2]][0], "tx": p[ids[OUT]][1], "dropped": p[ids[OUT]][2]}
@@ -124,7 +123,7 @@ def run(ui, n=2, period=2.0, pfx=None):
         ui.say("Stage 1: the primary forwards input queue q to ring q")
         stage(ui, pri, (ids[IN], ids[S1]), queues, "io", n)
         t0 = time.monotonic()
-        wait_output_grows(pri, ids, 0)
+        wait_output_grows(ui, pri, ids, 0)
         hotplug(ui, workers, pri, ids)
         ui.say("Packets flow for %.0f s" % period)
         time.sleep(max(0.0, period - (time.monotonic() - t0)))

@@ -162,9 +162,14 @@ class Cleanup:
 FWD_STATS = r"RX-packets: (\d+)\s+TX-packets: (\d+)\s+TX-dropped: (\d+)"
 
 
-def read_stop(proc, command="stop"):
-    """Sends stop; returns {port: (rx, tx, dropped)} and the totals."""
-    proc.cmd(command, r"Telling cores to stop")
+def send_plain(proc, line, expect):
+    return proc.cmd(line, expect)
+
+
+def read_stop(proc, send=send_plain):
+    """Sends stop (with send(proc, line, expect), which may show it);
+    returns {port: (rx, tx, dropped)} and the totals."""
+    send(proc, "stop", r"Telling cores to stop")
     ports = {}
     while True:
         m = proc.wait_for(r"Forward statistics for port (\d+)|Accumulated forward statistics")
@@ -177,10 +182,11 @@ def read_stop(proc, command="stop"):
     return ports, total
 
 
-def port_stats(proc, port, command=None):
-    """A port's counters as show port stats prints them: a dict with
-    ipackets, imissed, opackets and odropped."""
-    proc.cmd(command or "show port stats %d" % port, r"NIC statistics for port %d\b" % port)
+def port_stats(proc, port, send=send_plain):
+    """A port's counters as show port stats prints them (sent as
+    read_stop does): a dict with ipackets, imissed, opackets and
+    odropped."""
+    send(proc, "show port stats %d" % port, r"NIC statistics for port %d\b" % port)
     rx = proc.wait_for(r"RX-packets: (\d+)\s+RX-missed: (\d+)")
     tx = proc.wait_for(r"TX-packets: (\d+)\s+TX-dropped: (\d+)")
     return {"ipackets": int(rx.group(1)), "imissed": int(rx.group(2)),
