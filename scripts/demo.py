@@ -100,9 +100,14 @@ def main():
     say("Demo finished")
 
 
-if __name__ == "__main__":
+def run_main(main, what):
+    """Runs main; a failed wait or check ends it with one line, status 1."""
     try:
         main()
     except AssertionError as e:
-        print("demo failed: %s" % e, file=sys.stderr)
+        print("%s failed: %s" % (what, e), file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_main(main, "demo")

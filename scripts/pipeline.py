@@ -14,6 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/integration"))
+import demo  # noqa: E402
 import hp  # noqa: E402
 
 # The ports, attached in this order: oneway forwards in port id order.
@@ -162,7 +163,7 @@ def summary(res):
              "%-9s %-14s RX %-11d TX %-11d dropped %d (rings full)" % (
                  "stage 1", "primary", s1["rx"], s1["tx"], s1["dropped"]),
              "%-9s %-14s in %-11d out %-10d still in rings %d" % (
-                 "rings", "%d queues" % len(res["workers"]), ports[S1]["opackets"],
+                 "rings", "s1 -> s2", ports[S1]["opackets"],
                  ports[S2]["ipackets"], res["in_rings"])]
     for i, w in enumerate(res["workers"]):
         lines.append("%-9s %-14s RX %-11d TX %-11d dropped %d" % (
@@ -175,15 +176,14 @@ def summary(res):
 
 
 def main():
-    import demo
-
     class Shown:
         Proc = demo.Shown
         say = staticmethod(demo.say)
         cmd = staticmethod(demo.cmd)
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    if not 1 <= n <= MAX_WORKERS:
+    arg = sys.argv[1] if len(sys.argv) > 1 else "2"
+    n = int(arg) if arg.isdigit() else 0
+    if len(sys.argv) > 2 or not 1 <= n <= MAX_WORKERS:
         raise SystemExit("usage: pipeline.py [N]: 1 to %d workers" % MAX_WORKERS)
     res = run(Shown(), n)
     demo.say("Per-stage summary (packets)")
@@ -198,8 +198,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print("pipeline failed: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    demo.run_main(main, "pipeline")
