@@ -160,6 +160,7 @@ static int cli_run(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 	case HP_CLI_OP_SET_BURST:
 	case HP_CLI_OP_SET_PORTLIST:
 	case HP_CLI_OP_SET_FWD_QUEUES:
+	case HP_CLI_OP_SET_TOPOLOGY:
 	case HP_CLI_OP_START:
 	case HP_CLI_OP_STOP:
 	case HP_CLI_OP_SHOW_FWD:

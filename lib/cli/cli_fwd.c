@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The forwarding commands: set fwd|burst|portlist|fwd-queues, start, stop
- * (with testpmd's forward statistics) and show fwd. */
+/* The forwarding commands: set fwd|burst|portlist|fwd-queues|
+ * port-topology, start, stop (with testpmd's forward statistics) and
+ * show fwd. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -54,6 +55,12 @@ static int cli_fwd_set(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 		if (r == 0)
 			fprintf(cli->out, "Forwarding queues: %s\n", cmd->arg);
 		break;
+	case HP_CLI_OP_SET_TOPOLOGY:
+		what = "set the port topology";
+		r = hp_fwd_set_topology((enum hp_fwd_topology)cmd->num);
+		if (r == 0)
+			fprintf(cli->out, "Port topology: %s\n", cmd->arg);
+		break;
 	default:
 		break;
 	}
@@ -76,10 +83,11 @@ static int cli_fwd_start(struct hp_cli *cli)
 	hp_fwd_info_get(&info);
 	fprintf(cli->out,
 		"%s packet forwarding - ports=%s - queues=%s - threads=%u%s%s"
-		" - streams=%u - burst=%u\n",
+		" - streams=%u - burst=%u - topology=%s\n",
 		hp_fwd_mode_name(info.mode), info.active[0] ? info.active : "none",
 		info.queues, info.nb_threads, info.lcores[0] ? " on lcores " : "",
-		info.lcores, info.nb_streams, info.burst);
+		info.lcores, info.nb_streams, info.burst,
+		hp_fwd_topology_name(info.topology));
 	return 0;
 }
 
@@ -131,9 +139,10 @@ static int cli_fwd_show(struct hp_cli *cli)
 	hp_fwd_info_get(&info);
 	fprintf(cli->out, "Forwarding mode: %s\nBurst size: %u\n",
 		hp_fwd_mode_name(info.mode), info.burst);
-	fprintf(cli->out, "Ports: %s (attached here: %s)\nQueues: %s\n",
+	fprintf(cli->out, "Ports: %s (attached here: %s)\nQueues: %s\n"
+		"Port topology: %s\n",
 		info.ports, info.active[0] ? info.active : "none",
-		info.queues);
+		info.queues, hp_fwd_topology_name(info.topology));
 	if (info.lcores[0])
 		fprintf(cli->out, "Threads: %u, on lcores %s\n",
 			info.nb_threads, info.lcores);

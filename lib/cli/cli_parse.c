@@ -48,10 +48,13 @@ enum cli_arg {
 	CLI_ARG_QUEUES,		/* a list of queue ids */
 	CLI_ARG_NBQ,		/* a number of queues */
 	CLI_ARG_NBDESC,		/* a number of descriptors */
+	CLI_ARG_TOPOLOGY,	/* a port topology */
 };
 
 /* The mode names, for help and messages. */
 #define CLI_MODES "io, mac, rxonly or txonly"
+/* The topology names, for help and messages. */
+#define CLI_TOPOLOGIES "paired, chained, loop or oneway"
 
 static const struct cli_arg_kind {
 	const char *usage;	/* in help and messages */
@@ -90,6 +93,8 @@ static const struct cli_arg_kind {
 	[CLI_ARG_NBDESC] = { "<n>", "a number of descriptors",
 			     "number of descriptors",
 			     "a number from 1 to " CLI_STR(CLI_NBDESC_MAX) },
+	[CLI_ARG_TOPOLOGY] = { "<topology>", "a topology: " CLI_TOPOLOGIES,
+			       "topology", CLI_TOPOLOGIES },
 };
 
 #define CLI_NBDESC_MAX 32768 /* HP_PORT_MAX_DESC */
@@ -138,6 +143,8 @@ static const struct cli_def {
 	  "choose the ports to forward; 'all' follows hotplug" },
 	{ "set fwd-queues", HP_CLI_OP_SET_FWD_QUEUES, CLI_ARG_QUEUES,
 	  "choose the queues this process forwards on each port" },
+	{ "set port-topology", HP_CLI_OP_SET_TOPOLOGY, CLI_ARG_TOPOLOGY,
+	  "choose which port forwards to which: " CLI_TOPOLOGIES },
 	{ "start", HP_CLI_OP_START, CLI_ARG_NONE,
 	  "start packet forwarding" },
 	{ "stop", HP_CLI_OP_STOP, CLI_ARG_NONE,
@@ -339,6 +346,10 @@ static bool cli_value(enum cli_arg kind, struct cli_word w,
 		return true;
 	case CLI_ARG_MODE:
 		r = hp_fwd_mode_parse(cmd->arg);
+		cmd->num = r < 0 ? 0 : (unsigned)r;
+		return r >= 0;
+	case CLI_ARG_TOPOLOGY:
+		r = hp_fwd_topology_parse(cmd->arg);
 		cmd->num = r < 0 ? 0 : (unsigned)r;
 		return r >= 0;
 	case CLI_ARG_BURST:

@@ -61,8 +61,8 @@ int cli_port_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd);
 
 /* cli_fwd.c */
 
-/* Runs a forwarding command (set fwd|burst|portlist|fwd-queues, start,
- * stop, show fwd). */
+/* Runs a forwarding command (set fwd|burst|portlist|fwd-queues|
+ * port-topology, start, stop, show fwd). */
 int cli_fwd_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd);
 
 #endif

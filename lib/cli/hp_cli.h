@@ -47,6 +47,7 @@ enum hp_cli_op {
 	HP_CLI_OP_CONFIG_TXQ,		/* port config all txq <n> */
 	HP_CLI_OP_CONFIG_RXD,		/* port config all rxd <n> */
 	HP_CLI_OP_CONFIG_TXD,		/* port config all txd <n> */
+	HP_CLI_OP_SET_TOPOLOGY,		/* set port-topology <topology> */
 };
 
 /* One parsed command line, as hp_cli_parse writes it. */
@@ -55,11 +56,14 @@ struct hp_cli_cmd {
 	bool all;		/* "all" given where <port|all> or <list|all>
 				 * is taken */
 	uint16_t port_id;	/* the <port> argument; 0 when none or all */
-	unsigned num;		/* set fwd: the enum hp_fwd_mode; set burst:
-				 * the size; 0 for other commands */
+	unsigned num;		/* set fwd: the enum hp_fwd_mode; set
+				 * port-topology: the enum hp_fwd_topology;
+				 * set burst, port config: the number; 0 for
+				 * other commands */
 	char arg[HP_CLI_LINE_MAX]; /* devargs (attach), spec (log-level), the
 				    * word after set fwd|burst|portlist|
-				    * fwd-queues; "" for other commands */
+				    * fwd-queues|port-topology and port
+				    * config; "" for other commands */
 };
 
 struct hp_cli;
@@ -71,8 +75,8 @@ struct hp_cli;
  * prefix) to err (errlen bytes; err may be NULL) saying what is wrong and
  * what is expected, and leaves ret_cmd untouched: -EINVAL bad syntax
  * (unknown command, missing or extra argument, bad port id, unknown
- * forwarding mode, burst size out of 1..HP_FWD_BURST_MAX, bad port or
- * queue list, control character, line of HP_CLI_LINE_MAX bytes or more),
+ * forwarding mode or topology, burst size out of 1..HP_FWD_BURST_MAX, bad
+ * port or queue list, control character, line of HP_CLI_LINE_MAX bytes or more),
  * -ENAMETOOLONG devargs over HP_DEVARGS_MAX. */
 HP_API int hp_cli_parse(const char *line, struct hp_cli_cmd *ret_cmd,
 			char *err, size_t errlen);

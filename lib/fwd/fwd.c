@@ -3,9 +3,10 @@
  * calls of hp_fwd.h.
  *
  * The stream table (fwd_ctx.streams) lists every stream of the run: the
- * chosen ports attached in this process, paired in id order, times the
- * chosen queues. It is rebuilt under fwd_ctx.lock whenever it may change
- * (start, a port event, hp_fwd_set_ports/queues), and each rebuild bumps
+ * chosen ports attached in this process, in id order, each with the
+ * partner the topology gives it (fwd_topology.c), times the chosen
+ * queues. It is rebuilt under fwd_ctx.lock whenever it may change (start,
+ * a port event, hp_fwd_set_ports/queues/topology), and each rebuild bumps
  * fwd_ctx.version and wakes the threads.
  *
  * A thread compares fwd_ctx.version with its own once per loop iteration
@@ -54,6 +55,7 @@ static struct fwd_ctx {
 	pthread_cond_t cond;		/* version changed */
 	/* the set-up */
 	enum hp_fwd_mode mode;
+	enum hp_fwd_topology topology;
 	unsigned burst;
 	struct hp_mempool *pool;	/* NULL: the default pool */
 	bool ports_all;
@@ -81,6 +83,7 @@ static struct fwd_ctx {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.mode = HP_FWD_IO,
+	.topology = HP_FWD_TOPO_PAIRED,
 	.burst = HP_FWD_BURST_DEFAULT,
 	.ports_all = true,
 	.queues = { 1 },
@@ -167,10 +170,13 @@ static int fwd_table_build(void)
 		free(ports);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n; i++)
-		nb += fwd_port_streams(&ports[i],
-				       &ports[(i ^ 1) < n ? i ^ 1 : i],
-				       streams + nb);
+	for (unsigned i = 0; i < n; i++) {
+		int peer = fwd_topology_partner(fwd_ctx.topology, i, n);
+
+		if (peer >= 0)
+			nb += fwd_port_streams(&ports[i], &ports[peer],
+					       streams + nb);
+	}
 	free(ports);
 	free(fwd_ctx.streams);
 	fwd_ctx.streams = streams;
@@ -540,6 +546,17 @@ int hp_fwd_set_ports(const char *list)
 	return 0;
 }
 
+int hp_fwd_set_topology(enum hp_fwd_topology topo)
+{
+	if ((unsigned)topo >= HP_FWD_NB_TOPOLOGIES)
+		return -EINVAL;
+	fwd_setup_lock(false);
+	fwd_ctx.topology = topo;
+	fwd_table_update();
+	fwd_setup_unlock();
+	return 0;
+}
+
 int hp_fwd_set_queues(const char *list)
 {
 	uint64_t bits[FWD_QUEUE_WORDS];
@@ -717,6 +734,7 @@ int hp_fwd_info_get(struct hp_fwd_info *ret_info)
 	memset(&info, 0, sizeof(info));
 	pthread_mutex_lock(&fwd_ctx.lock);
 	info.mode = fwd_ctx.mode;
+	info.topology = fwd_ctx.topology;
 	info.burst = fwd_ctx.burst;
 	info.running = fwd_ctx.running;
 	info.nb_threads = fwd_ctx.nb_lcores ? fwd_ctx.nb_lcores : 1;

@@ -80,6 +80,12 @@ extern const fwd_mode_fn fwd_mode_fns[HP_FWD_NB_MODES];
 void fwd_stream_prepare(struct fwd_stream *s, enum hp_fwd_mode mode,
 			const uint8_t tx_mac[6]);
 
+/* fwd_topology.c */
+
+/* The position of the port that port i of n (positions in the stream
+ * table's order) transmits to under topo, or -1 for none. i < n. */
+int fwd_topology_partner(enum hp_fwd_topology topo, unsigned i, unsigned n);
+
 /* fwd.c */
 
 /* Remembers pool as one whose cache t must release before it exits. */

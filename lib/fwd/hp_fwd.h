@@ -4,11 +4,13 @@
  * ports come and go.
  *
  * Each process has one forwarding set-up of its own (mode, burst size,
- * cores, ports, queues) and runs it between hp_fwd_start and hp_fwd_stop.
- * The chosen ports that are attached in this process are paired in id
- * order (0<->1, 2<->3; an odd last one forwards to itself); each chosen
- * queue of a port is one stream: receive from (port, queue), transmit to
- * (paired port, same queue). Streams go round-robin to the threads, so
+ * cores, ports, queues, topology) and runs it between hp_fwd_start and
+ * hp_fwd_stop. The chosen ports that are attached in this process, in id
+ * order, get their partners from the topology (by default paired: 0<->1,
+ * 2<->3, an odd last one to itself); each chosen queue of a port that has
+ * a partner is one stream: receive from (port, queue), transmit to
+ * (partner, same queue). Every topology gives each port at most one port
+ * that transmits to it, and streams go round-robin to the threads, so
  * each transmit queue has one writer in this process; two processes that
  * forward the same ports must choose disjoint queues
  * (hp_fwd_set_queues).
@@ -51,6 +53,23 @@ enum hp_fwd_mode {
 /* Number of modes. */
 #define HP_FWD_NB_MODES 4
 
+/* Which chosen port transmits what another one receives, as testpmd's
+ * --port-topology (with one more). Positions count the chosen ports
+ * attached in this process, in id order: with ports 2, 5 and 7, port 5
+ * is the second. */
+enum hp_fwd_topology {
+	HP_FWD_TOPO_PAIRED = 0,	 /* the first with the second, the third with
+				  * the fourth...; an odd last one with itself
+				  * (the default) */
+	HP_FWD_TOPO_CHAINED = 1, /* each to the next, the last to the first */
+	HP_FWD_TOPO_LOOP = 2,	 /* each to itself */
+	HP_FWD_TOPO_ONEWAY = 3,	 /* each to the next; the last one receives
+				  * nothing, it only transmits (a pipeline
+				  * stage: ports 0-1 forward 0 -> 1 only) */
+};
+/* Number of topologies. */
+#define HP_FWD_NB_TOPOLOGIES 4
+
 /* Forwarding counters of one port, summed over its streams and threads:
  * received on it, transmitted on it, and freed because its transmit
  * queue did not take them. Kept by the threads in process memory; the
@@ -80,6 +99,7 @@ struct hp_fwd_info {
 	char active[128];	/* chosen and attached here now */
 	char queues[64];	/* the chosen queues */
 	char lcores[128];	/* the cores; "" for one thread, not pinned */
+	enum hp_fwd_topology topology;
 };
 
 /* Name of a mode ("io", "mac", "rxonly", "txonly"), NULL if none. Pure. */
@@ -87,6 +107,13 @@ HP_API const char *hp_fwd_mode_name(enum hp_fwd_mode mode);
 
 /* The mode named name; -EINVAL for none. Pure, any thread. */
 HP_API int hp_fwd_mode_parse(const char *name);
+
+/* Name of a topology ("paired", "chained", "loop", "oneway"), NULL if
+ * none. Pure. */
+HP_API const char *hp_fwd_topology_name(enum hp_fwd_topology topo);
+
+/* The topology named name; -EINVAL for none. Pure, any thread. */
+HP_API int hp_fwd_topology_parse(const char *name);
 
 /* Parses a list of numbers below limit ("3", "0,2-5", ranges ascending)
  * into ret_bits (HP_FWD_BITS_WORDS(limit) words, all written: bit n set
@@ -115,6 +142,11 @@ HP_API int hp_fwd_set_lcores(const char *list);
  * also while forwarding runs. -EINVAL bad syntax, -ERANGE a port id of
  * HP_MAX_PORTS or more. */
 HP_API int hp_fwd_set_ports(const char *list);
+
+/* Sets which chosen port forwards to which (default
+ * HP_FWD_TOPO_PAIRED). Applies at once, also while forwarding runs.
+ * -EINVAL unknown topology. */
+HP_API int hp_fwd_set_topology(enum hp_fwd_topology topo);
 
 /* Chooses the queues each port forwards (default "0"), so that several
  * processes can share a port's queues. Applies at once, also while

@@ -158,6 +158,54 @@ class Cleanup:
         return False
 
 
+# A line of testpmd's forward statistics (stop).
+FWD_STATS = r"RX-packets: (\d+)\s+TX-packets: (\d+)\s+TX-dropped: (\d+)"
+
+
+def send_plain(proc, line, expect):
+    return proc.cmd(line, expect)
+
+
+def read_stop(proc, send=send_plain):
+    """Sends stop (with send(proc, line, expect), which may show it);
+    returns {port: (rx, tx, dropped)} and the totals."""
+    send(proc, "stop", r"Telling cores to stop")
+    ports = {}
+    while True:
+        m = proc.wait_for(r"Forward statistics for port (\d+)|Accumulated forward statistics")
+        if m.group(1) is None:
+            break
+        s = proc.wait_for(FWD_STATS)
+        ports[int(m.group(1))] = tuple(int(x) for x in s.groups())
+    total = tuple(int(x) for x in proc.wait_for(FWD_STATS).groups())
+    proc.wait_for(r"^Done\.$")
+    return ports, total
+
+
+def port_stats(proc, port, send=send_plain):
+    """A port's counters as show port stats prints them (sent as
+    read_stop does): a dict with ipackets, imissed, opackets and
+    odropped."""
+    send(proc, "show port stats %d" % port, r"NIC statistics for port %d\b" % port)
+    rx = proc.wait_for(r"RX-packets: (\d+)\s+RX-missed: (\d+)")
+    tx = proc.wait_for(r"TX-packets: (\d+)\s+TX-dropped: (\d+)")
+    return {"ipackets": int(rx.group(1)), "imissed": int(rx.group(2)),
+            "opackets": int(tx.group(1)), "odropped": int(tx.group(2))}
+
+
+def until(get, ok, what, tries=300, wait=0.1):
+    """Calls get() until ok(value), at most tries times wait seconds apart
+    (stretched by SLOW); returns the value, or fails saying what (a string,
+    or a function that returns one). 30 s: generous but bounded, since on 2
+    busy cores a forwarding thread may wait a while for its turn."""
+    for _ in range(tries):
+        v = get()
+        if ok(v):
+            return v
+        time.sleep(wait * SLOW)
+    raise AssertionError(what() if callable(what) else what)
+
+
 def check(cond, msg, *procs):
     if not cond:
         raise AssertionError(msg + "\n" + "\n".join(p.name + ":\n" + p.dump() for p in procs))

@@ -7,53 +7,24 @@ prints testpmd's forward statistics; two secondaries split the queues of
 the same ports; a secondary that quits while forwarding stops cleanly.
 Waits are bounded and nothing depends on how fast packets move."""
 import os
-import time
 
 import hp
 
-STATS = r"RX-packets: (\d+)\s+TX-packets: (\d+)\s+TX-dropped: (\d+)"
 
-
-def poll(proc, command, pattern, ok, tries=300, wait=0.1):
+def poll(proc, command, pattern, ok):
     """Runs command until the line matching pattern satisfies ok(match)."""
-    for _ in range(tries):
-        m = proc.cmd(command, pattern)
-        if ok(m):
-            return m
-        time.sleep(wait)
-    raise AssertionError("%s: '%s' never gave what was expected:\n%s" % (proc.name, command, proc.dump()))
+    return hp.until(lambda: proc.cmd(command, pattern), ok,
+                    lambda: "%s: '%s' never gave what was expected:\n%s" % (proc.name, command, proc.dump()))
 
 
 def rx_packets(proc, port):
     """Port's RX-packets as show port stats prints it."""
-    proc.cmd("show port stats %d" % port, r"NIC statistics for port %d\b" % port)
-    return int(proc.wait_for(r"RX-packets: (\d+)").group(1))
+    return hp.port_stats(proc, port)["ipackets"]
 
 
 def wait_rx_grows(proc, port, above=0):
-    # Generous (30 s) but bounded: on 2 busy cores a forwarding thread may
-    # wait a while for its turn.
-    for _ in range(300):
-        n = rx_packets(proc, port)
-        if n > above:
-            return n
-        time.sleep(0.1)
-    raise AssertionError("%s: port %d received nothing:\n%s" % (proc.name, port, proc.dump()))
-
-
-def read_stop(proc):
-    """Sends stop; returns {port: (rx, tx, dropped)} and the totals."""
-    proc.cmd("stop", r"Telling cores to stop")
-    ports = {}
-    while True:
-        m = proc.wait_for(r"Forward statistics for port (\d+)|Accumulated forward statistics")
-        if m.group(1) is None:
-            break
-        s = proc.wait_for(STATS)
-        ports[int(m.group(1))] = tuple(int(x) for x in s.groups())
-    total = tuple(int(x) for x in proc.wait_for(STATS).groups())
-    proc.wait_for(r"^Done\.$")
-    return ports, total
+    return hp.until(lambda: rx_packets(proc, port), lambda n: n > above,
+                    lambda: "%s: port %d received nothing:\n%s" % (proc.name, port, proc.dump()))
 
 
 def test_forward_while_another_secondary_hotplugs():
@@ -84,7 +55,7 @@ def test_forward_while_another_secondary_hotplugs():
         before = rx_packets(fwd, 0)
         wait_rx_grows(fwd, 0, before)
 
-        ports, total = read_stop(fwd)
+        ports, total = hp.read_stop(fwd)
         for p in (0, 1, pid):
             hp.check(p in ports, "no forward statistics for port %d" % p, fwd)
         hp.check(ports[0][0] > 0 and ports[1][0] > 0, "ports 0 and 1 forwarded nothing", fwd)
@@ -116,7 +87,7 @@ def test_two_secondaries_split_queues():
         a.cmd("start", r"ports=0-1 - queues=0 - .* - streams=2")
         b.cmd("start", r"ports=0-1 - queues=1 - .* - streams=2")
         wait_rx_grows(a, 0)
-        results = [read_stop(s) for s in (a, b)]
+        results = [hp.read_stop(s) for s in (a, b)]
         for s, (ports, total) in zip((a, b), results):
             hp.check(total[0] > 0 and total[0] == total[1] + total[2],
                      "%s: RX-packets %d, TX-packets %d, TX-dropped %d" % ((s.name,) + total), s)

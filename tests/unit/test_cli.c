@@ -23,7 +23,7 @@
 
 
 /* Commands the table holds; help prints one line each. */
-#define NB_COMMANDS 24
+#define NB_COMMANDS 25
 
 /* An interpreter writing to memory. */
 struct mem_cli {
@@ -143,7 +143,8 @@ static void test_cli_parse_commands(void **state)
 	}
 }
 
-/* The commands with a number: set fwd (the mode) and set burst. */
+/* The commands with a number: set fwd (the mode), set port-topology,
+ * set burst and port config. */
 static void test_cli_parse_fwd_numbers(void **state)
 {
 	static const struct {
@@ -158,6 +159,14 @@ static void test_cli_parse_fwd_numbers(void **state)
 		  "rxonly" },
 		{ "set fwd txonly\n", HP_CLI_OP_SET_FWD, HP_FWD_TXONLY,
 		  "txonly" },
+		{ "set port-topology paired", HP_CLI_OP_SET_TOPOLOGY,
+		  HP_FWD_TOPO_PAIRED, "paired" },
+		{ "set port-topology chained", HP_CLI_OP_SET_TOPOLOGY,
+		  HP_FWD_TOPO_CHAINED, "chained" },
+		{ " set\tport-topology  loop ", HP_CLI_OP_SET_TOPOLOGY,
+		  HP_FWD_TOPO_LOOP, "loop" },
+		{ "set port-topology oneway\n", HP_CLI_OP_SET_TOPOLOGY,
+		  HP_FWD_TOPO_ONEWAY, "oneway" },
 		{ "set burst 1", HP_CLI_OP_SET_BURST, 1, "1" },
 		{ "set burst 32", HP_CLI_OP_SET_BURST, 32, "32" },
 		{ "set burst 0512", HP_CLI_OP_SET_BURST, 512, "0512" },
@@ -269,7 +278,7 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "clear port stats abc", -EINVAL, "bad port id 'abc'" },
 		{ "set", -EINVAL,
 		  "'set' needs one of: log-level, fwd, burst, portlist, "
-		  "fwd-queues" },
+		  "fwd-queues, port-topology" },
 		{ "set forward io", -EINVAL, "unknown word 'forward' after 'set'" },
 		{ "set fwd", -EINVAL,
 		  "'set fwd' needs a forwarding mode: io, mac, rxonly or txonly" },
@@ -279,6 +288,15 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "set fwd IO", -EINVAL, "bad forwarding mode 'IO'" },
 		{ "set fwd io mac", -EINVAL, "takes one argument, <mode>" },
 		{ "set burst", -EINVAL, "'set burst' needs a burst size" },
+		{ "set port-topology", -EINVAL,
+		  "'set port-topology' needs a topology: paired, chained, "
+		  "loop or oneway" },
+		{ "set port-topology ring", -EINVAL,
+		  "'set port-topology': bad topology 'ring' (expected paired, "
+		  "chained, loop or oneway)" },
+		{ "set port-topology Paired", -EINVAL, "bad topology 'Paired'" },
+		{ "set port-topology loop x", -EINVAL,
+		  "takes one argument, <topology>" },
 		{ "port config all rxq 0", -EINVAL, "bad number of queues '0'" },
 		{ "port config all txq 17", -EINVAL, "bad number of queues '17'" },
 		{ "port config all rxd 32769", -EINVAL, "bad number of descriptors" },
@@ -442,7 +460,9 @@ static void test_cli_complete_words(void **state)
 	assert_completes("show port ", "info stats");
 	assert_completes("set l", "log-level");
 	assert_completes("set f", "fwd fwd-queues");
-	assert_completes("set ", "log-level fwd burst portlist fwd-queues");
+	assert_completes("set ", "log-level fwd burst portlist fwd-queues "
+				 "port-topology");
+	assert_completes("set port", "portlist port-topology");
 	assert_completes("st", "start stop");
 	assert_completes("port attach ", "");
 	assert_completes("port detach 0 ", "");

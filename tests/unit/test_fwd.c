@@ -193,7 +193,8 @@ static int setup(void **state)
 	if (hp_fwd_set_mode(HP_FWD_IO) < 0 ||
 	    hp_fwd_set_burst(HP_FWD_BURST_DEFAULT) < 0 ||
 	    hp_fwd_set_lcores(NULL) < 0 || hp_fwd_set_ports("all") < 0 ||
-	    hp_fwd_set_queues("0") < 0 || hp_fwd_set_pool(NULL) < 0)
+	    hp_fwd_set_queues("0") < 0 || hp_fwd_set_pool(NULL) < 0 ||
+	    hp_fwd_set_topology(HP_FWD_TOPO_PAIRED) < 0)
 		return -1;
 	return 0;
 }
@@ -550,6 +551,94 @@ static void test_fwd_follows_hotplug(void **state)
 	assert_int_equal(hp_mempool_avail(pool), avail);
 }
 
+/* Each topology on three ports: the port each one transmits to (-1:
+ * none), as the counters of a run show it. */
+static void test_fwd_topologies(void **state)
+{
+	static const int partner[HP_FWD_NB_TOPOLOGIES][3] = {
+		[HP_FWD_TOPO_PAIRED] = { 1, 0, 2 },
+		[HP_FWD_TOPO_CHAINED] = { 1, 2, 0 },
+		[HP_FWD_TOPO_LOOP] = { 0, 1, 2 },
+		[HP_FWD_TOPO_ONEWAY] = { 1, 2, -1 },
+	};
+	struct hp_fwd_port_stats st[3];
+	uint16_t p[3];
+
+	(void)state;
+	p[0] = port_up("net_null0");
+	p[1] = port_up("net_null1");
+	p[2] = port_up("net_null2");
+	for (int t = 0; t < HP_FWD_NB_TOPOLOGIES; t++) {
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(hp_port_stats_reset(p[i]), 0);
+		assert_int_equal(hp_fwd_set_topology(t), 0);
+		assert_int_equal(hp_fwd_start(), 0);
+		assert_int_equal(fwd_streams(), t == HP_FWD_TOPO_ONEWAY ? 2 : 3);
+		for (int i = 0; i < 3; i++)
+			if (partner[t][i] >= 0)
+				wait_port(p[partner[t][i]], false, 100);
+		assert_int_equal(hp_fwd_stop(NULL), 0);
+		for (int i = 0; i < 3; i++)
+			st[i] = fwd_port(p[i]);
+		for (int q = 0; q < 3; q++) {
+			uint64_t in = 0;
+
+			for (int i = 0; i < 3; i++)
+				if (partner[t][i] == q)
+					in += st[i].rx_packets;
+			assert_int_equal(st[q].tx_packets + st[q].tx_dropped, in);
+			assert_int_equal(st[q].rx_packets > 0, partner[t][q] >= 0);
+			assert_int_equal(port_stats(p[q]).ipackets, st[q].rx_packets);
+			assert_int_equal(port_stats(p[q]).opackets, st[q].tx_packets);
+		}
+	}
+	/* a change applies at once */
+	assert_int_equal(hp_fwd_start(), 0);
+	assert_int_equal(hp_fwd_set_topology(HP_FWD_TOPO_PAIRED), 0);
+	assert_int_equal(fwd_streams(), 3);
+	assert_int_equal(hp_fwd_set_ports("1-2"), 0);
+	assert_int_equal(hp_fwd_set_topology(HP_FWD_TOPO_ONEWAY), 0);
+	assert_int_equal(fwd_streams(), 1);
+	assert_int_equal(hp_fwd_stop(NULL), 0);
+}
+
+/* oneway through a net_ring port that loops back: a two-stage pipeline
+ * in one process (null -> ring -> null, two queues). Every packet that
+ * came in went out, was dropped, or is still in the ring. */
+static void test_fwd_oneway_through_a_ring(void **state)
+{
+	unsigned avail = hp_mempool_avail(pool);
+	struct hp_fwd_port_stats in, mid, out;
+	struct hp_port_stats ring;
+	uint16_t p_in, p_ring, p_out;
+	uint64_t left;
+
+	(void)state;
+	p_in = port_up("net_null0,queues=2");
+	p_ring = port_up("net_ring0,queues=2,size=256");
+	p_out = port_up("net_null1,queues=2");
+	assert_int_equal(hp_fwd_set_topology(HP_FWD_TOPO_ONEWAY), 0);
+	assert_int_equal(hp_fwd_set_queues("0-1"), 0);
+	assert_int_equal(hp_fwd_start(), 0);
+	assert_int_equal(fwd_streams(), 4);
+	wait_port(p_out, false, 1000);
+	assert_int_equal(hp_fwd_stop(NULL), 0);
+	in = fwd_port(p_in);
+	mid = fwd_port(p_ring);
+	out = fwd_port(p_out);
+	ring = port_stats(p_ring);
+	assert_int_equal(in.tx_packets + in.tx_dropped, 0);
+	assert_int_equal(out.rx_packets, 0);
+	assert_int_equal(mid.tx_packets + mid.tx_dropped, in.rx_packets);
+	assert_int_equal(out.tx_packets + out.tx_dropped, mid.rx_packets);
+	assert_int_equal(ring.opackets, mid.tx_packets);
+	assert_int_equal(ring.ipackets, mid.rx_packets);
+	left = ring.opackets - ring.ipackets;
+	assert_int_equal(in.rx_packets, out.tx_packets + mid.tx_dropped +
+						out.tx_dropped + left);
+	assert_int_equal(hp_mempool_avail(pool) + left, avail);
+}
+
 /* A thread with nothing to poll sleeps: its CPU time does not grow. */
 static void assert_threads_sleep(unsigned nb)
 {
@@ -703,6 +792,14 @@ static void test_fwd_setup_checks(void **state)
 	assert_int_equal(hp_fwd_mode_parse("macswap"), -EINVAL);
 	assert_string_equal(hp_fwd_mode_name(HP_FWD_RXONLY), "rxonly");
 	assert_null(hp_fwd_mode_name(HP_FWD_NB_MODES));
+	assert_int_equal(hp_fwd_topology_parse("oneway"), HP_FWD_TOPO_ONEWAY);
+	assert_int_equal(hp_fwd_topology_parse("paired"), HP_FWD_TOPO_PAIRED);
+	assert_int_equal(hp_fwd_topology_parse("ring"), -EINVAL);
+	assert_int_equal(hp_fwd_topology_parse(NULL), -EINVAL);
+	assert_string_equal(hp_fwd_topology_name(HP_FWD_TOPO_CHAINED), "chained");
+	assert_null(hp_fwd_topology_name(HP_FWD_NB_TOPOLOGIES));
+	assert_int_equal(hp_fwd_set_topology(HP_FWD_NB_TOPOLOGIES), -EINVAL);
+	assert_int_equal(hp_fwd_set_topology(HP_FWD_TOPO_LOOP), 0);
 	assert_int_equal(hp_fwd_set_mode(HP_FWD_NB_MODES), -EINVAL);
 	assert_int_equal(hp_fwd_set_burst(0), -EINVAL);
 	assert_int_equal(hp_fwd_set_burst(HP_FWD_BURST_MAX + 1), -EINVAL);
@@ -723,6 +820,7 @@ static void test_fwd_setup_checks(void **state)
 	assert_string_equal(info.lcores, "");
 	assert_int_equal(info.nb_threads, 1);
 	assert_int_equal(info.burst, HP_FWD_BURST_MAX);
+	assert_int_equal(info.topology, HP_FWD_TOPO_LOOP);
 	assert_false(info.running);
 	assert_int_equal(hp_fwd_info_get(NULL), -EINVAL);
 }
@@ -736,6 +834,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fwd_txonly_sends_udp_frames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_mac_rewrites_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_follows_hotplug, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fwd_topologies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fwd_oneway_through_a_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_no_streams_no_spin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_threads_pinned_queues_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_queue_never_polled_by_two_threads, setup, teardown),
