@@ -191,11 +191,23 @@ static int cli_show_stats(struct hp_cli *cli, uint16_t port_id)
 		"  RX-errors: %" PRIu64 "\n"
 		"  TX-packets: %-10" PRIu64 " TX-dropped: %-9" PRIu64
 		" TX-bytes:  %" PRIu64 "\n"
-		"  TX-errors: %" PRIu64 "\n"
-		"  ##############################################"
-		"##############################\n",
+		"  TX-errors: %" PRIu64 "\n",
 		port_id, st.ipackets, st.imissed, st.ibytes, st.ierrors,
 		st.opackets, st.odropped, st.obytes, st.oerrors);
+	/* Per queue, when there is more than one: processes may split them. */
+	struct hp_port_info info;
+	if (hp_port_info_get(port_id, &info) == 0 &&
+	    (info.nb_rx_queues > 1 || info.nb_tx_queues > 1)) {
+		unsigned nq = info.nb_rx_queues > info.nb_tx_queues ?
+				      info.nb_rx_queues : info.nb_tx_queues;
+		for (unsigned q = 0; q < nq && q < HP_PORT_MAX_QUEUES; q++)
+			fprintf(cli->out,
+				"  Queue %-2u RX-packets: %-10" PRIu64
+				" TX-packets: %" PRIu64 "\n",
+				q, st.q_ipackets[q], st.q_opackets[q]);
+	}
+	fputs("  ##############################################"
+	      "##############################\n", cli->out);
 	return 0;
 }
 

@@ -86,7 +86,11 @@ def test_two_secondaries_split_queues():
         b.cmd("set fwd-queues 1", r"Forwarding queues: 1")
         a.cmd("start", r"ports=0-1 - queues=0 - .* - streams=2")
         b.cmd("start", r"ports=0-1 - queues=1 - .* - streams=2")
-        wait_rx_grows(a, 0)
+        # Both forwarders must have run before they stop: wait for each
+        # queue's own counter (B's thread may get its turn later).
+        for q in (0, 1):
+            hp.until(lambda: int(a.cmd("show port stats 0", r"Queue %d +RX-packets: (\d+)" % q).group(1)),
+                     lambda n: n > 0, "queue %d of port 0 received nothing" % q)
         results = [hp.read_stop(s) for s in (a, b)]
         for s, (ports, total) in zip((a, b), results):
             hp.check(total[0] > 0 and total[0] == total[1] + total[2],
