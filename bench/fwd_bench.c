@@ -28,6 +28,7 @@
  * RESULT line, every run above it.
  *
  * Exit status: 0 done, 1 a run failed, 2 bad options, 3 set-up failed. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -140,6 +141,37 @@ static void fb_sleep_s(double s)
 		;
 }
 
+/* CPU time (ms) of this process's thread named comm, or -1. */
+static double fb_thread_cpu_ms(const char *comm)
+{
+	char path[300], name[64];
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	double ms = -1;
+
+	if (!d)
+		return -1;
+	while (ms < 0 && (e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) &&
+		    !strncmp(name, comm, strlen(comm))) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+				 e->d_name);
+			ms = bench_stat_cpu_ms(path);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return ms;
+}
+
 /* RX packets of ports 0 and 1 summed. */
 static int fb_rx_sum(uint64_t *ret)
 {
@@ -155,10 +187,11 @@ static int fb_rx_sum(uint64_t *ret)
 
 /* ---- W1: lib/fwd io forwarding ---- */
 
-static int fb_fwd_run(const struct fb_opts *o, int run, double *ret_mpps)
+static int fb_fwd_run(const struct fb_opts *o, int run, double *ret_mpps,
+		      double *ret_per_cpu)
 {
 	struct hp_fwd_stats st;
-	double t[FB_MAX_SECONDS + 1], mpps[FB_MAX_SECONDS], sum = 0;
+	double t[FB_MAX_SECONDS + 1], mpps[FB_MAX_SECONDS], sum = 0, cpu0 = 0, cpu1;
 	uint64_t rx[FB_MAX_SECONDS + 1];
 	char lc[16];
 	int r;
@@ -173,15 +206,19 @@ static int fb_fwd_run(const struct fb_opts *o, int run, double *ret_mpps)
 		return r;
 	}
 	/* as the DPDK script: a first sample right after start, then one a
-	 * second */
+	 * second; and the CPU time of the forwarding thread (hp-fwd-0) over
+	 * the same time (the script takes testpmd's forwarding lcore's) */
 	for (int i = 0; i <= o->seconds && r == 0; i++) {
 		if (i > 0)
 			fb_sleep_s(1.0);
 		r = fb_rx_sum(&rx[i]);
 		t[i] = bench_now_us();
+		if (i == 0)
+			cpu0 = fb_thread_cpu_ms("hp-fwd-0");
 		if (bench_stop_requested)
 			r = -EINTR;
 	}
+	cpu1 = fb_thread_cpu_ms("hp-fwd-0");
 	hp_fwd_stop(&st);
 	if (r < 0) {
 		printf("  run %d: %s\n", run, strerror(-r));
@@ -194,16 +231,20 @@ static int fb_fwd_run(const struct fb_opts *o, int run, double *ret_mpps)
 		printf(" %.2f", mpps[i]);
 	}
 	*ret_mpps = sum / o->seconds;
-	printf("  -> %.2f Mpps (fwd: rx %llu tx %llu dropped %llu)\n", *ret_mpps,
+	*ret_per_cpu = cpu1 > cpu0 ? (double)(rx[o->seconds] - rx[0]) /
+					     ((cpu1 - cpu0) * 1e3) : 0;
+	printf("  -> %.2f Mpps (fwd: rx %llu tx %llu dropped %llu; %.0f ms CPU over %.0f ms: "
+	       "%.2f Mpps per CPU-second)\n", *ret_mpps,
 	       (unsigned long long)st.total.rx_packets,
 	       (unsigned long long)st.total.tx_packets,
-	       (unsigned long long)st.total.tx_dropped);
+	       (unsigned long long)st.total.tx_dropped, cpu1 - cpu0,
+	       (t[o->seconds] - t[0]) / 1e3, *ret_per_cpu);
 	return 0;
 }
 
 static int fb_fwd(const struct fb_opts *o)
 {
-	double v[FB_MAX_RUNS], med;
+	double v[FB_MAX_RUNS], pc[FB_MAX_RUNS], med;
 	int r = 0;
 
 	printf("hotport io forwarding, net_null0 <-> net_null1, lib/fwd, 1 thread on lcore %d, "
@@ -211,7 +252,7 @@ static int fb_fwd(const struct fb_opts *o)
 	       o->lcore, o->burst, o->seconds,
 	       hp_shm_is_huge(hp_core_shm()) ? "hugepage" : "ordinary");
 	for (int i = 0; i < o->runs && r == 0; i++)
-		r = fb_fwd_run(o, i + 1, &v[i]);
+		r = fb_fwd_run(o, i + 1, &v[i], &pc[i]);
 	if (r < 0) {
 		printf("RESULT hotport.testpmd.io_fwd_null.error=\"%s\"\n", strerror(-r));
 		return r;
@@ -219,6 +260,8 @@ static int fb_fwd(const struct fb_opts *o)
 	med = fb_median(v, o->runs);
 	printf("hotport io fwd null: %.2f Mpps (median of %d runs)\n", med, o->runs);
 	printf("RESULT hotport.testpmd.io_fwd_null.mpps=%.2f\n", med);
+	printf("RESULT hotport.testpmd.io_fwd_null.mpps_per_cpu=%.2f\n",
+	       fb_median(pc, o->runs));
 	return 0;
 }
 
