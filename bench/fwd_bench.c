@@ -18,10 +18,14 @@
  *                "rcu" calls hp_port_rx_burst/hp_port_tx_burst (fast-path
  *                entry looked up under RCU on every call); "direct" takes
  *                hp_port_fp_get(port)->rx_burst/tx_burst and the queue
- *                pointers once, before the loop. One run = four slices of
- *                --slice seconds (default 0.5) in the order rcu, direct,
- *                direct, rcu (drift cancels); its figures are each
- *                variant's rate over its two slices and their difference.
+ *                pointers once, before the loop. One run = --rounds
+ *                (default 8) rounds of four slices of --slice seconds
+ *                (default 0.1) in the order rcu, direct, direct, rcu
+ *                (drift cancels); its figures are each variant's rate over
+ *                its slices, in Mpps and in Mpps per CPU-second of the
+ *                thread (CLOCK_THREAD_CPUTIME_ID: time the thread was not
+ *                running does not count, which other load on the machine
+ *                moves), and their difference, from the per-CPU rates.
  *   --mode both  fwd, then rcu (the default).
  *
  * --runs N (default 3) repeats each figure; the median is printed as the
@@ -55,6 +59,7 @@ struct fb_opts {
 	int runs;
 	int seconds;
 	double slice;
+	int rounds;
 	unsigned burst;
 	int lcore;
 	bool no_huge;
@@ -71,7 +76,8 @@ static void fb_usage(FILE *out, const char *prog)
 		"  --runs N             repeats of each figure; the median is the\n"
 		"                       RESULT (default 3)\n"
 		"  --seconds S          fwd: 1-s intervals per run (default 5)\n"
-		"  --slice S            rcu: seconds per slice (default 0.5)\n"
+		"  --slice S            rcu: seconds per slice (default 0.1)\n"
+		"  --rounds N           rcu: rounds of 4 slices per run (default 8)\n"
 		"  --burst N            packets per burst (default 32)\n"
 		"  --lcore N            the forwarding core (default 1)\n"
 		"  --no-huge            ordinary pages instead of hugepages\n"
@@ -87,6 +93,7 @@ static int fb_parse(int argc, char **argv, struct fb_opts *o)
 		{ "runs", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "slice", required_argument, NULL, 'S' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "burst", required_argument, NULL, 'b' },
 		{ "lcore", required_argument, NULL, 'l' },
 		{ "no-huge", no_argument, NULL, 'H' },
@@ -98,7 +105,7 @@ static int fb_parse(int argc, char **argv, struct fb_opts *o)
 	int c;
 
 	*o = (struct fb_opts){ .fwd = true, .rcu = true, .runs = 3,
-			       .seconds = 5, .slice = 0.5, .burst = 32,
+			       .seconds = 5, .slice = 0.1, .rounds = 8, .burst = 32,
 			       .lcore = 1, .log_level = "warning" };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -111,6 +118,7 @@ static int fb_parse(int argc, char **argv, struct fb_opts *o)
 		case 'r': o->runs = atoi(optarg); break;
 		case 's': o->seconds = atoi(optarg); break;
 		case 'S': o->slice = atof(optarg); break;
+		case 'R': o->rounds = atoi(optarg); break;
 		case 'b': o->burst = (unsigned)atoi(optarg); break;
 		case 'l': o->lcore = atoi(optarg); break;
 		case 'H': o->no_huge = true; break;
@@ -122,7 +130,7 @@ static int fb_parse(int argc, char **argv, struct fb_opts *o)
 	}
 	if (optind != argc || o->runs < 1 || o->runs > FB_MAX_RUNS ||
 	    o->seconds < 1 || o->seconds > FB_MAX_SECONDS || o->slice <= 0 ||
-	    o->slice > 10 || o->burst < 1 || o->burst > HP_FWD_BURST_MAX ||
+	    o->slice > 10 || o->rounds < 1 || o->rounds > 100 || o->burst < 1 || o->burst > HP_FWD_BURST_MAX ||
 	    o->lcore < 0 || o->lcore >= CPU_SETSIZE)
 		return -EINVAL;
 	return 0;
@@ -272,8 +280,8 @@ struct fb_rcu {
 	/* direct: taken once, outside the loop */
 	hp_port_burst_fn rx[2], tx[2];
 	void *rxq[2], *txq[2];
-	/* per slice */
-	double secs;
+	/* per slice: wall and thread CPU seconds */
+	double secs, cpu;
 	uint64_t pkts;
 	int err;
 	pthread_barrier_t go, done;
@@ -325,6 +333,15 @@ static __attribute__((noinline)) uint64_t fb_loop_direct(struct fb_rcu *c, doubl
 	return fb_io_loop(c, true, s);
 }
 
+/* CPU time of the calling thread, in s (ns resolution). */
+static double fb_thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *fb_rcu_thread(void *arg)
 {
 	struct fb_rcu *c = arg;
@@ -338,9 +355,10 @@ static void *fb_rcu_thread(void *arg)
 		hp_rcu_thread_online();
 		if (c->phase < 0)
 			break;
-		double t0 = bench_now_us();
+		double t0 = bench_now_us(), c0 = fb_thread_cpu_s();
 		c->pkts = c->phase ? fb_loop_direct(c, c->o->slice) :
 				     fb_loop_rcu(c, c->o->slice);
+		c->cpu = fb_thread_cpu_s() - c0;
 		c->secs = (bench_now_us() - t0) / 1e6;
 		hp_rcu_thread_offline();
 		pthread_barrier_wait(&c->done);
@@ -355,7 +373,9 @@ static void *fb_rcu_thread(void *arg)
 static int fb_rcu(const struct fb_opts *o)
 {
 	static const int order[4] = { 0, 1, 1, 0 };	/* rcu direct direct rcu */
-	double vr[FB_MAX_RUNS], vd[FB_MAX_RUNS], vp[FB_MAX_RUNS];
+	/* wall-clock Mpps, Mpps per CPU-second of the thread, differences */
+	double vr[FB_MAX_RUNS], vd[FB_MAX_RUNS], cr[FB_MAX_RUNS], cd[FB_MAX_RUNS];
+	double vp[FB_MAX_RUNS], cp[FB_MAX_RUNS];
 	struct fb_rcu c = { .o = o };
 	pthread_t tid;
 	cpu_set_t set;
@@ -387,24 +407,33 @@ static int fb_rcu(const struct fb_opts *o)
 		printf("note: cannot pin to lcore %d: %s\n", o->lcore, strerror(-r));
 	printf("hotport io forwarding loop, RCU-protected hp_port_rx/tx_burst vs the driver's "
 	       "burst functions called directly; 1 thread on lcore %d, burst %u, "
-	       "slices of %.2f s (rcu, direct, direct, rcu) per run:\n",
-	       o->lcore, o->burst, o->slice);
+	       "%d rounds of 4 slices of %.2f s (rcu, direct, direct, rcu) per run, %s memory:\n",
+	       o->lcore, o->burst, o->rounds, o->slice,
+	       hp_shm_is_huge(hp_core_shm()) ? "hugepage" : "ordinary");
 	for (int i = 0; i < o->runs && !bench_stop_requested; i++) {
 		uint64_t pk[2] = { 0, 0 };
-		double sec[2] = { 0, 0 };
+		double sec[2] = { 0, 0 }, cpu[2] = { 0, 0 };
 
-		for (int k = 0; k < 4; k++) {
-			c.phase = order[k];
+		for (int k = 0; k < 4 * o->rounds; k++) {
+			int v = order[k % 4];
+
+			c.phase = v;
 			pthread_barrier_wait(&c.go);
 			pthread_barrier_wait(&c.done);
-			pk[order[k]] += c.pkts;
-			sec[order[k]] += c.secs;
+			pk[v] += c.pkts;
+			sec[v] += c.secs;
+			cpu[v] += c.cpu;
 		}
 		vr[i] = pk[0] / sec[0] / 1e6;
 		vd[i] = pk[1] / sec[1] / 1e6;
+		cr[i] = pk[0] / cpu[0] / 1e6;
+		cd[i] = pk[1] / cpu[1] / 1e6;
 		vp[i] = (vd[i] - vr[i]) / vd[i] * 100;
-		printf("  run %d: rcu %.2f Mpps, direct %.2f Mpps, rcu slower by %.2f%%\n",
-		       i + 1, vr[i], vd[i], vp[i]);
+		cp[i] = (cd[i] - cr[i]) / cd[i] * 100;
+		printf("  run %d: rcu %.2f Mpps, direct %.2f Mpps (%.1f%%); per CPU-second of the "
+		       "thread (had %.0f%% of the core): rcu %.2f, direct %.2f, rcu slower by %.2f%%\n",
+		       i + 1, vr[i], vd[i], vp[i], (cpu[0] + cpu[1]) / (sec[0] + sec[1]) * 100,
+		       cr[i], cd[i], cp[i]);
 	}
 	c.phase = -1;
 	pthread_barrier_wait(&c.go);
@@ -416,14 +445,19 @@ static int fb_rcu(const struct fb_opts *o)
 		return -EINTR;
 	}
 	double mr = fb_median(vr, o->runs), md = fb_median(vd, o->runs);
-	double mp = fb_median(vp, o->runs);
+	double mcr = fb_median(cr, o->runs), mcd = fb_median(cd, o->runs);
+	double mvp = fb_median(vp, o->runs), mcp = fb_median(cp, o->runs);
 
-	printf("hotport RCU cost: rcu %.2f Mpps, direct %.2f Mpps, rcu slower by %.2f%% "
-	       "(medians of %d runs; the %% is the median of the per-run differences)\n",
-	       mr, md, mp, o->runs);
+	printf("hotport RCU cost: rcu %.2f Mpps, direct %.2f Mpps (%.2f%%); per CPU-second: "
+	       "rcu %.2f, direct %.2f Mpps: rcu slower by %.2f%% (medians of %d runs; the %% "
+	       "are medians of the per-run differences)\n",
+	       mr, md, mvp, mcr, mcd, mcp, o->runs);
 	printf("RESULT hotport.fwd_rcu.rcu_mpps=%.2f\n", mr);
 	printf("RESULT hotport.fwd_rcu.direct_mpps=%.2f\n", md);
-	printf("RESULT hotport.fwd_rcu.diff_pct=%.2f\n", mp);
+	printf("RESULT hotport.fwd_rcu.rcu_mpps_per_cpu=%.2f\n", mcr);
+	printf("RESULT hotport.fwd_rcu.direct_mpps_per_cpu=%.2f\n", mcd);
+	printf("RESULT hotport.fwd_rcu.diff_pct=%.2f\n", mcp);
+	printf("RESULT hotport.fwd_rcu.diff_wall_pct=%.2f\n", mvp);
 	return 0;
 }
 
