@@ -295,7 +295,7 @@ static int db_one_run(struct db_run *run, int k, double p50[DB_NB_STEPS],
 	*mpps = (double)(db_rx() - rx0) / wall;
 	for (unsigned f = 0; f < run->nb_fwd; f++)
 		cpu += bench_cpu_ms(run->fwd[f].pid) - cpu0[f];
-	printf("  run %d: %d cycles in %.1f s; ports 0+1 forwarded %.2f Mpps meanwhile; "
+	printf("  run %d: %d cycles in %.2f s; ports 0+1 forwarded %.2f Mpps meanwhile; "
 	       "forwarders used %.0f%% of a core each\n",
 	       k, o->cycles, wall / 1e6, *mpps,
 	       run->nb_fwd ? cpu / run->nb_fwd / (wall / 1e3) * 100 : 0.0);

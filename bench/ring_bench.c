@@ -262,8 +262,9 @@ static int rb_single(const struct rb_opts *o)
 		return ret;
 	}
 	printf("hotport hp_ring SP/SC bulk-32 enqueue+dequeue, one core (lcore %d), "
-	       "median of %d x %llu bursts per run:\n", o->a_lcore, SLICES,
-	       (unsigned long long)(o->single_iters / SLICES));
+	       "median of %d x %llu bursts per run, %s memory:\n", o->a_lcore, SLICES,
+	       (unsigned long long)(o->single_iters / SLICES),
+	       hp_shm_is_huge(hp_core_shm()) ? "hugepage" : "ordinary");
 	for (int i = 0; i < o->runs && ret == 0; i++) {
 		ret = rb_single_run(r, o->single_iters, &cm[i], &cb[i], &nm[i], &mhz);
 		if (ret == 0)

@@ -86,6 +86,7 @@ fi
 if want fastpath; then
 	for i in $(seq "$FAST_RUNS"); do
 		hp_busy_check | tee -a "$log"
+		hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
 		step hotport.testpmd.io_fwd_null "hotport io forwarding, net_null x2, 1 core (W1), run $i/$FAST_RUNS" 30 \
 			"$HB/hotport-bench-fwd" --mode fwd --runs 1 --file-prefix "$HP_PREFIX-fwd$i"
 		[ $dpdk != no ] && step dpdk.testpmd.io_fwd_null "DPDK testpmd io forwarding (W1), run $i/$FAST_RUNS" 40 \
@@ -93,15 +94,18 @@ if want fastpath; then
 	done
 	for i in $(seq "$FAST_RUNS"); do
 		hp_busy_check | tee -a "$log"
+		hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
 		step hotport.ring "hotport ring, one core + two-process pipeline (W4), run $i/$FAST_RUNS" 30 \
 			"$HB/hotport-bench-ring" --runs 1 --file-prefix "$HP_PREFIX-ring$i"
 		[ $dpdk != no ] && step dpdk.ring "DPDK rte_ring, one core + two-process pipeline (W4), run $i/$FAST_RUNS" 40 \
 			"$here/dpdk/ring_pipeline.sh"
 	done
 	hp_busy_check | tee -a "$log"
+	hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
 	step hotport.fwd_rcu "hotport RCU-protected bursts vs the driver's functions, same loop" 30 \
 		"$HB/hotport-bench-fwd" --mode rcu --runs "$FAST_RUNS" --file-prefix "$HP_PREFIX-rcu"
 	hp_busy_check | tee -a "$log"
+	hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
 	step hotport.detach_traffic "hotport detach under traffic, 3 forwarding secondaries" 60 \
 		"$HB/hotport-bench-detach" --runs "$FAST_RUNS" --cycles 200 --file-prefix "$HP_PREFIX-det"
 fi
