@@ -19,7 +19,7 @@
  *                entry looked up under RCU on every call); "direct" takes
  *                hp_port_fp_get(port)->rx_burst/tx_burst and the queue
  *                pointers once, before the loop. One run = --rounds
- *                (default 8) rounds of four slices of --slice seconds
+ *                (default 15) rounds of four slices of --slice seconds
  *                (default 0.1) in the order rcu, direct, direct, rcu
  *                (drift cancels); its figures are each variant's rate over
  *                its slices, in Mpps and in Mpps per CPU-second of the
@@ -77,7 +77,7 @@ static void fb_usage(FILE *out, const char *prog)
 		"                       RESULT (default 3)\n"
 		"  --seconds S          fwd: 1-s intervals per run (default 5)\n"
 		"  --slice S            rcu: seconds per slice (default 0.1)\n"
-		"  --rounds N           rcu: rounds of 4 slices per run (default 8)\n"
+		"  --rounds N           rcu: rounds of 4 slices per run (default 15)\n"
 		"  --burst N            packets per burst (default 32)\n"
 		"  --lcore N            the forwarding core (default 1)\n"
 		"  --no-huge            ordinary pages instead of hugepages\n"
@@ -105,7 +105,7 @@ static int fb_parse(int argc, char **argv, struct fb_opts *o)
 	int c;
 
 	*o = (struct fb_opts){ .fwd = true, .rcu = true, .runs = 3,
-			       .seconds = 5, .slice = 0.1, .rounds = 8, .burst = 32,
+			       .seconds = 5, .slice = 0.1, .rounds = 15, .burst = 32,
 			       .lcore = 1, .log_level = "warning" };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {

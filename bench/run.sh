@@ -102,7 +102,7 @@ if want fastpath; then
 	done
 	hp_busy_check | tee -a "$log"
 	hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
-	step hotport.fwd_rcu "hotport RCU-protected bursts vs the driver's functions, same loop" 30 \
+	step hotport.fwd_rcu "hotport RCU-protected bursts vs the driver's functions, same loop" 45 \
 		"$HB/hotport-bench-fwd" --mode rcu --runs "$FAST_RUNS" --file-prefix "$HP_PREFIX-rcu"
 	hp_busy_check | tee -a "$log"
 	hp_hugepages 80 >/dev/null	# as DPDK, on hugepages if the machine has them
