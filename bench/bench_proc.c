@@ -194,10 +194,8 @@ void bench_child_tail(const struct bench_child *c, int lines)
 
 double bench_cpu_ms(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
+	char path[64];
 	struct rusage ru;
-	FILE *f;
 
 	if (pid == 0) {
 		if (getrusage(RUSAGE_SELF, &ru) < 0)
@@ -206,6 +204,15 @@ double bench_cpu_ms(pid_t pid)
 		       ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return bench_stat_cpu_ms(path);
+}
+
+double bench_stat_cpu_ms(const char *path)
+{
+	char buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+
 	f = fopen(path, "r");
 	if (!f)
 		return -1;

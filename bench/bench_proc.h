@@ -55,6 +55,10 @@ void bench_child_tail(const struct bench_child *c, int lines);
 /* user + system CPU time of pid (0: this process), in ms; -1 on error. */
 double bench_cpu_ms(pid_t pid);
 
+/* user + system CPU time in ms from a /proc stat file (a process's, or a
+ * thread's: /proc/PID/task/TID/stat); -1 on error. */
+double bench_stat_cpu_ms(const char *path);
+
 /* Sorts v and summarises its n > 0 values. */
 struct bench_stats bench_stats_of(double *v, int n);
 

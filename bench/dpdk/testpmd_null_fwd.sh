@@ -34,6 +34,17 @@ if ! wait_line "$log" 'testpmd> ' 30 "$tp"; then
 	echo 'RESULT dpdk.testpmd.io_fwd_null.error="testpmd did not start"'
 	exit 0
 fi
+# CPU time (user + system, clock ticks) of testpmd's forwarding lcore thread
+# (rte-worker-1) from start to stop: with the Rx count it gives a rate per
+# CPU-second, which other load on the machine moves much less than Mpps.
+# (testpmd's main lcore polls its command line, so the process's time would
+# not do.)
+fwd_task=
+for t in /proc/$tp/task/*; do
+	case $(cat "$t/comm" 2>/dev/null) in *worker*) fwd_task=$t; break ;; esac
+done
+cpu_ticks() { [ -n "$fwd_task" ] && awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$fwd_task/stat" 2>/dev/null; }
+c0=$(cpu_ticks)
 echo "start" >&3
 echo "show port stats all" >&3
 t0=$(date +%s%N)
@@ -43,6 +54,8 @@ for i in $(seq "$DURATION"); do
 done
 echo "stop" >&3
 t1=$(date +%s%N)
+sleep 0.3	# let testpmd stop its lcore
+c1=$(cpu_ticks)
 echo "quit" >&3
 for i in $(seq 200); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$tp" 2>/dev/null && { echo "testpmd did not quit; stopping it"; bg_stop "$tp"; }
@@ -62,6 +75,10 @@ mpps=$(awk -v p="$pps" 'BEGIN { printf "%.2f", p / 1e6 }')
 check=$(awk -v n="${fwd:-0}" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", n / ((t1 - t0) / 1e9) / 1e6 }')
 echo "   per 1-s interval, both ports, Mpps: $per_s"
 echo "   check: ${fwd:-?} packets forwarded between start and stop, ${check} Mpps by the script's clock"
+per_cpu=$(awk -v n="${fwd:-0}" -v c0="${c0:-0}" -v c1="${c1:-0}" -v hz="$(getconf CLK_TCK)" \
+	'BEGIN { if (c1 > c0 && n > 0) printf "%.2f", n / ((c1 - c0) / hz) / 1e6 }')
+[ -n "$per_cpu" ] && echo "   testpmd's forwarding lcore used $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) )) ms CPU from start to stop: $per_cpu Mpps per CPU-second"
 echo "dpdk io fwd null: $mpps Mpps"
 echo "RESULT dpdk.testpmd.io_fwd_null.mpps=$mpps"
+[ -n "$per_cpu" ] && echo "RESULT dpdk.testpmd.io_fwd_null.mpps_per_cpu=$per_cpu"
 exit 0
