@@ -6,7 +6,9 @@ set -euo pipefail
 dir=${1:-build}
 shift || true
 top=$(cd "$(dirname "$0")/.." && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 if [ ! -f "$top/$dir/build.ninja" ]; then
-	meson setup "$top/$dir" "$top" "$@" >/dev/null
+	meson setup "$top/$dir" "$top" "$@" >"$log" 2>&1 || { cat "$log"; exit 1; }
 fi
-ninja -C "$top/$dir" >/dev/null
+ninja -C "$top/$dir" >"$log" 2>&1 || { grep -E -A5 'error|FAILED' "$log" | head -60; exit 1; }
