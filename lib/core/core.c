@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core_private.h"
@@ -204,6 +206,20 @@ int hp_core_procs(struct hp_proc_info *procs, unsigned max)
 	return (int)n;
 }
 
+/* Waits up to ms for process pid to exit (a pidfd becomes readable). */
+static void core_wait_exit(pid_t pid, int ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p;
+
+	if (fd < 0)
+		return; /* gone already, or no pidfd: reclaim does its best */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, ms) < 0 && errno == EINTR)
+		;
+	close(fd);
+}
+
 static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 			 void *arg)
 {
@@ -212,7 +228,11 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	if (core.role == HP_ROLE_PRIMARY) {
 		if (up)
 			return;
-		/* Buffers in the dead process's per-thread caches go back. */
+		/* Buffers in the dead process's per-thread caches go back.
+		 * The socket hangs up while the process is still exiting:
+		 * wait (bounded) until it has, so that its threads count as
+		 * gone. */
+		core_wait_exit(pid, 1000);
 		int n = hp_mempool_reclaim_pid(core.pool, pid);
 		HP_INFO(CORE_LOG, "secondary pid %d left%s", (int)pid,
 			n > 0 ? "; its cached packet buffers are back in the pool" : "");
