@@ -164,12 +164,13 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 		return r;
 	}
 
-	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
+	PORT_FOREACH_USED(t, id) {
 		struct port_slot *s = &t->slots[id];
 		char err[PORT_ERR_MAX];
-		if (!PORT_USED(t, id) || port_state_load(s) != HP_PORT_ATTACHED)
+		if (port_state_load(s) != HP_PORT_ATTACHED)
 			continue;
-		r = port_local_attach(id, s->generation, err, sizeof(err));
+		r = port_local_attach((uint16_t)id, s->generation, err,
+				      sizeof(err));
 		if (r < 0)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",
 				id, s->name, err);
@@ -182,15 +183,13 @@ void hp_port_fini(void)
 	if (!port_ctx.table)
 		return;
 	if (port_ctx.primary) {
-		for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
-			struct port_slot *s = &port_ctx.table->slots[id];
-			if (port_state_load(s) == HP_PORT_FREE)
-				continue;
+		PORT_FOREACH_USED(port_ctx.table, id) {
 			char err[PORT_ERR_MAX];
-			port_op_primary(id,
+			port_op_primary((uint16_t)id,
 					&(struct port_op_args){ .op = PORT_OP_STOP },
 					err, sizeof(err));
-			if (port_detach_primary(id, NULL, 0, err, sizeof(err)) < 0)
+			if (port_detach_primary((uint16_t)id, NULL, 0, err,
+						sizeof(err)) < 0)
 				HP_WARN(PORT_LOG, "port %u: %s", id, err);
 		}
 	} else {
@@ -370,9 +369,9 @@ unsigned hp_port_count(void)
 {
 	unsigned n = 0;
 
-	for (uint16_t id = hp_port_next(0); id != HP_PORT_INVALID;
-	     id = id + 1 < HP_MAX_PORTS ? hp_port_next(id + 1) : HP_PORT_INVALID)
-		n++;
+	for (unsigned w = 0; port_ctx.table && w < PORT_USED_WORDS; w++)
+		n += (unsigned)__builtin_popcountll(
+			__atomic_load_n(&port_ctx.table->used[w], __ATOMIC_RELAXED));
 	return n;
 }
 
@@ -387,12 +386,13 @@ int hp_port_find(const char *name, uint16_t *ret_port_id)
 {
 	if (!name || !ret_port_id)
 		return -EINVAL;
-	for (uint16_t id = 0; port_ctx.table && id < HP_MAX_PORTS; id++) {
+	if (!port_ctx.table)
+		return -ENODEV;
+	PORT_FOREACH_USED(port_ctx.table, id) {
 		struct port_slot *s = &port_ctx.table->slots[id];
-		if (PORT_USED(port_ctx.table, id) &&
-		    port_state_load(s) == HP_PORT_ATTACHED &&
+		if (port_state_load(s) == HP_PORT_ATTACHED &&
 		    !strncmp(s->name, name, sizeof(s->name))) {
-			*ret_port_id = id;
+			*ret_port_id = (uint16_t)id;
 			return 0;
 		}
 	}

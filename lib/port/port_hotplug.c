@@ -61,8 +61,7 @@ static void port_slot_release(struct port_slot *s)
 {
 	uint16_t id = (uint16_t)(s - port_ctx.table->slots);
 
-	for (uint16_t i = hp_port_next(0); i != HP_PORT_INVALID;
-	     i = i + 1 < HP_MAX_PORTS ? hp_port_next(i + 1) : HP_PORT_INVALID)
+	PORT_FOREACH_USED(port_ctx.table, i)
 		if (PORT_LD(port_ctx.table->slots[i].peer) == id)
 			PORT_ST(port_ctx.table->slots[i].peer, HP_PORT_INVALID);
 	PORT_ST(s->peer, HP_PORT_INVALID);
@@ -118,8 +117,7 @@ static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
 
 	/* Only the primary changes slots, under hotplug_lock: the map is
 	 * exact here. */
-	for (uint32_t id = port_used_scan(t, 0, true); id < HP_MAX_PORTS;
-	     id = port_used_scan(t, id + 1, true)) {
+	PORT_FOREACH_USED(t, id) {
 		if (!strncmp(t->slots[id].name, name, sizeof(t->slots[id].name))) {
 			port_err(err, errlen, "device %s is already port %u",
 				 name, id);

@@ -65,15 +65,14 @@ struct port_table {
 	struct port_slot slots[HP_MAX_PORTS];
 };
 
-/* Whether slot id is in use, from the map (relaxed: a hint that the
- * slot's own state confirms). */
-#define PORT_USED(t, id)                                                     \
-	((__atomic_load_n(&(t)->used[(id) / 64], __ATOMIC_RELAXED) >>         \
-	  ((id) % 64)) & 1)
-
 /* The first slot at or after from whose used bit equals want, or
  * HP_MAX_PORTS. */
 uint32_t port_used_scan(const struct port_table *t, uint32_t from, bool want);
+
+/* Every used slot id of table t, lowest first. */
+#define PORT_FOREACH_USED(t, id)                                              \
+	for (uint32_t id = port_used_scan(t, 0, true); id < HP_MAX_PORTS;     \
+	     id = port_used_scan(t, id + 1, true))
 
 /* This process's private state of one attached port. */
 struct port_local {
