@@ -83,6 +83,8 @@ HP_API void hp_mempool_destroy(struct hp_shm *shm, struct hp_mempool *pool);
  * how many exist. A snapshot while other threads use the pool. */
 HP_API unsigned hp_mempool_avail(const struct hp_mempool *pool);
 HP_API unsigned hp_mempool_size(const struct hp_mempool *pool);
+/* Bytes of data room of each buffer of the pool (headroom included). */
+HP_API unsigned hp_mempool_data_room(const struct hp_mempool *pool);
 
 /* Where a pool's free buffers are, for show commands and tests. */
 struct hp_mempool_stats {

@@ -224,6 +224,11 @@ unsigned hp_mempool_avail(const struct hp_mempool *pool)
 	return avail > st.size ? st.size : avail;
 }
 
+unsigned hp_mempool_data_room(const struct hp_mempool *pool)
+{
+	return pool->data_room;
+}
+
 unsigned hp_mempool_size(const struct hp_mempool *pool)
 {
 	return pool->size;

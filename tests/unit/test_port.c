@@ -420,6 +420,36 @@ static void test_port_configure_of_started_port_refused(void **state)
 	child_stop(&c);
 }
 
+/* Regression: a null port's packets were written past the end of buffers
+ * from a pool smaller than its size= when that pool was given to an rx
+ * queue. Such a queue set-up is refused; the old pool stays. */
+static void test_port_queue_pool_too_small_refused(void **state)
+{
+	struct hp_mempool *small;
+	struct hp_port_fp *fp;
+	uint16_t id;
+
+	(void)state;
+	assert_int_equal(hp_mempool_create(hp_core_shm(), "t_small", 255, 0,
+					   HP_MBUF_HEADROOM + 128, &small), 0);
+	assert_int_equal(hp_port_attach("net_null0,size=200", &id), 0);
+	assert_true(hp_port_rx_queue_setup(id, 0, 256, small) < 0);
+	/* Still usable with the default pool, which holds 200 bytes. */
+	assert_int_equal(hp_port_start(id), 0);
+	hp_rcu_thread_register();
+	fp = hp_port_fp_get(id);
+	assert_non_null(fp);
+	struct hp_mbuf *m[4];
+	uint16_t n = hp_port_rx_burst(id, 0, m, 4);
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < n; i++)
+		assert_true(m[i]->pool != small && m[i]->data_len == 200);
+	hp_mbuf_free_bulk(m, n);
+	hp_rcu_thread_unregister();
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+}
+
 static void test_port_configure_bad_queue_counts(void **state)
 {
 	struct child c = { 0 };
@@ -544,6 +574,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_configure_reaches_every_process, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_configure_of_started_port_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_configure_bad_queue_counts, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_queue_pool_too_small_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, primary_teardown),
 	};

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* net_null: receive makes packets of a fixed size, transmit frees them. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hp_mbuf.h"
@@ -94,6 +96,16 @@ static int null_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 		qs[i].pool = qs[i].q.rx ? dev->rxq_conf[qs[i].q.queue_id].pool :
 					  NULL;
 		qs[i].size = sh->size;
+		/* A queue may be given any pool: its buffers must hold size. */
+		if (qs[i].pool && hp_mempool_data_room(qs[i].pool) <
+					  HP_MBUF_HEADROOM + sh->size) {
+			snprintf(dev->err, dev->errlen,
+				 "rx queue %u: the pool's buffers are smaller than size=%u",
+				 qs[i].q.queue_id, sh->size);
+			free(fp->priv);
+			fp->priv = NULL;
+			return -EINVAL;
+		}
 	}
 	fp->rx_burst = null_rx;
 	fp->tx_burst = null_tx;
