@@ -39,7 +39,6 @@ struct hp_ring {
 	uint32_t magic;		     /* set last at init; cleared at free */
 	uint32_t size;		     /* slots, a power of two; the capacity */
 	uint32_t mask;		     /* size - 1 */
-	uint32_t flags;		     /* HP_RING_F_* given at init */
 	char pad0[HP_CACHE_LINE] HP_CACHE_ALIGNED;
 	struct hp_ring_ht prod HP_CACHE_ALIGNED; /* written by producers */
 	char pad1[HP_CACHE_LINE] HP_CACHE_ALIGNED;

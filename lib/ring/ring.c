@@ -50,7 +50,6 @@ int hp_ring_init(void *mem, const char *name, unsigned count, unsigned flags)
 	strcpy(r->name, name);
 	r->size = count;
 	r->mask = count - 1;
-	r->flags = flags;
 	r->prod.single = !!(flags & HP_RING_F_SP_ENQ);
 	r->cons.single = !!(flags & HP_RING_F_SC_DEQ);
 	__atomic_store_n(&r->magic, RING_MAGIC, __ATOMIC_RELEASE);

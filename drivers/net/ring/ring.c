@@ -14,9 +14,9 @@
  * tx is A's rx. Detaching either one unjoins them: the other one loops
  * back again.
  *
- * Rings are multi-producer and multi-consumer: any number of threads in
- * any number of processes may poll the same queue, and the counters are
- * updated atomically. A tx burst takes as many buffers as fit in the ring
+ * Rings are multi-producer and multi-consumer, so a peer's refresh never
+ * leaves two writers racing on a ring; the counters follow the fast-path
+ * contract (one thread polls a queue at a time). A tx burst takes as many buffers as fit in the ring
  * and leaves the rest to the caller, counted as drops (odropped). The
  * ring size is fixed at probe: nb_desc and the pool of a queue set-up are
  * not used (buffers arrive from the sender's pool), and a configuration
@@ -34,6 +34,7 @@
 #define RING_SIZE_MAX 65536
 /* The name of rx ring q of a port: "<port name>:rx<q>". */
 #define RING_NAME_FMT "%s:rx%u"
+_Static_assert(HP_PORT_MAX_QUEUES <= 100, "ring names have room for 2 queue digits");
 /* The longest port name whose ring names fit in HP_RING_NAME_MAX. */
 #define RING_PORT_NAME_MAX (HP_RING_NAME_MAX - (int)sizeof(":rx15"))
 
@@ -58,11 +59,11 @@ static void ring_count(struct hp_port_qstats *st, unsigned n, uint64_t bytes,
 		       unsigned dropped)
 {
 	if (n) {
-		__atomic_fetch_add(&st->packets, n, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&st->bytes, bytes, __ATOMIC_RELAXED);
+		hp_port_qstats_add(&st->packets, n);
+		hp_port_qstats_add(&st->bytes, bytes);
 	}
 	if (dropped)
-		__atomic_fetch_add(&st->drops, dropped, __ATOMIC_RELAXED);
+		hp_port_qstats_add(&st->drops, dropped);
 }
 
 static uint16_t ring_rx(void *q, struct hp_mbuf **pkts, uint16_t n)
