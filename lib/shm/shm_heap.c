@@ -54,6 +54,12 @@ int shm_lock(struct shm_hdr *hdr)
 		HP_WARN(SHM_LOG,
 			"a process died holding the shared memory lock; recovering it");
 		r = pthread_mutex_consistent(&hdr->lock);
+		/* It may have died inside the heap: trust it only if whole. */
+		if (r == 0 && shm_heap_check(hdr) < 0) {
+			HP_ERR(SHM_LOG,
+			       "the shared heap is damaged; restart the instance");
+			r = ENOTRECOVERABLE;
+		}
 		if (r)
 			pthread_mutex_unlock(&hdr->lock);
 	}
