@@ -92,12 +92,10 @@ static const struct cli_arg_kind {
 			  "a number from 1 to " CLI_STR(HP_PORT_MAX_QUEUES) },
 	[CLI_ARG_NBDESC] = { "<n>", "a number of descriptors",
 			     "number of descriptors",
-			     "a number from 1 to " CLI_STR(CLI_NBDESC_MAX) },
+			     "a number from 1 to " CLI_STR(HP_PORT_MAX_DESC) },
 	[CLI_ARG_TOPOLOGY] = { "<topology>", "a topology: " CLI_TOPOLOGIES,
 			       "topology", CLI_TOPOLOGIES },
 };
-
-#define CLI_NBDESC_MAX 32768 /* HP_PORT_MAX_DESC */
 
 static const struct cli_def {
 	const char *words;	/* single spaces between words */
@@ -363,7 +361,7 @@ static bool cli_value(enum cli_arg kind, struct cli_word w,
 	case CLI_ARG_NBQ:
 		return cli_number(w, 1, HP_PORT_MAX_QUEUES, &cmd->num);
 	case CLI_ARG_NBDESC:
-		return cli_number(w, 1, CLI_NBDESC_MAX, &cmd->num);
+		return cli_number(w, 1, HP_PORT_MAX_DESC, &cmd->num);
 	default:
 		return true;
 	}

@@ -32,8 +32,8 @@ static const struct cli_reason {
 	  "a process did not answer in time; the attach was undone" },
 	{ HP_CLI_OP_PORT_DETACH, ETIMEDOUT,
 	  "a process did not answer in time; nothing was freed" },
-	{ HP_CLI_OP_CONFIG_RXQ, E2BIG, "more queues than the driver has" },
-	{ HP_CLI_OP_CONFIG_TXQ, E2BIG, "more queues than the driver has" },
+	{ HP_CLI_OP_CONFIG_RXQ, EINVAL, "more queues than the driver has" },
+	{ HP_CLI_OP_CONFIG_TXQ, EINVAL, "more queues than the driver has" },
 	{ HP_CLI_OP_NONE, EBUSY,
 	  "the port is being attached or detached; try again" },
 	{ HP_CLI_OP_NONE, ENODEV, "no such port (see 'show ports')" },
@@ -259,9 +259,6 @@ static int cli_port_config_one(uint16_t port_id, enum hp_cli_op op, unsigned n)
 
 	if (r < 0)
 		return r;
-	if ((op == HP_CLI_OP_CONFIG_RXQ && info.max_rx_queues && n > info.max_rx_queues) ||
-	    (op == HP_CLI_OP_CONFIG_TXQ && info.max_tx_queues && n > info.max_tx_queues))
-		return -E2BIG;
 	switch (op) {
 	case HP_CLI_OP_CONFIG_RXQ:
 		return hp_port_configure(port_id, (uint16_t)n, info.nb_tx_queues);
