@@ -112,6 +112,10 @@ static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 	case HP_PORT_EVENT_DESTROY:
 		printf("Port %u: %s left this process\n", port_id, name);
 		break;
+	case HP_PORT_EVENT_CONFIG:
+		printf("Port %u: %s reconfigured: %u rx, %u tx queues\n", port_id,
+		       name, info.nb_rx_queues, info.nb_tx_queues);
+		break;
 	case HP_PORT_EVENT_REMOVED:
 		printf("Port %u: %s: the device went away\n", port_id, name);
 		break;

@@ -208,7 +208,8 @@ static void fwd_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
 {
 	(void)arg;
-	if (ev != HP_PORT_EVENT_NEW && ev != HP_PORT_EVENT_DESTROY)
+	if (ev != HP_PORT_EVENT_NEW && ev != HP_PORT_EVENT_DESTROY &&
+	    ev != HP_PORT_EVENT_CONFIG)
 		return;
 	pthread_mutex_lock(&fwd_ctx.lock);
 	if (fwd_port_chosen(port_id))

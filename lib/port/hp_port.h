@@ -36,6 +36,7 @@ enum hp_port_event {
 	HP_PORT_EVENT_NEW = 1,	   /* attached and in this process's fast path */
 	HP_PORT_EVENT_DESTROY = 2, /* detached from this process */
 	HP_PORT_EVENT_REMOVED = 3, /* the backing device went away */
+	HP_PORT_EVENT_CONFIG = 4,  /* its queues changed in this process */
 };
 
 /* A copy of a port's shared state, as show port info prints it. */

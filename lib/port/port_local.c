@@ -182,6 +182,7 @@ int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
 {
 	struct port_local *old = NULL, *pl;
 	struct port_slot *slot;
+	bool rebuilt = false;
 	int r = 0;
 
 	err[0] = '\0';
@@ -204,9 +205,13 @@ int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
 	port_local_retire(old);
 	HP_DEBUG(PORT_LOG, "port %u (%s): fast path rebuilt, %u rx and %u tx queues",
 		 port_id, slot->name, pl->fp.nb_rxq, pl->fp.nb_txq);
+	rebuilt = true;
 out_unlock:
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	free(old);
+	/* Users of the queue counts (forwarding streams) follow the change. */
+	if (rebuilt)
+		port_event_fire(port_id, HP_PORT_EVENT_CONFIG);
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * (bounded) and never depend on speed. */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -551,6 +552,35 @@ static void test_fwd_follows_hotplug(void **state)
 	assert_int_equal(hp_mempool_avail(pool), avail);
 }
 
+/* Regression: after a port's queues were reconfigured, forwarding kept
+ * its old streams and never polled the new queue. */
+static void test_fwd_follows_reconfiguration(void **state)
+{
+	struct hp_port_stats st;
+	uint16_t p0;
+
+	(void)state;
+	p0 = port_up("net_null0,queues=2");
+	assert_int_equal(hp_port_stop(p0), 0);
+	assert_int_equal(hp_port_configure(p0, 1, 1), 0);
+	assert_int_equal(hp_port_start(p0), 0);
+	assert_int_equal(hp_fwd_set_queues("0-1"), 0);
+	assert_int_equal(hp_fwd_start(), 0);
+	assert_int_equal(fwd_streams(), 1);
+	assert_int_equal(hp_port_stop(p0), 0);
+	assert_int_equal(hp_port_configure(p0, 2, 2), 0);
+	assert_int_equal(fwd_streams(), 2);
+	assert_int_equal(hp_port_start(p0), 0);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(hp_port_stats_get(p0, &st), 0);
+		if (st.q_ipackets[1] > 0)
+			break;
+		poll(NULL, 0, 10);
+	}
+	assert_true(st.q_ipackets[1] > 0);
+	assert_int_equal(hp_fwd_stop(NULL), 0);
+}
+
 /* Each topology on three ports: the port each one transmits to (-1:
  * none), as the counters of a run show it. */
 static void test_fwd_topologies(void **state)
@@ -829,6 +859,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fwd_io_moves_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fwd_follows_reconfiguration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_start_stop_twice_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_rxonly_receives_and_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd_txonly_sends_udp_frames, setup, teardown),
