@@ -80,6 +80,15 @@ const struct hp_port_driver *port_driver_find(const char *name)
 	return best;
 }
 
+/* Under hotplug_lock in the primary: -ESHUTDOWN once hp_port_fini ran. */
+int port_gone(char *err, size_t errlen)
+{
+	if (port_ctx.table)
+		return 0;
+	port_err(err, errlen, "the primary is shutting down");
+	return -ESHUTDOWN;
+}
+
 struct port_slot *port_slot_get(uint16_t port_id)
 {
 	if (!port_ctx.table || port_id >= HP_MAX_PORTS)
@@ -205,10 +214,14 @@ void hp_port_fini(void)
 				port_local_detach(id, gen);
 		}
 	}
+	/* The ipc worker may still serve a request until lib/core stops it:
+	 * under hotplug_lock, it then finds no table and refuses. */
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	pthread_mutex_lock(&port_ctx.local_lock);
 	port_ctx.joined = false;
 	port_ctx.table = NULL;
 	pthread_mutex_unlock(&port_ctx.local_lock);
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 }
 
 const char *hp_port_state_name(enum hp_port_state state)

@@ -361,7 +361,9 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	int r;
 
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	r = port_parse(devargs, &args, &drv, err, errlen);
+	r = port_gone(err, errlen);
+	if (r == 0)
+		r = port_parse(devargs, &args, &drv, err, errlen);
 	if (r < 0)
 		goto out;
 	r = port_find_free_slot(args.name, &id, err, errlen);
@@ -424,16 +426,21 @@ int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	const struct hp_port_driver *drv;
-	struct port_slot *s = port_slot_get(port_id);
+	struct port_slot *s;
 	uint32_t st;
 	int r;
 
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_gone(err, errlen);
+	if (r < 0)
+		goto out;
+	s = port_slot_get(port_id);
 	if (!s) {
 		port_err(err, errlen, "port %u does not exist (ports go from 0 to %d)",
 			 port_id, HP_MAX_PORTS - 1);
-		return -ENODEV;
+		r = -ENODEV;
+		goto out;
 	}
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 	if (st == HP_PORT_FREE) {
 		port_err(err, errlen, "port %u is not attached", port_id);

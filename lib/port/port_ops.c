@@ -139,10 +139,14 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 		    size_t errlen)
 {
-	struct port_slot *s = port_slot_get(port_id);
-	int r = 0;
+	struct port_slot *s;
+	int r;
 
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_gone(err, errlen);
+	if (r < 0)
+		goto out;
+	s = port_slot_get(port_id);
 	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED) {
 		port_err(err, errlen, "port %u is not attached", port_id);
 		r = -ENODEV;

@@ -159,6 +159,7 @@ extern struct port_ctx port_ctx;
 /* port.c */
 const struct hp_port_driver *port_driver_find(const char *name);
 struct port_slot *port_slot_get(uint16_t port_id);
+int port_gone(char *err, size_t errlen);
 void port_qstats_zero(struct port_slot *s);
 void port_event_fire(uint16_t port_id, enum hp_port_event ev);
 void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
