@@ -20,6 +20,21 @@ struct hp_mempool;
  * the detached port leaves the fast paths and its remove runs; so remove
  * may free anything the peer's fast path used. */
 
+/* Most file descriptors one port shares between processes (one IPC
+ * message carries them). */
+#define HP_PORT_MAX_FDS 8
+
+/* The file descriptors of a port (sockets, TAP queues) as one process
+ * holds them. The primary's probe opens them and adds them with
+ * hp_port_fd_add; the port layer hands a copy of each to every process
+ * over IPC (fd passing), so every process's attach_local sees the same
+ * open files, at its own numbers. The port layer closes them: in the
+ * primary after remove, elsewhere after detach_local. */
+struct hp_port_fds {
+	unsigned nb;
+	int fd[HP_PORT_MAX_FDS];
+};
+
 /* One queue's set-up (hp_port_rx_queue_setup/hp_port_tx_queue_setup). */
 struct hp_port_queue_conf {
 	uint16_t nb_desc;		/* descriptors; 0: the driver's default */
@@ -47,6 +62,7 @@ struct hp_port_dev {
 	 * used (a copy of the slot's: stays as it was for detach_local) */
 	const struct hp_port_queue_conf *rxq_conf;
 	const struct hp_port_queue_conf *txq_conf;
+	struct hp_port_fds *fds;	/* this process's copies of the port's fds */
 	uint16_t peer;		/* attach_local: the joined port once both are
 				 * attached, else HP_PORT_INVALID */
 	char *err;			/* one-line reason on failure */
@@ -111,6 +127,12 @@ HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
  * fp->txq[] at them. -ENOMEM, -EINVAL for a size below the header. */
 HP_API int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
 				size_t size);
+
+/* For probe (primary): hands fd to the port layer, which shares it with
+ * every process and closes it when the port goes (also when the probe
+ * fails). The port's fds keep the order they were added in. -ENOSPC past
+ * HP_PORT_MAX_FDS (fd closed), -EBADF for a negative fd. */
+HP_API int hp_port_fd_add(struct hp_port_dev *dev, int fd);
 
 /* For drivers: the shared state of port port_id if it is a port of drv
  * (attaching, attached or detaching), else NULL; how a driver reaches its

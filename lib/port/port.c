@@ -40,6 +40,29 @@ void port_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void port_fds_close(struct hp_port_fds *f)
+{
+	for (unsigned i = 0; i < f->nb; i++)
+		close(f->fd[i]);
+	f->nb = 0;
+}
+
+int hp_port_fd_add(struct hp_port_dev *dev, int fd)
+{
+	if (fd < 0) {
+		HP_ERR(PORT_LOG, "%s: cannot share fd %d", dev->name, fd);
+		return -EBADF;
+	}
+	if (!dev->fds || dev->fds->nb >= HP_PORT_MAX_FDS) {
+		HP_ERR(PORT_LOG, "%s: a port shares at most %d fds",
+		       dev->name, HP_PORT_MAX_FDS);
+		close(fd);
+		return -ENOSPC;
+	}
+	dev->fds->fd[dev->fds->nb++] = fd;
+	return 0;
+}
+
 int hp_port_driver_register(const struct hp_port_driver *drv)
 {
 	if (!drv || !drv->name || !drv->attach_local)
@@ -175,10 +198,23 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 
 	PORT_FOREACH_USED(t, id) {
 		struct port_slot *s = &t->slots[id];
+		struct hp_port_fds fds = { 0 };
+		uint32_t gen = PORT_LD(s->generation);
 		char err[PORT_ERR_MAX];
 		if (port_state_load(s) != HP_PORT_ATTACHED)
 			continue;
-		r = port_local_attach((uint16_t)id, s->generation, err,
+		if (s->nb_fds) {
+			r = port_fds_fetch((uint16_t)id, gen, &fds);
+			if (r == -ESTALE)
+				continue; /* detached meanwhile */
+			if (r < 0) {
+				HP_WARN(PORT_LOG,
+					"port %u (%s): not usable here: its fds did not come: %s",
+					id, s->name, strerror(-r));
+				continue;
+			}
+		}
+		r = port_local_attach((uint16_t)id, gen, &fds, err,
 				      sizeof(err));
 		if (r < 0)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",

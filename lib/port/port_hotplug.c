@@ -84,6 +84,12 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 	int r;
 
 	hp_ipc_msg_init(&msg, type, &m, sizeof(m));
+	if (type == PORT_MSG_ATTACH_LOCAL) {
+		/* Every process gets its copies of the port's fds. */
+		const struct hp_port_fds *f = &port_ctx.fds[port_id];
+		msg.nb_fds = f->nb;
+		memcpy(msg.fds, f->fd, sizeof(int) * f->nb);
+	}
 	r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms, res,
 			     HP_ARRAY_SIZE(res), &n);
 	for (unsigned i = 0; i < n; i++) {
@@ -153,6 +159,8 @@ static void port_unprobe(uint16_t port_id, const struct hp_port_driver *drv,
 			 struct hp_devargs *args)
 {
 	port_remove(port_id, drv, args);
+	port_fds_close(&port_ctx.fds[port_id]);
+	port_slot_get(port_id)->nb_fds = 0;
 	port_slot_release(port_slot_get(port_id));
 }
 
@@ -301,6 +309,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 				 strerror(-r));
 		goto err_free;
 	}
+	s->nb_fds = (uint8_t)port_ctx.fds[port_id].nb;
 	memcpy(s->mac, pl.info.mac, sizeof(s->mac));
 	s->link_up = pl.info.link_up;
 	s->link_speed = pl.info.link_speed;
@@ -316,6 +325,8 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 err_remove:
 	port_remove(port_id, drv, args);
 err_free:
+	port_fds_close(&port_ctx.fds[port_id]);
+	s->nb_fds = 0;
 	hp_shm_free(port_ctx.shm, s->drv_shared);
 	s->drv_shared = NULL;
 	return r;
@@ -384,7 +395,7 @@ int port_attach_primary(const char *devargs, pid_t requester,
 		goto out;
 	}
 	port_slot_set_state(s, HP_PORT_ATTACHING);
-	r = port_local_attach(id, s->generation, err, errlen);
+	r = port_local_attach(id, s->generation, NULL, err, errlen);
 	if (r < 0)
 		goto err_unprobe;
 	r = port_broadcast(PORT_MSG_ATTACH_LOCAL, id, s->generation, err,
