@@ -116,6 +116,7 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	rep.primary_pid = getpid();
 	rep.timeout_ms = core.timeout_ms;
 	rep.peer_id = peer;
+	rep.peer_pid = core_peer_pid(peer);
 	if (msg->len != sizeof(req) || req.shm_layout != HP_SHM_LAYOUT_VERSION ||
 	    req.max_ports != HP_MAX_PORTS || req.max_procs != HP_MAX_PROCS) {
 		snprintf(rep.err, sizeof(rep.err),
@@ -408,6 +409,9 @@ static int core_init_secondary(void)
 		return r;
 	core.primary_pid = rep.primary_pid;
 	core.peer_id = rep.peer_id;
+	/* Buffer caches carry the pid the primary knows us by, which is not
+	 * getpid() in another PID namespace: its reclaim must find them. */
+	hp_mempool_set_owner_pid(rep.peer_pid);
 	for (unsigned i = 0; i < rep.nb_segs; i++)
 		segs[i] = (struct hp_shm_seg){ reply.fds[i], rep.segs[i].addr,
 					       rep.segs[i].len,

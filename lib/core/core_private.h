@@ -33,6 +33,7 @@ struct core_hello_rep {
 	int32_t primary_pid;
 	int32_t timeout_ms;
 	uint32_t peer_id;	/* the secondary's id */
+	int32_t peer_pid;	/* the secondary's pid as the primary sees it */
 	uint32_t nb_segs;
 	struct {
 		uint64_t addr;
