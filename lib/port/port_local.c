@@ -87,8 +87,8 @@ static struct port_local *port_local_new(uint16_t port_id,
 	r = hp_devargs_parse(slot->devargs, &pl->args, err, errlen);
 	if (r < 0)
 		goto err_free;
-	pl->drv = port_driver_find(pl->args.name);
-	if (!pl->drv || strcmp(pl->drv->name, slot->driver)) {
+	pl->drv = port_driver_get(slot->driver);
+	if (!pl->drv) {
 		port_err(err, errlen, "driver %s is not built into this process",
 			 slot->driver);
 		r = -ENODEV;
