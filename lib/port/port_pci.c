@@ -58,10 +58,19 @@ int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 		   size_t errlen)
 {
 	const struct hp_port_driver *drv;
+	struct hp_pci_addr addr;
 	struct hp_pci_dev dev;
 	char why[PORT_ERR_MAX];
 	int r;
 
+	/* One name per device, whichever form was typed: "01:00.0" is
+	 * "0000:01:00.0", and a second attach of it finds the first. */
+	r = hp_pci_addr_parse(args->name, &addr);
+	if (r < 0) {
+		port_err(err, errlen, "%s: not a PCI address", args->name);
+		return r;
+	}
+	hp_pci_addr_format(&addr, args->name, sizeof(args->name));
 	r = hp_pci_scan(false, why, sizeof(why));
 	if (r < 0) {
 		port_err(err, errlen, "%s: cannot scan PCI devices: %s",
@@ -74,9 +83,6 @@ int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 			 args->name);
 		return -ENODEV;
 	}
-	/* One name per device, whichever form was typed: "01:00.0" is
-	 * "0000:01:00.0", and a second attach of it finds the first. */
-	snprintf(args->name, sizeof(args->name), "%s", dev.name);
 	r = port_pci_policy(&dev, err, errlen);
 	if (r < 0)
 		return r;
