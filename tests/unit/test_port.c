@@ -99,6 +99,7 @@ static int fdt_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver fdt_driver = {
 	.name = "net_fdt",
+	.detachable = true,
 	.shared_size = sizeof(struct fdt_shared),
 	.probe = fdt_probe,
 	.attach_local = fdt_attach_local,
