@@ -463,6 +463,26 @@ static bool pci_child_cmd(const char *line)
 	return true;
 }
 
+static int warnings;
+static int pci_warnings;		/* those that speak of PCI */
+static char last_pci_warning[512];
+
+static void count_warnings(int level, const char *topic, const char *line,
+			   void *arg)
+{
+	(void)topic;
+	(void)arg;
+	if (level <= HP_LOG_WARNING) {
+		warnings++;
+		fprintf(stderr, "%s\n", line);
+	}
+	if (level <= HP_LOG_WARNING && strstr(line, "PCI")) {
+		pci_warnings++;
+		snprintf(last_pci_warning, sizeof(last_pci_warning), "%s",
+			 line);
+	}
+}
+
 /* Starts this process as a primary with -a or -b, as hp_core_init gets
  * them from the command line. */
 static int pci_primary_setup(const char *const *allow, unsigned nb_allow,
@@ -504,6 +524,37 @@ static int setup_allow(void **state)
 
 	(void)state;
 	return pci_primary_setup(allow, 1, NULL, 0);
+}
+
+static void test_pci_primary_starts_without_a_bus(void **state)
+{
+	struct hp_port_info info;
+	char err[256];
+	uint16_t id;
+
+	(void)state;
+	/* libpci cannot read the bus: one warning, and no PCI devices */
+	pci_warnings = 0;
+	hp_log_set_sink(count_warnings, NULL);
+	setenv(HP_PCI_ACCESS_ENV, "sysfs:/nonexistent/hp-test", 1);
+	assert_int_equal(primary_setup("pci-nobus"), 0);
+	hp_log_set_sink(NULL, NULL);
+	assert_int_equal(pci_warnings, 1);
+	assert_non_null(strstr(last_pci_warning,
+			       "no PCI devices: cannot read "
+			       "/nonexistent/hp-test/devices"));
+	assert_int_equal(hp_pci_list(NULL, 0), 0);
+	assert_int_equal(hp_port_attach_msg("0000:04:00.0", &id, err,
+					    sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "0000:04:00.0: cannot scan PCI devices"));
+	/* virtual devices do not care */
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	/* once the bus is readable, the next attach scans it */
+	use_tree();
+	assert_int_equal(hp_port_attach("0000:04:00.0", &id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	primary_teardown(NULL);
 }
 
 static void test_pci_attach_refusals(void **state)
@@ -600,18 +651,6 @@ static void test_pci_attach_detach(void **state)
 	child_stop(&c);
 }
 
-static int warnings;
-
-static void count_warnings(int level, const char *topic, const char *line,
-			   void *arg)
-{
-	(void)topic;
-	(void)arg;
-	if (level <= HP_LOG_WARNING) {
-		warnings++;
-		fprintf(stderr, "%s\n", line);
-	}
-}
 
 static void test_pci_not_detachable_refuses_detach(void **state)
 {
@@ -754,6 +793,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pci_allow_and_block_lists),
 		cmocka_unit_test(test_pci_core_options),
 		cmocka_unit_test(test_pci_show_pci),
+		cmocka_unit_test(test_pci_primary_starts_without_a_bus),
 		cmocka_unit_test_setup_teardown(test_pci_attach_refusals, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_pci_attach_detach, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_pci_not_detachable_refuses_detach, setup, primary_teardown),
