@@ -2,10 +2,14 @@
 /* Start-up and shut-down of a primary or a secondary.
  *
  * Primary: shared memory, then the request channel in the runtime dir,
- * then the default packet pool and the port table, then --vdev ports.
+ * then the default packet pool and the port table, then the -a/-b lists
+ * (also in a zone, for secondaries) and a first PCI scan, then --vdev
+ * ports. A failed scan is one warning: the primary runs without PCI
+ * devices, and 'show pci' scans again.
  * Secondary: connect (fails at once when no primary listens), HELLO
- * (versions checked, memory fds received), map the memory, join the port
- * table (every attached port enters this process's fast path). */
+ * (versions checked, memory fds received), map the memory, take the
+ * primary's -a/-b lists (no scan: 'show pci' scans), join the port table
+ * (every attached port enters this process's fast path). */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -263,6 +267,74 @@ static int core_group(const char *name, gid_t *ret)
 	return 0;
 }
 
+_Static_assert(HP_PCI_MAX_LIST >= HP_CORE_MAX_DEVS,
+	       "the PCI lists hold every -a or -b option");
+
+/* Primary: the -a/-b lists, here and in a zone for secondaries, and the
+ * first scan. */
+static int core_pci_primary(const struct hp_core_opts *o)
+{
+	struct core_pci_lists *l;
+	char err[256];
+	int r;
+
+	r = hp_pci_set_lists(o->allow, o->nb_allow, o->block, o->nb_block, err,
+			     sizeof(err));
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "%s", err);
+		return r;
+	}
+	r = hp_shm_zone_reserve(core.shm, CORE_PCI_ZONE, sizeof(*l), 0,
+				(void **)&l);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot reserve the PCI lists: %s",
+		       strerror(-r));
+		return r;
+	}
+	l->nb_allow = o->nb_allow;
+	l->nb_block = o->nb_block;
+	for (unsigned i = 0; i < o->nb_allow; i++)
+		snprintf(l->allow[i], sizeof(l->allow[i]), "%s", o->allow[i]);
+	for (unsigned i = 0; i < o->nb_block; i++)
+		snprintf(l->block[i], sizeof(l->block[i]), "%s", o->block[i]);
+	r = hp_pci_scan(false, err, sizeof(err));
+	if (r < 0)
+		HP_WARN(CORE_LOG, "no PCI devices: %s ('show pci' scans again)",
+			err);
+	else
+		HP_INFO(CORE_LOG, "%d PCI devices", r);
+	return 0;
+}
+
+/* Secondary: the primary's -a/-b lists, so that show pci says what the
+ * primary would refuse. */
+static void core_pci_secondary(void)
+{
+	const char *allow[HP_CORE_MAX_DEVS], *block[HP_CORE_MAX_DEVS];
+	const struct core_pci_lists *l;
+	unsigned na, nb;
+	char err[256];
+	void *addr;
+	int r;
+
+	r = hp_shm_zone_lookup(core.shm, CORE_PCI_ZONE, &addr, NULL);
+	if (r < 0) {
+		HP_DEBUG(CORE_LOG, "no PCI lists from the primary: %s",
+			 strerror(-r));
+		return;
+	}
+	l = addr;
+	na = l->nb_allow < HP_CORE_MAX_DEVS ? l->nb_allow : HP_CORE_MAX_DEVS;
+	nb = l->nb_block < HP_CORE_MAX_DEVS ? l->nb_block : HP_CORE_MAX_DEVS;
+	for (unsigned i = 0; i < na; i++)
+		allow[i] = l->allow[i];
+	for (unsigned i = 0; i < nb; i++)
+		block[i] = l->block[i];
+	r = hp_pci_set_lists(allow, na, block, nb, err, sizeof(err));
+	if (r < 0)
+		HP_DEBUG(CORE_LOG, "the primary's PCI lists: %s", err);
+}
+
 static int core_init_primary(const struct hp_core_opts *o)
 {
 	struct hp_shm_opts so = {
@@ -314,6 +386,9 @@ static int core_init_primary(const struct hp_core_opts *o)
 		       strerror(-r));
 		return r;
 	}
+	r = core_pci_primary(o);
+	if (r < 0)
+		return r;
 	hp_ipc_register(core.ipc, CORE_MSG_HELLO, core_handle_hello, NULL);
 	hp_ipc_register(core.ipc, CORE_MSG_PROCS, core_handle_procs, NULL);
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
@@ -424,6 +499,7 @@ static int core_init_secondary(void)
 			       strerror(-r));
 		return r;
 	}
+	core_pci_secondary();
 	r = hp_mempool_lookup(core.shm, CORE_POOL_NAME, &core.pool);
 	if (r < 0) {
 		HP_ERR(CORE_LOG, "the primary has no packet pool: %s", strerror(-r));
