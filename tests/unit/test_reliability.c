@@ -37,6 +37,7 @@ static int slow_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver slow_driver = {
 	.name = "net_slow",
+	.detachable = true,
 	.attach_local = slow_attach_local,
 };
 HP_PORT_DRIVER_REGISTER(slow_driver)
