@@ -18,6 +18,8 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -75,6 +77,70 @@ int hp_core_catch_signals(void)
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
 		return -errno;
 	return 0;
+}
+
+int hp_core_wait_primary(const char *prefix)
+{
+	char dir[256], parent[256], sock[300];
+	struct pollfd p[2];
+	struct stat st;
+	ino_t stale = 0;
+	int r = 0, ino, wd_dir = -1;
+
+	if (!prefix || hp_shm_runtime_dir(prefix, dir, sizeof(dir)) < 0)
+		return -EINVAL;
+	snprintf(sock, sizeof(sock), "%s/mp.sock", dir);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino < 0)
+		return -errno;
+	core.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (core.stop_fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The parent tells when the runtime dir comes; the dir tells when the
+	 * socket is renamed into place, listening already. */
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto out;
+	}
+	if (inotify_add_watch(ino, parent, IN_CREATE | IN_MOVED_TO) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* A socket the dead primary left (other secondaries still keep its
+	 * dir) is not a new primary: a new one renames its own into place. */
+	if (stat(sock, &st) == 0)
+		stale = st.st_ino;
+	HP_NOTICE(CORE_LOG, "waiting for a primary with prefix '%s'", prefix);
+	p[0] = (struct pollfd){ .fd = ino, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = core.stop_fd, .events = POLLIN };
+	for (;;) {
+		char ev[4096] __attribute__((aligned(8)));
+
+		if (wd_dir < 0)
+			wd_dir = inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO);
+		if (stat(sock, &st) == 0 && st.st_ino != stale)
+			break;
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (p[1].revents) {
+			r = -EINTR;
+			break;
+		}
+		while (read(ino, ev, sizeof(ev)) > 0)
+			; /* the check at the top of the loop says what changed */
+	}
+out:
+	close(ino);
+	if (core.stop_fd >= 0)
+		close(core.stop_fd);
+	core.stop_fd = -1;
+	return r;
 }
 
 static int core_sock_path(char *buf, size_t len)
@@ -345,7 +411,7 @@ static int core_init_primary(const struct hp_core_opts *o)
 		.huge_1g = o->huge_1g,
 		.socket_mem = o->socket_mem,
 	};
-	struct hp_ipc_server_opts io = { 0 };
+	struct hp_ipc_server_opts io = { .hidden = true };
 	char path[300];
 	int r;
 
@@ -403,6 +469,11 @@ static int core_init_primary(const struct hp_core_opts *o)
 		HP_NOTICE(CORE_LOG, "port %u: %s attached", id, o->vdevs[i]);
 	}
 	core.primary_pid = getpid();
+	/* Only now may secondaries connect: every handler is there and the
+	 * --vdev ports are attached. */
+	r = hp_ipc_server_publish(core.ipc);
+	if (r < 0)
+		return r;
 	HP_NOTICE(CORE_LOG, "primary ready: prefix '%s', %zu MiB of %s memory at %p",
 		  core.prefix, hp_shm_size(core.shm) >> 20,
 		  hp_shm_is_huge(core.shm) ? "hugepage" : "ordinary",

@@ -24,6 +24,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_VDEV,
 	OPT_CMD,
+	OPT_WAIT_PRIMARY,
 };
 
 static const struct option core_long_opts[] = {
@@ -41,6 +42,7 @@ static const struct option core_long_opts[] = {
 	{ "block", required_argument, NULL, 'b' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "wait-primary", no_argument, NULL, OPT_WAIT_PRIMARY },
 	{ "command", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -65,6 +67,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			  "carries out every port attach and detach, and runs commands." :
 			  "A worker of a running hotport primary: maps its memory, sees its\n"
 			  "ports, asks it to attach or detach ports, and runs commands.");
+	if (!primary)
+		fprintf(out,
+			"  --wait-primary       when the primary exits, wait for a new one with\n"
+			"                       the same prefix and go on (commands from\n"
+			"                       standard input, --cmd or -i); default: exit 4\n");
 	if (primary)
 		fprintf(out,
 			"\nMemory (primary):\n"
@@ -208,6 +215,12 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	case 'h':
 		o->help = true;
 		return 0;
+	case OPT_WAIT_PRIMARY:
+		if (primary)
+			return opts_err(err, errlen,
+					"--wait-primary is a secondary's option: the primary is the one waited for");
+		o->wait_primary = true;
+		return 0;
 	}
 	if (!primary)
 		return opts_err(err, errlen,
@@ -240,6 +253,7 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	case OPT_IPC_GROUP:
 		o->ipc_group = optarg;
 		return 0;
+
 	case OPT_VDEV:
 		return opts_add(o->vdevs, &o->nb_vdevs, optarg, "--vdev", err,
 				errlen);

@@ -104,4 +104,10 @@ HP_API int hp_core_stop_reason(void);
 /* Routes SIGINT and SIGTERM to hp_core_stop_fd. */
 HP_API int hp_core_catch_signals(void);
 
+/* Blocks, without polling, until a primary with this prefix listens (its
+ * socket appears in the runtime dir), or SIGINT/SIGTERM (with
+ * hp_core_catch_signals) arrives: 0, -EINTR, or a negative errno from
+ * inotify. For a secondary after hp_core_fini, before hp_core_init again. */
+HP_API int hp_core_wait_primary(const char *prefix);
+
 #endif
