@@ -130,6 +130,7 @@ struct port_msg_rep {
 
 struct port_msg_local {
 	uint16_t port_id;
+	uint16_t pad;		/* 0: no uninitialised bytes go out */
 	uint32_t generation;
 };
 
