@@ -168,8 +168,9 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 			return r;
 		}
 		port_ctx.table = addr;
-		for (unsigned i = 0; i < HP_MAX_PORTS; i++)
-			port_ctx.table->slots[i].peer = HP_PORT_INVALID;
+		/* Slots stay as the zone came, zeros: an attach sets every
+		 * field it needs before the slot leaves FREE, so a start-up
+		 * touches none of the table's pages but the first. */
 		port_ctx.table->nb_slots = HP_MAX_PORTS;
 		port_ctx.table->slot_size = sizeof(struct port_slot);
 		__atomic_store_n(&port_ctx.table->magic, PORT_TABLE_MAGIC,
