@@ -834,10 +834,11 @@ static void tcp_through_ports(bool offload)
 	assert_int_equal(hp_port_attach(devargs, &pa), 0);
 	snprintf(devargs, sizeof(devargs), "net_tap2,iface=%s,offload=%d", ifb, offload);
 	assert_int_equal(hp_port_attach(devargs, &pb), 0);
-	assert_int_equal(hp_port_start(pa), 0);
-	assert_int_equal(hp_port_start(pb), 0);
+	/* In namespaces of their own, up there; start leaves them so. */
 	ns_put(nsa, ifa, 1);
 	ns_put(nsb, ifb, 2);
+	assert_int_equal(hp_port_start(pa), 0);
+	assert_int_equal(hp_port_start(pb), 0);
 	child_send(&f, "fwd %u %u", pa, pb);
 
 	ls = tcp_sock_in(nsb);
@@ -885,6 +886,7 @@ static void tcp_through_ports(bool offload)
 	}
 	assert_int_equal(hp_port_stop(pa), 0);
 	assert_int_equal(hp_port_stop(pb), 0);
+	assert_int_equal(run("ip -n %s link show %s | grep -q ',UP'", nsa, ifa), 0);
 	assert_int_equal(hp_port_detach(pa, NULL, 0), 0);
 	assert_int_equal(hp_port_detach(pb, NULL, 0), 0);
 	child_stop(&f);

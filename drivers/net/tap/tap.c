@@ -25,10 +25,11 @@
  * m->offload; transmit hands m->offload back, so the kernel takes both.
  * With offload=0 the kernel cuts and checksums frames itself first.
  *
- * start brings the interface up (IFF_UP), stop takes it down; the port's
- * link is the interface's carrier, on while the port holds its queues.
- * The interface is found by its current name (TUNGETIFF), in the
- * primary's network namespace. nb_desc is not used: the kernel's queue
+ * start brings the interface up (IFF_UP), stop takes it down, both by
+ * its current name (TUNGETIFF), and only while it is in the primary's
+ * network namespace: one moved into another (a container's) is up or down
+ * as its owner there says. The port's link is the interface's carrier, on
+ * while the port holds its queues. nb_desc is not used: the kernel's queue
  * holds up to the interface's txqueuelen frames. */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -396,6 +398,23 @@ static int tap_cur_name(struct hp_port_dev *dev, char *ret_name)
 	return 0;
 }
 
+/* Whether the interface is in this process's network namespace (true when
+ * that cannot be told). One moved elsewhere (into a container's, say) is
+ * brought up and down there, by its owner. */
+static bool tap_netns_here(struct hp_port_dev *dev)
+{
+	struct stat here, there;
+	int ns = ioctl(dev->fds->fd[0], TUNGETDEVNETNS);
+	bool same = true;
+
+	if (ns < 0)
+		return true;
+	if (stat("/proc/self/ns/net", &here) == 0 && fstat(ns, &there) == 0)
+		same = here.st_dev == there.st_dev && here.st_ino == there.st_ino;
+	close(ns);
+	return same;
+}
+
 /* Brings interface name up or down. */
 static int tap_set_up(const char *name, bool up)
 {
@@ -439,10 +458,12 @@ static int tap_start(struct hp_port_dev *dev)
 	r = hp_port_info_get(dev->port_id, &info);
 	if (r == 0)
 		r = tap_queues_sync(dev, info.nb_rx_queues);
-	if (r == 0)
-		r = tap_cur_name(dev, name);
+	if (r < 0 || !tap_netns_here(dev))
+		goto out;
+	r = tap_cur_name(dev, name);
 	if (r == 0)
 		r = tap_set_up(name, true);
+out:
 	if (r < 0)
 		HP_DEBUG(TAP_LOG, "%s: cannot start: %s", dev->name, strerror(-r));
 	return r;
@@ -453,6 +474,8 @@ static void tap_stop(struct hp_port_dev *dev)
 	char name[IFNAMSIZ];
 	int r;
 
+	if (!tap_netns_here(dev))
+		return;
 	r = tap_cur_name(dev, name);
 	if (r == 0)
 		r = tap_set_up(name, false);
