@@ -353,8 +353,11 @@ static void test_2000_cycles_flat(void **state)
 	       cycles, (int)count_fds() - (int)fds0, (ssize_t)heap_free() - (ssize_t)heap0,
 	       rss1 - rss0);
 	/* malloc may keep a few pages around; a leak per cycle would show
-	 * as megabytes */
+	 * as megabytes. (AddressSanitizer keeps freed memory in quarantine:
+	 * there its leak check at exit says it instead.) */
+#ifndef __SANITIZE_ADDRESS__
 	assert_true(rss1 - rss0 < 512);
+#endif
 	child_stop(&c);
 }
 
