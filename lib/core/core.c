@@ -26,7 +26,7 @@
 static struct {
 	bool up;
 	enum hp_proc_role role;
-	char prefix[65];
+	char prefix[HP_SHM_PREFIX_MAX + 1];
 	int timeout_ms;
 	struct hp_shm *shm;
 	struct hp_ipc *ipc;
@@ -435,6 +435,7 @@ static int core_init_secondary(void)
 
 int hp_core_init(const struct hp_core_opts *opts)
 {
+	char q[HP_LOG_QUOTE_SIZE(80)];
 	int r;
 
 	if (!opts)
@@ -442,8 +443,20 @@ int hp_core_init(const struct hp_core_opts *opts)
 	if (core.up)
 		return -EALREADY;
 	hp_log_set_role(opts->role == HP_ROLE_PRIMARY ? "primary" : "secondary");
-	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0)
+	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0) {
+		HP_ERR(CORE_LOG, "bad log level spec '%s'",
+		       hp_log_quote(q, sizeof(q), opts->log_levels, 64));
 		return -EINVAL;
+	}
+	/* Checked here, not only by the shared memory: a long prefix would
+	 * be cut to fit core.prefix and name another instance. */
+	if (opts->prefix && hp_shm_prefix_check(opts->prefix) < 0) {
+		HP_ERR(CORE_LOG,
+		       "bad prefix '%s': 1 to %d printable characters, no '/'",
+		       hp_log_quote(q, sizeof(q), opts->prefix, 80),
+		       HP_SHM_PREFIX_MAX);
+		return -EINVAL;
+	}
 	core.role = opts->role;
 	core.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
 						 HP_IPC_DEFAULT_TIMEOUT_MS;
