@@ -336,10 +336,28 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	return opts_primary(c, o, err, errlen);
 }
 
+/* Whether arg ("--h") abbreviates more than one long option; if so,
+ * lists them in list. */
+static bool opts_ambiguous(const char *arg, char *list, size_t len)
+{
+	size_t n = strcspn(arg + 2, "="), off = 0;
+	unsigned nb = 0;
+
+	if (strncmp(arg, "--", 2) || n == 0)
+		return false;
+	for (const struct option *o = core_long_opts; o->name; o++) {
+		if (strncmp(o->name, arg + 2, n) || off >= len)
+			continue;
+		off += (size_t)snprintf(list + off, len - off, "%s--%s",
+					nb++ ? ", " : "", o->name);
+	}
+	return nb > 1;
+}
+
 /* Why getopt_long returned '?' or ':' for the option before optind. */
 static int opts_bad(int c, char **argv, char *err, size_t errlen)
 {
-	char q[OPTS_Q_SIZE];
+	char q[OPTS_Q_SIZE], list[160];
 
 	if (c == ':' && optopt >= 256)
 		return opts_err(err, errlen, "option '--%s' needs a value",
@@ -358,6 +376,9 @@ static int opts_bad(int c, char **argv, char *err, size_t errlen)
 				opts_q(q, letter));
 	}
 	/* A long option: getopt_long has moved past it. */
+	if (opts_ambiguous(argv[optind - 1], list, sizeof(list)))
+		return opts_err(err, errlen, "option '%s' is ambiguous: %s",
+				opts_q(q, argv[optind - 1]), list);
 	return opts_err(err, errlen, "unknown option '%s' (see --help)",
 			opts_q(q, argv[optind - 1]));
 }
