@@ -35,6 +35,9 @@ static struct {
 	int stop_reason;
 	pid_t primary_pid;
 	uint32_t peer_id;
+	/* primary, worker thread only: the peers that joined (said hello) */
+	uint32_t joined[HP_MAX_PROCS];
+	unsigned nb_joined;
 } core = { .stop_fd = -1 };
 
 enum hp_proc_role hp_core_role(void) { return core.role; }
@@ -141,9 +144,23 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	reply.len = sizeof(rep);
 	reply.status = status;
 	hp_ipc_reply(ipc, peer, msg, &reply);
-	if (!status)
-		HP_INFO(CORE_LOG, "secondary pid %d joined",
-			(int)core_peer_pid(peer));
+	if (status)
+		return;
+	if (core.nb_joined < HP_ARRAY_SIZE(core.joined))
+		core.joined[core.nb_joined++] = peer;
+	HP_INFO(CORE_LOG, "secondary pid %d joined", (int)core_peer_pid(peer));
+}
+
+/* Forgets a peer that hung up; whether it had joined. Worker thread. */
+static bool core_unjoin(uint32_t peer)
+{
+	for (unsigned i = 0; i < core.nb_joined; i++) {
+		if (core.joined[i] == peer) {
+			core.joined[i] = core.joined[--core.nb_joined];
+			return true;
+		}
+	}
+	return false;
 }
 
 static int core_procs_local(struct hp_proc_info *procs, unsigned max)
@@ -228,6 +245,14 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	if (core.role == HP_ROLE_PRIMARY) {
 		if (up)
 			return;
+		/* A peer that never joined has no memory, so no caches; it
+		 * may well live on (hung up on for sending garbage): waiting
+		 * for it to exit would only stall this thread. */
+		if (!core_unjoin(peer)) {
+			HP_DEBUG(CORE_LOG, "peer %u (pid %d) left without joining",
+				 peer, (int)pid);
+			return;
+		}
 		/* Buffers in the dead process's per-thread caches go back.
 		 * The socket hangs up while the process is still exiting:
 		 * wait (bounded) until it has, so that its threads count as
@@ -458,6 +483,7 @@ int hp_core_init(const struct hp_core_opts *opts)
 		return -EINVAL;
 	}
 	core.role = opts->role;
+	core.nb_joined = 0;
 	core.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
 						 HP_IPC_DEFAULT_TIMEOUT_MS;
 	snprintf(core.prefix, sizeof(core.prefix), "%s",
