@@ -40,7 +40,7 @@ static char many_keys[HP_DEVARGS_MAX];	    /* 33 keys */
 static char long_ring[80];		    /* a net_ring name too long */
 static char long_line[HP_CLI_LINE_MAX + 1];   /* 4096 bytes */
 static char long_attach[HP_DEVARGS_MAX + 32]; /* devargs of 1025 */
-static char long_prefix[HP_SHM_PREFIX_MAX + 8];
+static char long_prefix[HP_SHM_PREFIX_MAX + 32];
 static char far_node[2100];		    /* memory for node 1000 */
 
 /* The primary has port 0 (net_null0, started) and port 1 (net_ring0). */
