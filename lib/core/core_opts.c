@@ -10,6 +10,7 @@
 #include "hp_core.h"
 #include "hp_devargs.h"
 #include "hp_log.h"
+#include "hp_pci.h"
 #include "hp_shm.h"
 
 enum {
@@ -24,6 +25,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_VDEV,
 	OPT_CMD,
+	OPT_WAIT_PRIMARY,
 };
 
 static const struct option core_long_opts[] = {
@@ -41,6 +43,7 @@ static const struct option core_long_opts[] = {
 	{ "block", required_argument, NULL, 'b' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "wait-primary", no_argument, NULL, OPT_WAIT_PRIMARY },
 	{ "command", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -65,6 +68,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			  "carries out every port attach and detach, and runs commands." :
 			  "A worker of a running hotport primary: maps its memory, sees its\n"
 			  "ports, asks it to attach or detach ports, and runs commands.");
+	if (!primary)
+		fprintf(out,
+			"  --wait-primary       when the primary exits, wait for a new one with\n"
+			"                       the same prefix and go on (commands from\n"
+			"                       standard input, --cmd or -i); default: exit 4\n");
 	if (primary)
 		fprintf(out,
 			"\nMemory (primary):\n"
@@ -77,8 +85,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			"\nDevices (primary):\n"
 			"  --vdev DEVARGS       attach a virtual device at start (repeatable)\n"
 			"  -a, --allow PCI      only use these PCI devices (repeatable)\n"
-			"  -b, --block PCI      never use these PCI devices (repeatable)\n",
-			HP_SHM_DEFAULT_SIZE >> 20);
+			"  -b, --block PCI      never use these PCI devices (repeatable;\n"
+			"                       not with -a)\n"
+			"  (the PCI scan reads /sys/bus/pci, or where %s says:\n"
+			"   sysfs:DIR or dump:FILE)\n",
+			HP_SHM_DEFAULT_SIZE >> 20, HP_PCI_ACCESS_ENV);
 	fprintf(out,
 		"\nCommands:\n"
 		"  -c, --command CMD    run CMD (repeatable), then exit: status 0 if all\n"
@@ -206,11 +217,12 @@ static int opts_vdev(struct hp_core_opts *o, char *err, size_t errlen)
 /* -a, -b: a PCI address. */
 static int opts_pci(int c, struct hp_core_opts *o, char *err, size_t errlen)
 {
+	struct hp_pci_addr addr;
 	char q[OPTS_Q_SIZE];
 
-	if (!hp_devargs_is_pci_addr(optarg))
+	if (*optarg && hp_pci_addr_parse(optarg, &addr) < 0)
 		return opts_err(err, errlen,
-				"-%c '%s': expected a PCI address such as 0000:01:00.0",
+				"-%c '%s': not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
 				c, opts_q(q, optarg));
 	if (c == 'a')
 		return opts_add(o->allow, &o->nb_allow, optarg, "-a", err,
@@ -270,6 +282,7 @@ static int opts_primary(int c, struct hp_core_opts *o, char *err,
 			return opts_err(err, errlen, "--ipc-group needs a group name");
 		o->ipc_group = optarg;
 		return 0;
+
 	case OPT_VDEV:
 		return opts_vdev(o, err, errlen);
 	case 'a':
@@ -327,6 +340,12 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 		return opts_add(o->cmds, &o->nb_cmds, optarg, "-c", err, errlen);
 	case 'h':
 		o->help = true;
+		return 0;
+	case OPT_WAIT_PRIMARY:
+		if (o->role == HP_ROLE_PRIMARY)
+			return opts_err(err, errlen,
+					"--wait-primary is a secondary's option: the primary is the one waited for");
+		o->wait_primary = true;
 		return 0;
 	}
 	if (o->role != HP_ROLE_PRIMARY)
@@ -419,6 +438,9 @@ int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 	if (o.mem_size && o.socket_mem)
 		return opts_err(err, errlen,
 				"--mem and --socket-mem exclude each other (--socket-mem gives the size per node)");
+	if (o.nb_allow && o.nb_block)
+		return opts_err(err, errlen,
+				"-a and -b exclude each other: give the PCI devices to use (-a) or those to leave alone (-b)");
 	*opts = o;
 	return 0;
 }

@@ -38,9 +38,9 @@ struct hp_core_opts {
 	unsigned nb_vdevs;
 	const char *vdevs[HP_CORE_MAX_DEVS];	/* --vdev DEVARGS */
 	unsigned nb_allow;
-	const char *allow[HP_CORE_MAX_DEVS];	/* -a PCI */
+	const char *allow[HP_CORE_MAX_DEVS];	/* -a PCI address */
 	unsigned nb_block;
-	const char *block[HP_CORE_MAX_DEVS];	/* -b PCI */
+	const char *block[HP_CORE_MAX_DEVS];	/* -b PCI address (not with -a) */
 	bool interactive;		/* -i */
 	const char *cmd_file;		/* --cmd FILE ("-": stdin) */
 	unsigned nb_cmds;
@@ -59,8 +59,8 @@ struct hp_proc_info {
  * value (prefix, numbers, log level spec, --vdev syntax, PCI addresses,
  * --socket-mem) but applying nothing. On error writes a one-line reason to
  * err (user text quoted with hp_log_quote) and returns -EINVAL, leaving
- * opts and argv untouched; unknown options and stray arguments are errors.
- * Uses getopt: one thread at a time. */
+ * opts and argv untouched; unknown options, stray arguments and -a with -b
+ * are errors. Uses getopt: one thread at a time. */
 HP_API int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 			      struct hp_core_opts *opts, char *err,
 			      size_t errlen);
@@ -69,11 +69,13 @@ HP_API int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 HP_API void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out);
 
 /* Starts this process as opts->role: the primary creates shared memory,
- * the request channel and the port table and attaches --vdev ports; a
+ * the request channel and the port table, applies -a/-b, scans the PCI
+ * bus (a failed scan is a warning) and attaches --vdev ports; a
  * secondary connects, maps the memory and joins every attached port. Once
  * per process; pairs with hp_core_fini. Logs the reason on failure.
- * -EINVAL bad prefix or log level spec, -EEXIST another primary holds the prefix, -ENOENT no primary running
- * (secondary), -EPROTO version mismatch, -EADDRINUSE, -ENOMEM. */
+ * -EINVAL bad prefix or log level spec, -EEXIST another primary holds
+ * the prefix, -ENOENT no primary running (secondary), -EPROTO version
+ * mismatch, -EADDRINUSE, -ENOMEM. */
 HP_API int hp_core_init(const struct hp_core_opts *opts);
 
 /* Leaves the instance: a secondary detaches locally and disconnects, the
@@ -104,5 +106,11 @@ HP_API int hp_core_stop_fd(void);
 HP_API int hp_core_stop_reason(void);
 /* Routes SIGINT and SIGTERM to hp_core_stop_fd. */
 HP_API int hp_core_catch_signals(void);
+
+/* Blocks, without polling, until a primary with this prefix listens (its
+ * socket appears in the runtime dir), or SIGINT/SIGTERM (with
+ * hp_core_catch_signals) arrives: 0, -EINTR, or a negative errno from
+ * inotify. For a secondary after hp_core_fini, before hp_core_init again. */
+HP_API int hp_core_wait_primary(const char *prefix);
 
 #endif

@@ -24,19 +24,49 @@
 struct hp_shm;
 struct hp_mempool;
 
-/* One packet buffer; lives in shared memory, same address everywhere. */
+/* ol_flags: m->offload holds a partial checksum to finish and/or a large
+ * (GSO) packet to cut into segments of gso_size on output, as the kernel
+ * handed it over (virtio-net header semantics). Drivers that cannot carry
+ * it to the kernel finish the checksum or drop the packet. */
+#define HP_MBUF_F_OFFLOAD (1u << 0)
+
+/* Offload metadata of a packet (first segment), the fields of the Linux
+ * virtio-net header: what af_packet (PACKET_VNET_HDR) and TAP
+ * (IFF_VNET_HDR) ports receive and hand back to the kernel. */
+struct hp_mbuf_offload {
+	uint8_t flags;		/* HP_MBUF_CSUM_PARTIAL, HP_MBUF_CSUM_VALID */
+	uint8_t gso_type;	/* HP_MBUF_GSO_*: none, TCPv4, UDP, TCPv6 */
+	uint16_t gso_size;	/* payload bytes per segment */
+	uint16_t csum_start;	/* checksum covers from here to the end */
+	uint16_t csum_offset;	/* where it goes, from csum_start */
+};
+
+#define HP_MBUF_CSUM_PARTIAL 1 /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+#define HP_MBUF_CSUM_VALID 2   /* VIRTIO_NET_HDR_F_DATA_VALID */
+#define HP_MBUF_GSO_NONE 0
+#define HP_MBUF_GSO_TCPV4 1
+#define HP_MBUF_GSO_UDP 3
+#define HP_MBUF_GSO_TCPV6 4
+#define HP_MBUF_GSO_ECN 0x80
+
+/* One packet buffer, or one segment of a packet that spans several (a
+ * chain through next); lives in shared memory, same address everywhere.
+ * One cache line. */
 struct hp_mbuf {
 	void *buf_addr;		 /* start of the data room */
 	struct hp_mempool *pool; /* where it goes back to */
 	uint16_t data_off;	 /* packet data starts at buf_addr + data_off */
 	uint16_t buf_len;	 /* size of the data room */
-	uint16_t data_len;	 /* bytes of packet data */
+	uint16_t data_len;	 /* bytes of packet data in this segment */
 	uint16_t port;		 /* input port */
-	uint32_t pkt_len;	 /* whole packet length (one segment: data_len) */
+	uint32_t pkt_len;	 /* whole packet: data_len of every segment */
 	uint16_t refcnt;	 /* references; freed when it drops to 0 */
 	uint16_t queue;		 /* input queue */
-	uint64_t ol_flags;	 /* offload flags */
+	uint32_t ol_flags;	 /* HP_MBUF_F_* */
+	uint16_t nb_segs;	 /* segments in the chain (first segment) */
+	struct hp_mbuf_offload offload; /* with HP_MBUF_F_OFFLOAD */
 	uint64_t udata;		 /* free for the application */
+	struct hp_mbuf *next;	 /* next segment, NULL in the last */
 } HP_CACHE_ALIGNED;
 
 /* Pools.
@@ -133,8 +163,16 @@ HP_API void hp_mempool_cache_release(struct hp_mempool *pool);
  * secondary hangs up. */
 HP_API int hp_mempool_reclaim_pid(struct hp_mempool *pool, pid_t pid);
 
+/* Sets the pid under which this process's threads claim cache slots: the
+ * pid the primary sees for it (lib/core passes it on joining), so that
+ * hp_mempool_reclaim_pid in the primary finds them also when this process
+ * runs in another PID namespace. Default: getpid(). Call it before the
+ * first alloc or free. */
+HP_API void hp_mempool_set_owner_pid(pid_t pid);
+
 /* Allocates n buffers, reset (data_off = headroom, lengths 0, refcnt 1,
- * port HP_MBUF_PORT_INVALID, queue, ol_flags and udata 0), all or none:
+ * nb_segs 1, port HP_MBUF_PORT_INVALID, queue, ol_flags, offload, udata 0
+ * and next NULL), all or none:
  * 0 or -ENOBUFS (none taken), -EINVAL for a NULL pool or mbufs. The
  * calling thread's cache serves bursts up to the pool's cache_size. Any
  * thread of any process. */
@@ -142,7 +180,8 @@ HP_API int hp_mbuf_alloc_bulk(struct hp_mempool *pool, struct hp_mbuf **mbufs,
 			      unsigned n);
 
 /* Drops one reference of each buffer, returning to its pool those that
- * reach 0. Any thread of any process. NULL entries are skipped. */
+ * reach 0, with the other segments of their chains (each dropping one
+ * reference). Any thread of any process. NULL entries are skipped. */
 HP_API void hp_mbuf_free_bulk(struct hp_mbuf **mbufs, unsigned n);
 
 /* Allocates one buffer, reset as by hp_mbuf_alloc_bulk; NULL when the
@@ -176,10 +215,31 @@ static inline uint16_t hp_mbuf_refcnt_update(struct hp_mbuf *m, int16_t delta)
 				  __ATOMIC_ACQ_REL);
 }
 
-/* Pointer to the packet data. */
+/* Frees the rest of a chain once its first segment went back (internal). */
+HP_API void hp_mbuf_free_segs(struct hp_mbuf *seg);
+
+/* Pointer to the packet data (of this segment). */
 static inline void *hp_mbuf_data(const struct hp_mbuf *m)
 {
 	return (char *)m->buf_addr + m->data_off;
 }
+
+/* Appends chain tail to packet head: head's nb_segs and pkt_len grow by
+ * tail's. Both are first segments; tail's metadata is dropped. */
+static inline void hp_mbuf_chain(struct hp_mbuf *head, struct hp_mbuf *tail)
+{
+	struct hp_mbuf *last = head;
+
+	while (last->next)
+		last = last->next;
+	last->next = tail;
+	head->nb_segs = (uint16_t)(head->nb_segs + tail->nb_segs);
+	head->pkt_len += tail->pkt_len;
+}
+
+/* Copies up to len bytes of the packet, from byte off, into dst, across
+ * segments; returns the bytes copied. */
+HP_API uint32_t hp_mbuf_read(const struct hp_mbuf *m, uint32_t off, void *dst,
+			     uint32_t len);
 
 #endif

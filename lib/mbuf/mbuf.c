@@ -234,11 +234,14 @@ unsigned hp_mempool_size(const struct hp_mempool *pool)
 	return pool->size;
 }
 
-/* The fields an alloc resets, data_off to udata, are one run of bytes,
- * copied from a template: two stores a buffer instead of eight. */
+/* The fields an alloc resets, data_off to next, are one run of bytes,
+ * copied from a template: a few stores a buffer instead of a dozen. */
 #define MP_RESET_OFF offsetof(struct hp_mbuf, data_off)
-#define MP_RESET_LEN (offsetof(struct hp_mbuf, udata) + 8 - MP_RESET_OFF)
-static_assert(MP_RESET_LEN == 32, "the reset run is data_off to udata");
+#define MP_RESET_LEN (sizeof(struct hp_mbuf) - MP_RESET_OFF)
+static_assert(offsetof(struct hp_mbuf, next) + sizeof(void *) ==
+		      sizeof(struct hp_mbuf),
+	      "the reset run is data_off to next, the last field");
+static_assert(sizeof(struct hp_mbuf) == 64, "an mbuf is one cache line");
 
 int hp_mbuf_alloc_bulk(struct hp_mempool *pool, struct hp_mbuf **mbufs,
 		       unsigned n)
@@ -248,6 +251,7 @@ int hp_mbuf_alloc_bulk(struct hp_mempool *pool, struct hp_mbuf **mbufs,
 		.buf_len = pool ? pool->data_room : 0,
 		.port = HP_MBUF_PORT_INVALID,
 		.refcnt = 1,
+		.nb_segs = 1,
 	};
 	int ret;
 
@@ -288,6 +292,10 @@ void hp_mbuf_free_bulk(struct hp_mbuf **mbufs, unsigned n)
 		struct hp_mbuf *m = mbufs[i];
 		bool last = m != NULL && mp_mbuf_unref(m);
 
+		if (HP_UNLIKELY(last && m->next)) {
+			hp_mbuf_free_segs(m->next);
+			m->next = NULL;
+		}
 		if (last && m->pool == pool)
 			continue;
 		if (i > start)
@@ -297,4 +305,39 @@ void hp_mbuf_free_bulk(struct hp_mbuf **mbufs, unsigned n)
 	}
 	if (n > start)
 		mp_put(pool, mbufs + start, n - start);
+}
+
+void hp_mbuf_free_segs(struct hp_mbuf *seg)
+{
+	while (seg) {
+		struct hp_mbuf *next = seg->next;
+
+		if (mp_mbuf_unref(seg)) {
+			seg->next = NULL;
+			mp_put(seg->pool, &seg, 1);
+		}
+		seg = next;
+	}
+}
+
+uint32_t hp_mbuf_read(const struct hp_mbuf *m, uint32_t off, void *dst,
+		      uint32_t len)
+{
+	uint32_t done = 0;
+
+	for (; m && done < len; m = m->next) {
+		uint32_t n;
+
+		if (off >= m->data_len) {
+			off -= m->data_len;
+			continue;
+		}
+		n = m->data_len - off;
+		if (n > len - done)
+			n = len - done;
+		memcpy((char *)dst + done, (const char *)hp_mbuf_data(m) + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
 }

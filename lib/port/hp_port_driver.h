@@ -6,6 +6,7 @@
 #define HP_PORT_DRIVER_H
 
 #include "hp_devargs.h"
+#include "hp_pci.h"
 #include "hp_port.h"
 
 struct hp_shm;
@@ -19,6 +20,21 @@ struct hp_mempool;
  * path is rebuilt in every process, with dev->peer HP_PORT_INVALID, before
  * the detached port leaves the fast paths and its remove runs; so remove
  * may free anything the peer's fast path used. */
+
+/* Most file descriptors one port shares between processes (one IPC
+ * message carries them). */
+#define HP_PORT_MAX_FDS 8
+
+/* The file descriptors of a port (sockets, TAP queues) as one process
+ * holds them. The primary's probe opens them and adds them with
+ * hp_port_fd_add; the port layer hands a copy of each to every process
+ * over IPC (fd passing), so every process's attach_local sees the same
+ * open files, at its own numbers. The port layer closes them: in the
+ * primary after remove, elsewhere after detach_local. */
+struct hp_port_fds {
+	unsigned nb;
+	int fd[HP_PORT_MAX_FDS];
+};
 
 /* One queue's set-up (hp_port_rx_queue_setup/hp_port_tx_queue_setup). */
 struct hp_port_queue_conf {
@@ -47,8 +63,12 @@ struct hp_port_dev {
 	 * used (a copy of the slot's: stays as it was for detach_local) */
 	const struct hp_port_queue_conf *rxq_conf;
 	const struct hp_port_queue_conf *txq_conf;
+	struct hp_port_fds *fds;	/* this process's copies of the port's fds */
 	uint16_t peer;		/* attach_local: the joined port once both are
 				 * attached, else HP_PORT_INVALID */
+	const struct hp_pci_dev *pci;	/* probe of a PCI driver: the device as
+					 * scanned (ids, NUMA node, kernel
+					 * driver); else NULL */
 	char *err;			/* one-line reason on failure */
 	size_t errlen;
 };
@@ -78,13 +98,26 @@ static inline void hp_port_qstats_add(uint64_t *counter, uint64_t n)
 			 __ATOMIC_RELAXED);
 }
 
-/* A driver: names, allowed keys and ops. */
+/* A driver: names, allowed keys and ops. A virtual device driver takes
+ * the devargs whose name starts with its name or alias. A PCI driver has
+ * an id table instead: it takes a PCI address whose device the last scan
+ * found with a matching vendor:device, usable under -a/-b and bound to a
+ * kernel driver that hands it to user space (vfio-pci, uio_pci_generic,
+ * igb_uio). The port layer never binds or unbinds a device. */
 struct hp_port_driver {
-	const char *name;		/* "net_null"; devargs names start with it */
+	const char *name;		/* "net_null"; devargs names start with it
+					 * (virtual devices) */
 	const char *alias;		/* another accepted prefix, or NULL */
 	const char *const *keys;	/* allowed devargs keys, NULL-terminated */
+	const struct hp_pci_id *pci_ids; /* PCI driver: the devices it takes,
+					  * ended by vendor 0; NULL for a
+					  * virtual device driver */
 	size_t shared_size;		/* bytes of shared state per port */
-	bool detachable;		/* whether hotplug may detach it */
+	bool detachable;		/* whether hotplug may detach its ports
+					 * (the seed's RTE_PCI_DRV_DETACHABLE):
+					 * if not, hp_port_detach refuses with
+					 * -ENOTSUP and the port stays until
+					 * the primary exits */
 	/* Primary, once per attach: checks devargs, fills shared state. */
 	int (*probe)(struct hp_port_dev *dev);
 	/* Primary, once per detach or failed attach: undoes probe. */
@@ -101,7 +134,8 @@ struct hp_port_driver {
 	void (*stop)(struct hp_port_dev *dev);
 };
 
-/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL, -ENOSPC. */
+/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL (no
+ * name, no attach_local, or an empty id table), -ENOSPC. */
 HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
 
 /* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
@@ -111,6 +145,12 @@ HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
  * fp->txq[] at them. -ENOMEM, -EINVAL for a size below the header. */
 HP_API int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
 				size_t size);
+
+/* For probe (primary): hands fd to the port layer, which shares it with
+ * every process and closes it when the port goes (also when the probe
+ * fails). The port's fds keep the order they were added in. -ENOSPC past
+ * HP_PORT_MAX_FDS (fd closed), -EBADF for a negative fd. */
+HP_API int hp_port_fd_add(struct hp_port_dev *dev, int fd);
 
 /* For drivers: the shared state of port port_id if it is a port of drv
  * (attaching, attached or detaching), else NULL; how a driver reaches its

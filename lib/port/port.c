@@ -40,11 +40,35 @@ void port_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+void port_fds_close(struct hp_port_fds *f)
+{
+	for (unsigned i = 0; i < f->nb; i++)
+		close(f->fd[i]);
+	f->nb = 0;
+}
+
+int hp_port_fd_add(struct hp_port_dev *dev, int fd)
+{
+	if (fd < 0) {
+		HP_ERR(PORT_LOG, "%s: cannot share fd %d", dev->name, fd);
+		return -EBADF;
+	}
+	if (!dev->fds || dev->fds->nb >= HP_PORT_MAX_FDS) {
+		HP_ERR(PORT_LOG, "%s: a port shares at most %d fds",
+		       dev->name, HP_PORT_MAX_FDS);
+		close(fd);
+		return -ENOSPC;
+	}
+	dev->fds->fd[dev->fds->nb++] = fd;
+	return 0;
+}
+
 int hp_port_driver_register(const struct hp_port_driver *drv)
 {
-	if (!drv || !drv->name || !drv->attach_local)
+	if (!drv || !drv->name || !drv->attach_local ||
+	    (drv->pci_ids && !drv->pci_ids[0].vendor))
 		return -EINVAL;
-	if (port_driver_find(drv->name))
+	if (port_driver_get(drv->name))
 		return -EEXIST;
 	if (port_nb_drivers == PORT_DRIVERS_MAX)
 		return -ENOSPC;
@@ -59,8 +83,9 @@ static bool port_name_has_prefix(const char *name, const char *prefix)
 	return n && !strncmp(name, prefix, n);
 }
 
-/* The driver whose name (or alias) starts the device name; the longest
- * match wins so that "net_af_packet0" is not taken by a "net_af" driver. */
+/* The virtual device driver whose name (or alias) starts the device name;
+ * the longest match wins so that "net_af_packet0" is not taken by a
+ * "net_af" driver. */
 const struct hp_port_driver *port_driver_find(const char *name)
 {
 	const struct hp_port_driver *best = NULL;
@@ -69,6 +94,9 @@ const struct hp_port_driver *port_driver_find(const char *name)
 	for (unsigned i = 0; i < port_nb_drivers; i++) {
 		const struct hp_port_driver *d = port_drivers[i];
 		const char *names[] = { d->name, d->alias };
+
+		if (d->pci_ids)
+			continue;
 		for (unsigned j = 0; j < 2; j++) {
 			if (port_name_has_prefix(name, names[j]) &&
 			    strlen(names[j]) > best_len) {
@@ -78,6 +106,22 @@ const struct hp_port_driver *port_driver_find(const char *name)
 		}
 	}
 	return best;
+}
+
+const struct hp_port_driver *port_driver_get(const char *name)
+{
+	for (unsigned i = 0; i < port_nb_drivers; i++)
+		if (!strcmp(port_drivers[i]->name, name))
+			return port_drivers[i];
+	return NULL;
+}
+
+const struct hp_port_driver *port_driver_pci(uint16_t vendor, uint16_t device)
+{
+	for (unsigned i = 0; i < port_nb_drivers; i++)
+		if (hp_pci_id_match(port_drivers[i]->pci_ids, vendor, device))
+			return port_drivers[i];
+	return NULL;
 }
 
 /* Under hotplug_lock in the primary: -ESHUTDOWN once hp_port_fini ran. */
@@ -175,10 +219,23 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 
 	PORT_FOREACH_USED(t, id) {
 		struct port_slot *s = &t->slots[id];
+		struct hp_port_fds fds = { 0 };
+		uint32_t gen = PORT_LD(s->generation);
 		char err[PORT_ERR_MAX];
 		if (port_state_load(s) != HP_PORT_ATTACHED)
 			continue;
-		r = port_local_attach((uint16_t)id, s->generation, err,
+		if (s->nb_fds) {
+			r = port_fds_fetch((uint16_t)id, gen, &fds);
+			if (r == -ESTALE)
+				continue; /* detached meanwhile */
+			if (r < 0) {
+				HP_WARN(PORT_LOG,
+					"port %u (%s): not usable here: its fds did not come: %s",
+					id, s->name, strerror(-r));
+				continue;
+			}
+		}
+		r = port_local_attach((uint16_t)id, gen, &fds, err,
 				      sizeof(err));
 		if (r < 0)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",
@@ -197,8 +254,8 @@ void hp_port_fini(void)
 			port_op_primary((uint16_t)id,
 					&(struct port_op_args){ .op = PORT_OP_STOP },
 					err, sizeof(err));
-			if (port_detach_primary((uint16_t)id, NULL, 0, err,
-						sizeof(err)) < 0)
+			if (port_detach_primary((uint16_t)id, true, NULL, 0,
+						err, sizeof(err)) < 0)
 				HP_WARN(PORT_LOG, "port %u: %s", id, err);
 		}
 	} else {

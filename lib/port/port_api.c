@@ -127,7 +127,8 @@ int hp_port_detach_msg(uint16_t port_id, char *name, size_t len, char *err,
 	if (r < 0)
 		return r;
 	if (port_ctx.primary)
-		return port_detach_primary(port_id, name, len, err, errlen);
+		return port_detach_primary(port_id, false, name, len, err,
+					   errlen);
 	memset(&req, 0, sizeof(req));
 	req.port_id = port_id;
 	r = port_request(PORT_MSG_DETACH_REQ, &req, &rep, err, errlen);
@@ -240,8 +241,9 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 			       (int)pid, rep.err);
 		break;
 	case PORT_MSG_DETACH_REQ:
-		r = port_detach_primary(req.port_id, rep.name, sizeof(rep.name),
-					rep.err, sizeof(rep.err));
+		r = port_detach_primary(req.port_id, false, rep.name,
+					sizeof(rep.name), rep.err,
+					sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
 			       req.port_id, (int)pid, rep.err);
@@ -268,14 +270,19 @@ static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
 	int r = 0;
 
 	(void)arg;
+	if (msg->type != PORT_MSG_ATTACH_LOCAL || msg->len != sizeof(m))
+		for (unsigned i = 0; i < msg->nb_fds; i++)
+			close(msg->fds[i]); /* none expected */
 	if (msg->len != sizeof(m)) {
 		r = -EBADMSG;
 		snprintf(err, sizeof(err), "bad message length %u", msg->len);
 	} else {
 		memcpy(&m, msg->payload, sizeof(m));
 		if (msg->type == PORT_MSG_ATTACH_LOCAL) {
-			r = port_local_attach(m.port_id, m.generation, err,
-					      sizeof(err));
+			struct hp_port_fds fds = { .nb = msg->nb_fds };
+			memcpy(fds.fd, msg->fds, sizeof(int) * msg->nb_fds);
+			r = port_local_attach(m.port_id, m.generation, &fds,
+					      err, sizeof(err));
 			if (r < 0)
 				HP_ERR(PORT_LOG, "port %u: cannot attach here: %s",
 				       m.port_id, err);
@@ -309,6 +316,56 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 	hp_ipc_reply(ipc, peer, msg, &reply);
 }
 
+/* Primary: the fds of an attached port, for a secondary that joins. */
+static void port_handle_fds(struct hp_ipc *ipc, uint32_t peer,
+			    const struct hp_ipc_msg *msg, void *arg)
+{
+	struct port_msg_local m;
+	struct port_slot *s = NULL;
+	struct hp_ipc_msg reply;
+	int r = 0;
+
+	(void)arg;
+	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	if (msg->len != sizeof(m)) {
+		r = -EBADMSG;
+	} else {
+		memcpy(&m, msg->payload, sizeof(m));
+		s = port_gone(NULL, 0) ? NULL : port_slot_get(m.port_id);
+		if (!s || PORT_LD(s->generation) != m.generation ||
+		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
+			    HP_PORT_FREE)
+			r = -ESTALE;
+	}
+	if (r == 0) {
+		const struct hp_port_fds *f = &port_ctx.fds[m.port_id];
+		reply.nb_fds = f->nb;
+		memcpy(reply.fds, f->fd, sizeof(int) * f->nb);
+	}
+	reply.status = r;
+	hp_ipc_reply(ipc, peer, msg, &reply);
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+}
+
+int port_fds_fetch(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds)
+{
+	struct port_msg_local m = { .port_id = port_id, .generation = gen };
+	struct hp_ipc_msg msg, reply;
+	int r;
+
+	hp_ipc_msg_init(&msg, PORT_MSG_FDS_REQ, &m, sizeof(m));
+	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
+			   port_request_timeout());
+	if (r < 0)
+		return r;
+	fds->nb = reply.nb_fds;
+	memcpy(fds->fd, reply.fds, sizeof(int) * reply.nb_fds);
+	if (reply.status < 0)
+		port_fds_close(fds);
+	return reply.status;
+}
+
 int port_join_barrier(void)
 {
 	struct hp_ipc_msg msg, reply;
@@ -324,6 +381,7 @@ void port_handlers_register(struct hp_ipc *ipc)
 {
 	if (port_ctx.primary) {
 		hp_ipc_register(ipc, PORT_MSG_JOIN, port_handle_join, NULL);
+		hp_ipc_register(ipc, PORT_MSG_FDS_REQ, port_handle_fds, NULL);
 		hp_ipc_register(ipc, PORT_MSG_ATTACH_REQ, port_handle_req, NULL);
 		hp_ipc_register(ipc, PORT_MSG_DETACH_REQ, port_handle_req, NULL);
 		hp_ipc_register(ipc, PORT_MSG_OP_REQ, port_handle_req, NULL);

@@ -12,6 +12,7 @@
  * run under local_lock and check the slot's generation and state, so a
  * late or repeated message is harmless. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 	pl->dev.rxq_conf = pl->conf.rxq;
 	pl->dev.txq_conf = pl->conf.txq;
 	pl->dev.peer = PORT_LD(slot->peer);
+	pl->dev.fds = &port_ctx.fds[port_id];
 	pl->fp.admin = &slot->admin;
 	pl->fp.nb_rxq = pl->conf.nb_rxq;
 	pl->fp.nb_txq = pl->conf.nb_txq;
@@ -86,8 +88,11 @@ static struct port_local *port_local_new(uint16_t port_id,
 	r = hp_devargs_parse(slot->devargs, &pl->args, err, errlen);
 	if (r < 0)
 		goto err_free;
-	pl->drv = port_driver_find(pl->args.name);
-	if (!pl->drv || strcmp(pl->drv->name, slot->driver)) {
+	/* a PCI address as the primary named the port, whatever was typed */
+	if (pl->args.is_pci)
+		snprintf(pl->args.name, sizeof(pl->args.name), "%s", slot->name);
+	pl->drv = port_driver_get(slot->driver);
+	if (!pl->drv) {
 		port_err(err, errlen, "driver %s is not built into this process",
 			 slot->driver);
 		r = -ENODEV;
@@ -143,8 +148,26 @@ static struct port_slot *port_local_slot(uint16_t port_id, uint32_t gen)
 	return slot;
 }
 
-int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
-		      size_t errlen)
+/* A secondary takes fds (the primary's copies, as they came) as the port's:
+ * 0, or -EBADMSG when they are not the ones its slot announces. */
+static int port_local_take_fds(uint16_t port_id, struct port_slot *slot,
+			       struct hp_port_fds *fds, char *err,
+			       size_t errlen)
+{
+	if (port_ctx.primary)
+		return 0; /* probe put them in place */
+	if (!fds || fds->nb != slot->nb_fds) {
+		port_err(err, errlen, "port %u shares %u fds, %u came with it",
+			 port_id, slot->nb_fds, fds ? fds->nb : 0);
+		return -EBADMSG;
+	}
+	port_ctx.fds[port_id] = *fds;
+	fds->nb = 0;
+	return 0;
+}
+
+int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
+		      char *err, size_t errlen)
 {
 	struct port_slot *slot;
 	struct port_local *pl;
@@ -153,7 +176,8 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 	err[0] = '\0';
 	if (port_id >= HP_MAX_PORTS) {
 		port_err(err, errlen, "port %u out of range", port_id);
-		return -EINVAL;
+		r = -EINVAL;
+		goto out_close;
 	}
 	pthread_mutex_lock(&port_ctx.local_lock);
 	slot = port_local_slot(port_id, gen);
@@ -161,9 +185,15 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 			      HP_PORT_DETACHING ||
 	    port_ctx.locals[port_id])
 		goto out_unlock; /* stale, or already here */
-	pl = port_local_new(port_id, slot, gen, err, errlen, &r);
-	if (!pl)
+	r = port_local_take_fds(port_id, slot, fds, err, errlen);
+	if (r < 0)
 		goto out_unlock;
+	pl = port_local_new(port_id, slot, gen, err, errlen, &r);
+	if (!pl) {
+		if (!port_ctx.primary)
+			port_fds_close(&port_ctx.fds[port_id]);
+		goto out_unlock;
+	}
 	port_ctx.locals[port_id] = pl;
 	__atomic_store_n(&hp_port_fp_table[port_id], &pl->fp, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&port_ctx.local_lock);
@@ -174,6 +204,10 @@ int port_local_attach(uint16_t port_id, uint32_t gen, char *err,
 
 out_unlock:
 	pthread_mutex_unlock(&port_ctx.local_lock);
+out_close:
+	/* Stale, already here, or failed: fds that came are not needed. */
+	if (fds && !port_ctx.primary)
+		port_fds_close(fds);
 	return r;
 }
 
@@ -230,6 +264,8 @@ void port_local_detach(uint16_t port_id, uint32_t gen)
 	__atomic_store_n(&hp_port_fp_table[port_id], NULL, __ATOMIC_RELEASE);
 	port_local_retire(pl);
 	port_ctx.locals[port_id] = NULL;
+	if (!port_ctx.primary)
+		port_fds_close(&port_ctx.fds[port_id]);
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u: out of this process's fast path", port_id);
 	port_event_fire(port_id, HP_PORT_EVENT_DESTROY);

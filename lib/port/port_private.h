@@ -39,7 +39,7 @@ struct port_slot {
 	void *drv_shared;	/* driver's shared state (in shm) or NULL */
 	uint8_t mac[6];		/* set by probe */
 	uint8_t link_up;	/* 0/1; set by probe or driver */
-	uint8_t pad;
+	uint8_t nb_fds;		/* fds the probe added (hp_port_fd_add) */
 	uint32_t link_speed;	/* Mbit/s */
 	uint16_t max_rxq;	/* driver's most rx queues; set at probe */
 	uint16_t max_txq;	/* driver's most tx queues; set at probe */
@@ -94,6 +94,7 @@ enum port_msg_type {
 	PORT_MSG_DETACH_LOCAL = 36, /* primary -> all: unpublish the port */
 	PORT_MSG_JOIN = 37,	   /* secondary -> primary: wait for hotplug */
 	PORT_MSG_REFRESH_LOCAL = 38, /* primary -> all: rebuild the entry */
+	PORT_MSG_FDS_REQ = 39,	   /* secondary -> primary: a port's fds */
 };
 
 enum port_op {
@@ -129,6 +130,7 @@ struct port_msg_rep {
 
 struct port_msg_local {
 	uint16_t port_id;
+	uint16_t pad;		/* 0: no uninitialised bytes go out */
 	uint32_t generation;
 };
 
@@ -145,6 +147,10 @@ struct port_ctx {
 	pthread_mutex_t hotplug_lock; /* primary: one attach/detach at a time */
 	pthread_mutex_t local_lock;   /* this process's fast-path entries */
 	struct port_local *locals[HP_MAX_PORTS];
+	/* Each port's fds as this process holds them: the primary's from
+	 * probe to remove (under hotplug_lock), a secondary's while the port
+	 * is in its fast path (under local_lock). */
+	struct hp_port_fds fds[HP_MAX_PORTS];
 };
 
 extern struct port_ctx port_ctx;
@@ -157,26 +163,39 @@ extern struct port_ctx port_ctx;
 #define PORT_ST(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
 /* port.c */
+/* The virtual device driver a device name starts with, or NULL. */
 const struct hp_port_driver *port_driver_find(const char *name);
+/* The driver named name exactly (as a slot records it), or NULL. */
+const struct hp_port_driver *port_driver_get(const char *name);
+/* The first PCI driver whose id table takes vendor:device, or NULL. */
+const struct hp_port_driver *port_driver_pci(uint16_t vendor, uint16_t device);
 struct port_slot *port_slot_get(uint16_t port_id);
 int port_gone(char *err, size_t errlen);
 void port_qstats_zero(struct port_slot *s);
 void port_event_fire(uint16_t port_id, enum hp_port_event ev);
 void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
+void port_fds_close(struct hp_port_fds *f);
 
 /* port_local.c: this process's side of attach, detach and refresh */
-int port_local_attach(uint16_t port_id, uint32_t gen, char *err, size_t errlen);
+int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
+		      char *err, size_t errlen);
 void port_local_detach(uint16_t port_id, uint32_t gen);
 int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
 		       size_t errlen);
 void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 			 struct port_slot *slot);
 
-/* port_hotplug.c: the primary's side */
+/* port_pci.c: the PCI side of attach */
+int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
+		   const struct hp_port_driver **ret_drv, char *err,
+		   size_t errlen);
+
+/* port_hotplug.c: the primary's side; a detach at shutdown also removes
+ * the ports of drivers that are not detachable. */
 int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen);
-int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
-			size_t errlen);
+int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
+			size_t len, char *err, size_t errlen);
 int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		   size_t errlen);
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen);
@@ -188,5 +207,6 @@ int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 /* port_api.c */
 void port_handlers_register(struct hp_ipc *ipc);
 int port_join_barrier(void);
+int port_fds_fetch(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds);
 
 #endif

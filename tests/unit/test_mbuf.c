@@ -164,6 +164,10 @@ static void mbuf_check_reset(const struct hp_mbuf *m)
 	assert_int_equal(m->queue, 0);
 	assert_int_equal(m->ol_flags, 0);
 	assert_int_equal(m->udata, 0);
+	assert_int_equal(m->nb_segs, 1);
+	assert_null(m->next);
+	assert_int_equal(m->offload.gso_size, 0);
+	assert_int_equal(m->offload.csum_offset, 0);
 	assert_int_equal(hp_mbuf_refcnt_read(m), 1);
 }
 
@@ -181,8 +185,10 @@ static void test_mbuf_reset_fields(void **state)
 		m[i]->pkt_len = 60;
 		m[i]->port = 7;
 		m[i]->queue = 2;
-		m[i]->ol_flags = ~0ull;
+		m[i]->ol_flags = ~0u;
 		m[i]->udata = 42;
+		m[i]->nb_segs = 9;
+		m[i]->offload = (struct hp_mbuf_offload){ 1, 2, 3, 4, 5 };
 	}
 	hp_mbuf_free_bulk(m, 8);
 	assert_int_equal(hp_mbuf_alloc_bulk(pool, m, 8), 0);
@@ -190,6 +196,43 @@ static void test_mbuf_reset_fields(void **state)
 		mbuf_check_reset(m[i]);
 	hp_mbuf_free_bulk(m, 8);
 	pool_del(pool, 8, 4, 1);
+}
+
+/* A packet of several segments: read across them, and freeing its first
+ * segment returns every one (a shared segment only once its last
+ * reference goes). */
+static void test_mbuf_chain(void **state)
+{
+	struct hp_mempool *pool = pool_new(16, 4, 1);
+	struct hp_mbuf *m[4];
+	char out[32];
+
+	(void)state;
+	assert_int_equal(hp_mbuf_alloc_bulk(pool, m, 4), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		memset(hp_mbuf_data(m[i]), 'a' + (int)i, 10);
+		m[i]->data_len = 10;
+		m[i]->pkt_len = 10;
+	}
+	hp_mbuf_chain(m[0], m[1]);
+	hp_mbuf_chain(m[2], m[3]);
+	hp_mbuf_chain(m[0], m[2]);
+	assert_int_equal(m[0]->nb_segs, 4);
+	assert_int_equal(m[0]->pkt_len, 40);
+	assert_int_equal(hp_mbuf_read(m[0], 8, out, 24), 24);
+	assert_memory_equal(out, "aabbbbbbbbbbccccccccccdd", 24);
+	assert_int_equal(hp_mbuf_read(m[0], 35, out, 32), 5);
+	assert_int_equal(hp_mbuf_read(m[0], 40, out, 32), 0);
+	/* A second reference to one segment keeps it out of the pool. */
+	hp_mbuf_refcnt_update(m[2], 1);
+	hp_mbuf_free(m[0]);
+	assert_int_equal(hp_mempool_avail(pool), 15);
+	/* Segments after a shared one go back with the packet (each segment
+	 * drops one reference), so the holder of m[2] keeps it alone. */
+	m[2]->next = NULL;
+	hp_mbuf_free(m[2]);
+	assert_int_equal(hp_mempool_avail(pool), 16);
+	pool_del(pool, 16, 4, 1);
 }
 
 static int mbuf_cmp(const void *a, const void *b)
@@ -586,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_mbuf_init_checks),
 		cmocka_unit_test(test_mbuf_alloc_free_counts),
 		cmocka_unit_test(test_mbuf_all_or_nothing),
+		cmocka_unit_test(test_mbuf_chain),
 		cmocka_unit_test(test_mbuf_reset_fields),
 		cmocka_unit_test(test_mbuf_data_pointer),
 		cmocka_unit_test(test_mbuf_refcnt),

@@ -2,6 +2,10 @@
 /* Port table, hotplug and queue configuration across real processes: the
  * test process is the primary; secondaries are this same binary
  * re-executed with --child (test_child.h). */
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include "test_child.h"
 
 /* A driver whose local attach fails in a process that has
@@ -18,6 +22,7 @@ static int fault_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver fault_driver = {
 	.name = "net_fault",
+	.detachable = true,
 	.attach_local = fault_attach_local,
 };
 HP_PORT_DRIVER_REGISTER(fault_driver)
@@ -45,10 +50,84 @@ static int cap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver cap_driver = {
 	.name = "net_cap",
+	.detachable = true,
 	.probe = cap_probe,
 	.attach_local = cap_attach_local,
 };
 HP_PORT_DRIVER_REGISTER(cap_driver)
+
+/* A driver that shares fds: its probe opens two memfds and records their
+ * inodes; every process's attach_local checks that its fds are those very
+ * files. */
+struct fdt_shared {
+	ino_t ino[2];
+};
+
+static int fdt_probe(struct hp_port_dev *dev)
+{
+	struct fdt_shared *sh = dev->shared;
+	struct stat st;
+	int r;
+
+	for (unsigned i = 0; i < 2; i++) {
+		int fd = memfd_create("fdt", MFD_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return -errno;
+		sh->ino[i] = st.st_ino;
+		r = hp_port_fd_add(dev, fd);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int fdt_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
+{
+	const struct fdt_shared *sh = dev->shared;
+	struct stat st;
+
+	(void)fp;
+	if (dev->fds->nb != 2)
+		return -EBADF;
+	for (unsigned i = 0; i < 2; i++)
+		if (fstat(dev->fds->fd[i], &st) < 0 || st.st_ino != sh->ino[i]) {
+			snprintf(dev->err, dev->errlen, "fd %u is not the probe's", i);
+			return -EBADF;
+		}
+	return 0;
+}
+
+static const struct hp_port_driver fdt_driver = {
+	.name = "net_fdt",
+	.detachable = true,
+	.shared_size = sizeof(struct fdt_shared),
+	.probe = fdt_probe,
+	.attach_local = fdt_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(fdt_driver)
+
+/* Open fds of this process. */
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Child command "nfds": its count of open fds. */
+static bool port_child_cmd(const char *line)
+{
+	if (strcmp(line, "nfds"))
+		return false;
+	printf("ok %u\n", count_fds());
+	return true;
+}
 
 static void child_start(struct child *c, bool fail_local)
 {
@@ -213,7 +292,7 @@ static void test_port_bad_devargs_leave_no_slot(void **state)
 		{ "net_null0,size=64,size=64", -EINVAL, "twice" },
 		{ ",size=64", -EINVAL, "no device name" },
 		{ "net null0", -EINVAL, "character" },
-		{ "0000:01:00.0", -ENODEV, "PCI" },
+		{ "0000:01:00.0", -ENODEV, "no such PCI device" },
 		{ longargs, -ENAMETOOLONG, "longer than 1024" },
 	};
 	char err[256];
@@ -558,6 +637,43 @@ static void test_port_counters_same_in_every_process(void **state)
 	child_stop(&b);
 }
 
+/* A port's fds reach every process, also one that starts later; detach
+ * closes every copy. */
+static void test_port_fds_shared_with_every_process(void **state)
+{
+	struct child a, late;
+	char buf[256], before[64], mine[64];
+	unsigned base;
+	uint16_t id;
+
+	(void)state;
+	child_start(&a, false);
+	base = count_fds();
+	snprintf(before, sizeof(before), "%s", child_cmd(&a, buf, sizeof(buf), "nfds"));
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "attach net_fdt0"), "ok 0");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_int_equal(count_fds(), base + 2);
+	child_start(&late, false);
+	base = count_fds() - 2;
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "has 0"), "ok 1");
+	snprintf(mine, sizeof(mine), "%s", child_cmd(&late, buf, sizeof(buf), "nfds"));
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "detach 0"), "ok net_fdt0");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nfds"), before);
+	assert_int_equal(count_fds(), base);
+	/* The late one holds two fewer now. */
+	unsigned n = 0;
+	assert_int_equal(sscanf(mine, "ok %u", &n), 1);
+	snprintf(mine, sizeof(mine), "ok %u", n - 2);
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "nfds"), mine);
+	/* Attached by the primary too, and again after the slot is reused. */
+	assert_int_equal(hp_port_attach("net_fdt1", &id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "nfds"), before);
+	child_stop(&a);
+	child_stop(&late);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,10 +693,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_queue_pool_too_small_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_fds_shared_with_every_process, setup, primary_teardown),
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--child"))
-		return child_main(argv[2], atoi(argv[3]), NULL);
+		return child_main(argv[2], atoi(argv[3]), port_child_cmd);
 	signal(SIGPIPE, SIG_IGN);
 	/* Short deadlines keep the stalled-peer test quick. */
 	test_timeout_ms = 1000;
