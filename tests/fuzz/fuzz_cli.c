@@ -98,6 +98,7 @@ static void fuzz_cli_accepted(const char *line, const struct hp_cli_cmd *cmd)
 	case HP_CLI_OP_START:
 	case HP_CLI_OP_STOP:
 	case HP_CLI_OP_SHOW_FWD:
+	case HP_CLI_OP_SHOW_PCI:
 		fuzz_no_arg(cmd);
 		break;
 	case HP_CLI_OP_SET_LOG_LEVEL:
@@ -134,6 +135,7 @@ static void fuzz_cli_accepted(const char *line, const struct hp_cli_cmd *cmd)
 		fuzz_word_arg(cmd, 1, HP_PORT_MAX_DESC);
 		break;
 	default:
+		/* a new command needs its case here */
 		FUZZ_CHECK(!"a known op");
 	}
 	/* A command line holds no control character but blanks and its

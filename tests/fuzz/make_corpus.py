@@ -4,6 +4,7 @@
 IPC datagrams (as lib/ipc puts them on the wire), devargs strings and
 command lines. The files are committed; run this again after changing
 the lists below or the wire format (lib/ipc/ipc_private.h)."""
+import hashlib
 import os
 import shutil
 import struct
@@ -71,7 +72,7 @@ CLI = [
     "port config all rxq 2", "port config all txq 2",
     "port config all rxd 512", "port config all txd 1024",
     "show ports", "show port info all", "show port stats 0",
-    "clear port stats all", "show procs", "set log-level port:debug,ipc:info",
+    "clear port stats all", "show procs", "show pci", "set log-level port:debug,ipc:info",
     "set fwd io", "set fwd mac", "set fwd rxonly", "set fwd txonly",
     "set burst 32", "set portlist 0,2-3", "set portlist all",
     "set fwd-queues 0-1", "set port-topology oneway", "start", "stop",
@@ -93,8 +94,11 @@ def write(target, items):
 
 def main():
     write("ipc", sorted(IPC.items()))
-    write("devargs", [("%02d" % i, s.encode()) for i, s in enumerate(DEVARGS)])
-    write("cli", [("%02d" % i, s.encode()) for i, s in enumerate(CLI)])
+    # named by content, as libFuzzer names its own, so that adding a
+    # string renames no other file
+    for target, items in (("devargs", DEVARGS), ("cli", CLI)):
+        write(target, [(hashlib.sha1(s.encode()).hexdigest()[:16], s.encode())
+                       for s in items])
 
 
 if __name__ == "__main__":
