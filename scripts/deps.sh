@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Installs what hotport needs to build and test on Debian 12, if missing.
+# Installs what hotport needs to build and test on Debian 12, if missing,
+# and the packages named as arguments (scripts/fuzz.sh adds clang and
+# libclang-rt-dev, the libFuzzer runtime, for its step only).
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libnuma-dev libpci-dev
       liburcu-dev libcmocka-dev libpcap-dev libedit-dev python3 iproute2

@@ -3,7 +3,9 @@
 # The whole test suite: installs what is missing, builds a normal and an
 # AddressSanitizer+UndefinedBehaviorSanitizer tree, runs every test in
 # both (integration tests with hugepages when the machine has them, and
-# without), and prints one closing line: "N passed, N failed, N skipped".
+# without), a ThreadSanitizer pass, and the fuzz targets for a minute each
+# (scripts/fuzz.sh), and prints one closing line: "N passed, N failed,
+# N skipped".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -56,6 +58,17 @@ HOTPORT_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIO
 scripts/build.sh build-tsan -Db_sanitize=thread -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 HOTPORT_TEST_SLOWDOWN=3 HOTPORT_TORTURE_CYCLES=300 run_suite "under ThreadSanitizer" build-tsan \
 	port ring_driver fwd ipc ring mbuf torture
+
+# libFuzzer: each target for HOTPORT_FUZZ_SECONDS (default 60), one test
+# per target; skipped, with the reason, where clang or libFuzzer cannot be had.
+fuzz_secs=${HOTPORT_FUZZ_SECONDS:-60}
+echo "== fuzzing with libFuzzer, $fuzz_secs s per target"
+fuzz_log=$(mktemp)
+scripts/fuzz.sh "$fuzz_secs" 2>&1 | grep -v '^fuzz: ' | tee "$fuzz_log"
+p=$(grep -c '^PASS ' "$fuzz_log") f=$(grep -c '^FAIL ' "$fuzz_log") s=$(grep -c '^SKIP ' "$fuzz_log")
+[ $((p + f + s)) -eq 0 ] && f=1
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+rm -f "$fuzz_log"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "hp_devargs.h"
+#include "hp_log.h"
+
+/* Longest user text quoted whole in a message. */
+#define DA_QUOTE_MAX 40
 
 #define DA_ERR(err, errlen, ...)                                   \
 	do {                                                       \
@@ -60,6 +64,8 @@ static bool da_value_ok(const char *v)
 static int da_parse_name(struct hp_devargs *da, const char *name, char *err,
 			 size_t errlen)
 {
+	char q[HP_LOG_QUOTE_SIZE(DA_QUOTE_MAX)];
+
 	if (!*name) {
 		DA_ERR(err, errlen, "no device name before the first ','");
 		return -EINVAL;
@@ -72,8 +78,8 @@ static int da_parse_name(struct hp_devargs *da, const char *name, char *err,
 	for (const char *c = name; *c; c++) {
 		if (!da_name_char_ok(*c)) {
 			DA_ERR(err, errlen,
-			       "device name '%.64s' has a character that is not a letter, digit, '_', '-', ':' or '.'",
-			       name);
+			       "device name '%s' has a character that is not a letter, digit, '_', '-', ':' or '.'",
+			       hp_log_quote(q, sizeof(q), name, DA_QUOTE_MAX));
 			return -EINVAL;
 		}
 	}
@@ -82,26 +88,51 @@ static int da_parse_name(struct hp_devargs *da, const char *name, char *err,
 	return 0;
 }
 
-static int da_parse_kv(struct hp_devargs *da, char *item, char *err,
+/* Checks the key of item, cut at its '=' already, and its value. */
+static int da_check_kv(const char *item, const char *value, char *err,
 		       size_t errlen)
 {
-	char *eq = strchr(item, '=');
+	char q[HP_LOG_QUOTE_SIZE(DA_QUOTE_MAX)];
 
-	if (!eq) {
-		DA_ERR(err, errlen, "'%.40s%s' is not key=value", item,
-		       strlen(item) > 40 ? "..." : "");
+	if (!*item) {
+		DA_ERR(err, errlen, "'=%s' has no key before its '='",
+		       hp_log_quote(q, sizeof(q), value, DA_QUOTE_MAX));
 		return -EINVAL;
 	}
-	*eq = '\0';
 	if (!da_key_ok(item)) {
-		DA_ERR(err, errlen, "bad key '%.40s'", item);
+		DA_ERR(err, errlen,
+		       "bad key '%s': keys are letters, digits, '_' and '-'",
+		       hp_log_quote(q, sizeof(q), item, DA_QUOTE_MAX));
 		return -EINVAL;
 	}
-	if (!da_value_ok(eq + 1)) {
+	if (!da_value_ok(value)) {
 		DA_ERR(err, errlen, "value of '%.40s' has a control character",
 		       item);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int da_parse_kv(struct hp_devargs *da, char *item, char *err,
+		       size_t errlen)
+{
+	char q[HP_LOG_QUOTE_SIZE(DA_QUOTE_MAX)];
+	char *eq = strchr(item, '=');
+	int r;
+
+	if (!*item) {
+		DA_ERR(err, errlen, "empty key=value pair (',,' in the devargs)");
+		return -EINVAL;
+	}
+	if (!eq) {
+		DA_ERR(err, errlen, "'%s' is not key=value",
+		       hp_log_quote(q, sizeof(q), item, DA_QUOTE_MAX));
+		return -EINVAL;
+	}
+	*eq = '\0';
+	r = da_check_kv(item, eq + 1, err, errlen);
+	if (r < 0)
+		return r;
 	if (hp_devargs_get(da, item)) {
 		DA_ERR(err, errlen, "key '%.40s' given twice", item);
 		return -EINVAL;

@@ -32,7 +32,7 @@
 static struct {
 	bool up;
 	enum hp_proc_role role;
-	char prefix[65];
+	char prefix[HP_SHM_PREFIX_MAX + 1];
 	int timeout_ms;
 	struct hp_shm *shm;
 	struct hp_ipc *ipc;
@@ -41,6 +41,9 @@ static struct {
 	int stop_reason;
 	pid_t primary_pid;
 	uint32_t peer_id;
+	/* primary, worker thread only: the peers that joined (said hello) */
+	uint32_t joined[HP_MAX_PROCS];
+	unsigned nb_joined;
 } core = { .stop_fd = -1 };
 
 enum hp_proc_role hp_core_role(void) { return core.role; }
@@ -212,9 +215,23 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	reply.len = sizeof(rep);
 	reply.status = status;
 	hp_ipc_reply(ipc, peer, msg, &reply);
-	if (!status)
-		HP_INFO(CORE_LOG, "secondary pid %d joined",
-			(int)core_peer_pid(peer));
+	if (status)
+		return;
+	if (core.nb_joined < HP_ARRAY_SIZE(core.joined))
+		core.joined[core.nb_joined++] = peer;
+	HP_INFO(CORE_LOG, "secondary pid %d joined", (int)core_peer_pid(peer));
+}
+
+/* Forgets a peer that hung up; whether it had joined. Worker thread. */
+static bool core_unjoin(uint32_t peer)
+{
+	for (unsigned i = 0; i < core.nb_joined; i++) {
+		if (core.joined[i] == peer) {
+			core.joined[i] = core.joined[--core.nb_joined];
+			return true;
+		}
+	}
+	return false;
 }
 
 static int core_procs_local(struct hp_proc_info *procs, unsigned max)
@@ -299,6 +316,14 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	if (core.role == HP_ROLE_PRIMARY) {
 		if (up)
 			return;
+		/* A peer that never joined has no memory, so no caches; it
+		 * may well live on (hung up on for sending garbage): waiting
+		 * for it to exit would only stall this thread. */
+		if (!core_unjoin(peer)) {
+			HP_DEBUG(CORE_LOG, "peer %u (pid %d) left without joining",
+				 peer, (int)pid);
+			return;
+		}
 		/* Buffers in the dead process's per-thread caches go back.
 		 * The socket hangs up while the process is still exiting:
 		 * wait (bounded) until it has, so that its threads count as
@@ -586,6 +611,7 @@ static int core_init_secondary(void)
 
 int hp_core_init(const struct hp_core_opts *opts)
 {
+	char q[HP_LOG_QUOTE_SIZE(80)];
 	int r;
 
 	if (!opts)
@@ -593,9 +619,22 @@ int hp_core_init(const struct hp_core_opts *opts)
 	if (core.up)
 		return -EALREADY;
 	hp_log_set_role(opts->role == HP_ROLE_PRIMARY ? "primary" : "secondary");
-	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0)
+	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0) {
+		HP_ERR(CORE_LOG, "bad log level spec '%s'",
+		       hp_log_quote(q, sizeof(q), opts->log_levels, 64));
 		return -EINVAL;
+	}
+	/* Checked here, not only by the shared memory: a long prefix would
+	 * be cut to fit core.prefix and name another instance. */
+	if (opts->prefix && hp_shm_prefix_check(opts->prefix) < 0) {
+		HP_ERR(CORE_LOG,
+		       "bad prefix '%s': 1 to %d printable characters, no '/'",
+		       hp_log_quote(q, sizeof(q), opts->prefix, 80),
+		       HP_SHM_PREFIX_MAX);
+		return -EINVAL;
+	}
 	core.role = opts->role;
+	core.nb_joined = 0;
 	core.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
 						 HP_IPC_DEFAULT_TIMEOUT_MS;
 	snprintf(core.prefix, sizeof(core.prefix), "%s",

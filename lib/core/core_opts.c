@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hp_core.h"
+#include "hp_devargs.h"
 #include "hp_log.h"
 #include "hp_pci.h"
 #include "hp_shm.h"
@@ -102,6 +103,14 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			  "\nWithout -c, --cmd or -i the secondary reads commands from standard input.\n");
 }
 
+/* Longest user text quoted whole in a message. */
+#define OPTS_QUOTE_MAX 64
+/* A quoting buffer for one value. */
+#define OPTS_Q_SIZE HP_LOG_QUOTE_SIZE(OPTS_QUOTE_MAX)
+/* The option letters; '+': stop at the first non-option, so that argv is
+ * never reordered; ':': report a missing value apart. */
+#define OPTS_SHORT "+:l:a:b:ic:h"
+
 static int opts_err(char *err, size_t errlen, const char *fmt, ...)
 	HP_PRINTF(3, 4);
 
@@ -109,10 +118,18 @@ static int opts_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return -EINVAL;
+}
+
+/* optarg quoted for a message, in q (OPTS_Q_SIZE bytes). */
+static const char *opts_q(char *q, const char *s)
+{
+	return hp_log_quote(q, OPTS_Q_SIZE, s, OPTS_QUOTE_MAX);
 }
 
 static int opts_ulong(const char *s, unsigned long long min,
@@ -121,7 +138,8 @@ static int opts_ulong(const char *s, unsigned long long min,
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-')
+	/* strtoull would take blanks, '+' and '-' first */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
@@ -143,27 +161,30 @@ static int opts_add(const char **list, unsigned *nb, const char *v,
 	return 0;
 }
 
-/* -a and -b take PCI addresses only. */
-static int opts_add_pci(const char **list, unsigned *nb, const char *v,
-			const char *what, char *err, size_t errlen)
-{
-	struct hp_pci_addr addr;
-
-	if (*v && hp_pci_addr_parse(v, &addr) < 0)
-		return opts_err(err, errlen,
-				"%s %.40s: not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
-				what, v);
-	return opts_add(list, nb, v, what, err, errlen);
-}
-
+/* A core list: N or N-M items (N <= M) separated by single commas. */
 static bool opts_lcores_ok(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || *s == ',' || *s == '-'))
+	unsigned long lo, hi;
+	char *end;
+
+	for (;;) {
+		if (*s < '0' || *s > '9')
 			return false;
-	return true;
+		lo = hi = strtoul(s, &end, 10);
+		if (*end == '-') {
+			s = end + 1;
+			if (*s < '0' || *s > '9')
+				return false;
+			hi = strtoul(s, &end, 10);
+		}
+		if (lo > hi || hi >= 1 << 16)
+			return false;
+		if (*end == '\0')
+			return true;
+		if (*end != ',')
+			return false;
+		s = end + 1;
+	}
 }
 
 static const char *opts_name(int c)
@@ -174,71 +195,78 @@ static const char *opts_name(int c)
 	return "?";
 }
 
-static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
+/* Whether c is one of our options (a letter or a long option's value). */
+static bool opts_known(int c)
+{
+	return c >= 256 || (c > 0 && c != '+' && c != ':' &&
+			    strchr(OPTS_SHORT, c));
+}
+
+/* --vdev: a devargs string, checked as attach checks its syntax. */
+static int opts_vdev(struct hp_core_opts *o, char *err, size_t errlen)
+{
+	struct hp_devargs da;
+	char why[160], q[OPTS_Q_SIZE];
+
+	if (*optarg && hp_devargs_parse(optarg, &da, why, sizeof(why)) < 0)
+		return opts_err(err, errlen, "--vdev '%s': %s", opts_q(q, optarg),
+				why);
+	return opts_add(o->vdevs, &o->nb_vdevs, optarg, "--vdev", err, errlen);
+}
+
+/* -a, -b: a PCI address. */
+static int opts_pci(int c, struct hp_core_opts *o, char *err, size_t errlen)
+{
+	struct hp_pci_addr addr;
+	char q[OPTS_Q_SIZE];
+
+	if (*optarg && hp_pci_addr_parse(optarg, &addr) < 0)
+		return opts_err(err, errlen,
+				"-%c '%s': not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
+				c, opts_q(q, optarg));
+	if (c == 'a')
+		return opts_add(o->allow, &o->nb_allow, optarg, "-a", err,
+				errlen);
+	return opts_add(o->block, &o->nb_block, optarg, "-b", err, errlen);
+}
+
+static int opts_socket_mem(struct hp_core_opts *o, char *err, size_t errlen)
+{
+	char q[OPTS_Q_SIZE];
+	int r = hp_shm_socket_mem_check(optarg);
+
+	if (r == -ENODEV)
+		return opts_err(err, errlen,
+				"--socket-mem '%s': gives memory to a NUMA node this machine does not have",
+				opts_q(q, optarg));
+	if (r < 0)
+		return opts_err(err, errlen,
+				"--socket-mem '%s': expected megabytes per NUMA node from node 0, such as 1024 or 512,512",
+				opts_q(q, optarg));
+	o->socket_mem = optarg;
+	return 0;
+}
+
+/* The options only the primary takes. */
+static int opts_primary(int c, struct hp_core_opts *o, char *err,
+			size_t errlen)
 {
 	unsigned long long v;
-	bool primary = o->role == HP_ROLE_PRIMARY;
+	char q[OPTS_Q_SIZE];
 
-	switch (c) {
-	case OPT_FILE_PREFIX:
-		o->prefix = optarg;
-		return 0;
-	case OPT_TIMEOUT:
-		if (opts_ulong(optarg, 1, 600000, &v) < 0)
-			return opts_err(err, errlen,
-					"--timeout %s: expected milliseconds from 1 to 600000",
-					optarg);
-		o->timeout_ms = (int)v;
-		return 0;
-	case OPT_LOG_LEVEL:
-		if (hp_log_set_levels(optarg) < 0)
-			return opts_err(err, errlen,
-					"--log-level %s: expected LEVEL or TOPIC:LEVEL (error, warning, notice, info, debug)",
-					optarg);
-		o->log_levels = optarg;
-		return 0;
-	case 'l':
-		if (!opts_lcores_ok(optarg))
-			return opts_err(err, errlen,
-					"-l %s: expected a core list such as 0-1 or 0,2",
-					optarg);
-		o->lcores = optarg;
-		return 0;
-	case 'i':
-		o->interactive = true;
-		return 0;
-	case OPT_CMD:
-		o->cmd_file = optarg;
-		return 0;
-	case 'c':
-		return opts_add(o->cmds, &o->nb_cmds, optarg, "-c", err, errlen);
-	case 'h':
-		o->help = true;
-		return 0;
-	case OPT_WAIT_PRIMARY:
-		if (primary)
-			return opts_err(err, errlen,
-					"--wait-primary is a secondary's option: the primary is the one waited for");
-		o->wait_primary = true;
-		return 0;
-	}
-	if (!primary)
-		return opts_err(err, errlen,
-				"option '--%s' is for the primary only (a secondary uses the primary's memory and devices)",
-				opts_name(c));
 	switch (c) {
 	case OPT_MEM:
 		if (opts_ulong(optarg, 4, 1 << 20, &v) < 0)
 			return opts_err(err, errlen,
-					"--mem %s: expected megabytes from 4 to 1048576",
-					optarg);
+					"--mem '%s': expected megabytes from 4 to 1048576",
+					opts_q(q, optarg));
 		o->mem_size = (size_t)v << 20;
 		return 0;
 	case OPT_BASE_VIRTADDR:
 		if (opts_ulong(optarg, 1, UINTPTR_MAX, &v) < 0 || (v & 0xfff))
 			return opts_err(err, errlen,
-					"--base-virtaddr %s: expected a page-aligned address such as 0x100000000000",
-					optarg);
+					"--base-virtaddr '%s': expected a page-aligned address such as 0x100000000000",
+					opts_q(q, optarg));
 		o->base_virtaddr = (uintptr_t)v;
 		return 0;
 	case OPT_NO_HUGE:
@@ -248,58 +276,171 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 		o->huge_1g = true;
 		return 0;
 	case OPT_SOCKET_MEM:
-		o->socket_mem = optarg;
-		return 0;
+		return opts_socket_mem(o, err, errlen);
 	case OPT_IPC_GROUP:
+		if (!*optarg)
+			return opts_err(err, errlen, "--ipc-group needs a group name");
 		o->ipc_group = optarg;
 		return 0;
 
 	case OPT_VDEV:
-		return opts_add(o->vdevs, &o->nb_vdevs, optarg, "--vdev", err,
-				errlen);
+		return opts_vdev(o, err, errlen);
 	case 'a':
-		return opts_add_pci(o->allow, &o->nb_allow, optarg, "-a", err,
-				    errlen);
 	case 'b':
-		return opts_add_pci(o->block, &o->nb_block, optarg, "-b", err,
-				    errlen);
+		return opts_pci(c, o, err, errlen);
 	}
 	return opts_err(err, errlen, "unknown option");
+}
+
+static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char q[OPTS_Q_SIZE];
+
+	switch (c) {
+	case OPT_FILE_PREFIX:
+		if (hp_shm_prefix_check(optarg) < 0)
+			return opts_err(err, errlen,
+					"--file-prefix '%s': expected 1 to %d printable characters, no '/' or blank, not '.' or '..'",
+					opts_q(q, optarg), HP_SHM_PREFIX_MAX);
+		o->prefix = optarg;
+		return 0;
+	case OPT_TIMEOUT:
+		if (opts_ulong(optarg, 1, 600000, &v) < 0)
+			return opts_err(err, errlen,
+					"--timeout '%s': expected milliseconds from 1 to 600000",
+					opts_q(q, optarg));
+		o->timeout_ms = (int)v;
+		return 0;
+	case OPT_LOG_LEVEL:
+		/* Checked only: hp_core_init applies it. */
+		if (hp_log_check_levels(optarg) < 0)
+			return opts_err(err, errlen,
+					"--log-level '%s': expected LEVEL or TOPIC:LEVEL[,...] with LEVEL one of error, warning, notice, info, debug",
+					opts_q(q, optarg));
+		o->log_levels = optarg;
+		return 0;
+	case 'l':
+		if (!opts_lcores_ok(optarg))
+			return opts_err(err, errlen,
+					"-l '%s': expected a core list such as 0-1 or 0,2",
+					opts_q(q, optarg));
+		o->lcores = optarg;
+		return 0;
+	case 'i':
+		o->interactive = true;
+		return 0;
+	case OPT_CMD:
+		if (!*optarg)
+			return opts_err(err, errlen,
+					"--cmd needs a file name ('-' for standard input)");
+		o->cmd_file = optarg;
+		return 0;
+	case 'c':
+		return opts_add(o->cmds, &o->nb_cmds, optarg, "-c", err, errlen);
+	case 'h':
+		o->help = true;
+		return 0;
+	case OPT_WAIT_PRIMARY:
+		if (o->role == HP_ROLE_PRIMARY)
+			return opts_err(err, errlen,
+					"--wait-primary is a secondary's option: the primary is the one waited for");
+		o->wait_primary = true;
+		return 0;
+	}
+	if (o->role != HP_ROLE_PRIMARY)
+		return opts_err(err, errlen,
+				"option '--%s' is for the primary only (a secondary uses the primary's memory and devices)",
+				opts_name(c));
+	return opts_primary(c, o, err, errlen);
+}
+
+/* Whether arg ("--h") abbreviates more than one long option; if so,
+ * lists them in list. */
+static bool opts_ambiguous(const char *arg, char *list, size_t len)
+{
+	size_t n = strcspn(arg + 2, "="), off = 0;
+	unsigned nb = 0;
+
+	if (strncmp(arg, "--", 2) || n == 0)
+		return false;
+	for (const struct option *o = core_long_opts; o->name; o++) {
+		if (strncmp(o->name, arg + 2, n) || off >= len)
+			continue;
+		off += (size_t)snprintf(list + off, len - off, "%s--%s",
+					nb++ ? ", " : "", o->name);
+	}
+	return nb > 1;
+}
+
+/* Why getopt_long returned '?' or ':' for the option before optind. */
+static int opts_bad(int c, char **argv, char *err, size_t errlen)
+{
+	char q[OPTS_Q_SIZE], list[160];
+
+	if (c == ':' && optopt >= 256)
+		return opts_err(err, errlen, "option '--%s' needs a value",
+				opts_name(optopt));
+	if (c == ':')
+		return opts_err(err, errlen, "option '-%c' needs a value",
+				optopt);
+	/* A known option that takes no value was given one (--no-huge=1);
+	 * a letter only gets here as the value of its long form. */
+	if (opts_known(optopt))
+		return opts_err(err, errlen, "option '--%s' takes no value",
+				opts_name(optopt));
+	if (optopt) {
+		char letter[2] = { (char)optopt, '\0' };
+		return opts_err(err, errlen, "unknown option '-%s' (see --help)",
+				opts_q(q, letter));
+	}
+	/* A long option: getopt_long has moved past it. */
+	if (opts_ambiguous(argv[optind - 1], list, sizeof(list)))
+		return opts_err(err, errlen, "option '%s' is ambiguous: %s",
+				opts_q(q, argv[optind - 1]), list);
+	return opts_err(err, errlen, "unknown option '%s' (see --help)",
+			opts_q(q, argv[optind - 1]));
 }
 
 int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 		       struct hp_core_opts *opts, char *err, size_t errlen)
 {
+	/* opts is written only on success: parse into o first */
+	struct hp_core_opts o = {
+		.role = role,
+		.prefix = "hotport",
+		.timeout_ms = 5000,
+	};
+	char q[OPTS_Q_SIZE];
 	int c, r;
 
-	memset(opts, 0, sizeof(*opts));
-	opts->role = role;
-	opts->prefix = "hotport";
-	opts->timeout_ms = 5000;
-	optind = 1;
+	if (!opts || argc < 1 || !argv)
+		return opts_err(err, errlen, "no arguments");
+	/* 0, not 1: getopt starts afresh, forgetting a letter group that
+	 * an earlier, failed parse left half read ("-xi"). */
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:a:b:ic:h", core_long_opts,
+	while ((c = getopt_long(argc, argv, OPTS_SHORT, core_long_opts,
 				NULL)) != -1) {
-		if (c == '?')
-			return opts_err(err, errlen,
-					"unknown option '%s' (see --help)",
-					argv[optind - 1]);
-		if (c == ':')
-			return opts_err(err, errlen, "option '%s' needs a value",
-					argv[optind - 1]);
-		r = opts_one(c, opts, err, errlen);
+		if (c == '?' || c == ':')
+			return opts_bad(c, argv, err, errlen);
+		r = opts_one(c, &o, err, errlen);
 		if (r < 0)
 			return r;
 	}
 	if (optind < argc)
 		return opts_err(err, errlen,
 				"unexpected argument '%s' (see --help)",
-				argv[optind]);
-	if (opts->no_huge && opts->huge_1g)
+				opts_q(q, argv[optind]));
+	if (o.no_huge && o.huge_1g)
 		return opts_err(err, errlen,
 				"--no-huge and --huge-1g exclude each other");
-	if (opts->nb_allow && opts->nb_block)
+	if (o.mem_size && o.socket_mem)
+		return opts_err(err, errlen,
+				"--mem and --socket-mem exclude each other (--socket-mem gives the size per node)");
+	if (o.nb_allow && o.nb_block)
 		return opts_err(err, errlen,
 				"-a and -b exclude each other: give the PCI devices to use (-a) or those to leave alone (-b)");
+	*opts = o;
 	return 0;
 }

@@ -55,10 +55,12 @@ struct hp_proc_info {
 	uint32_t peer_id;	/* 0 for the primary */
 };
 
-/* Parses argv for role into opts (pointers into argv). On error writes a
- * one-line reason to err and returns -EINVAL; unknown options, stray
- * arguments, an -a or -b value that is not a PCI address, and -a with -b
- * are errors. */
+/* Parses argv for role into opts (pointers into argv), checking each
+ * value (prefix, numbers, log level spec, --vdev syntax, PCI addresses,
+ * --socket-mem) but applying nothing. On error writes a one-line reason to
+ * err (user text quoted with hp_log_quote) and returns -EINVAL, leaving
+ * opts and argv untouched; unknown options, stray arguments and -a with -b
+ * are errors. Uses getopt: one thread at a time. */
 HP_API int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 			      struct hp_core_opts *opts, char *err,
 			      size_t errlen);
@@ -71,8 +73,9 @@ HP_API void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out);
  * bus (a failed scan is a warning) and attaches --vdev ports; a
  * secondary connects, maps the memory and joins every attached port. Once
  * per process; pairs with hp_core_fini. Logs the reason on failure.
- * -EEXIST another primary holds the prefix, -ENOENT no primary running
- * (secondary), -EPROTO version mismatch, -EADDRINUSE, -ENOMEM. */
+ * -EINVAL bad prefix or log level spec, -EEXIST another primary holds
+ * the prefix, -ENOENT no primary running (secondary), -EPROTO version
+ * mismatch, -EADDRINUSE, -ENOMEM. */
 HP_API int hp_core_init(const struct hp_core_opts *opts);
 
 /* Leaves the instance: a secondary detaches locally and disconnects, the

@@ -35,9 +35,24 @@ HP_API void hp_log_set_role(const char *role);
  * -EINVAL for an unknown level name or an empty item. */
 HP_API int hp_log_set_levels(const char *spec);
 
+/* Checks spec as hp_log_set_levels takes it, without applying it: 0 or
+ * -EINVAL. Pure; any thread. */
+HP_API int hp_log_check_levels(const char *spec);
+
 /* Parses a level name (err, warning, notice, info, debug) or digit;
  * -EINVAL if it is none of them. */
 HP_API int hp_log_level_parse(const char *name);
+
+/* Room hp_log_quote needs for max bytes of text: each byte may become
+ * four ("\xNN"), then "..." and the NUL. */
+#define HP_LOG_QUOTE_SIZE(max) ((max) * 4 + 4)
+
+/* Copies s into buf (len bytes) as text fit for a one-line message: at most
+ * max bytes of s, then "..." if s goes on; a byte that is not printable
+ * ASCII becomes \xNN, so user input never breaks or hides a line. Writes
+ * "(null)" for NULL. Returns buf. Pure; any thread. */
+HP_API const char *hp_log_quote(char *buf, size_t len, const char *s,
+				size_t max);
 
 /* Replaces the sink; NULL restores the default (stderr). */
 HP_API void hp_log_set_sink(hp_log_sink_fn fn, void *arg);

@@ -155,30 +155,86 @@ static int log_apply_one(const char *item)
 	return 0;
 }
 
+/* Checks one item of a spec: LEVEL or TOPIC:LEVEL. */
+static bool log_item_ok(const char *it, size_t n)
+{
+	char buf[LOG_TOPIC_LEN + 16];
+	const char *colon = memchr(it, ':', n);
+	size_t tlen = colon ? (size_t)(colon - it) : 0;
+
+	if (n == 0 || n >= sizeof(buf) || (colon && (tlen == 0 ||
+						      tlen >= LOG_TOPIC_LEN)))
+		return false;
+	memcpy(buf, it, n);
+	buf[n] = '\0';
+	return hp_log_level_parse(colon ? buf + tlen + 1 : buf) >= 0;
+}
+
+int hp_log_check_levels(const char *spec)
+{
+	if (!spec || !*spec || strlen(spec) >= 256)
+		return -EINVAL;
+	/* By hand, not strtok: an empty item ("a,,b", ",") is an error. */
+	for (const char *it = spec;; it++) {
+		size_t n = strcspn(it, ",");
+
+		if (!log_item_ok(it, n))
+			return -EINVAL;
+		it += n;
+		if (!*it)
+			return 0;
+	}
+}
+
 int hp_log_set_levels(const char *spec)
 {
 	char buf[256], *save = NULL;
 	int r = 0;
 
-	if (!spec || !*spec || strlen(spec) >= sizeof(buf))
-		return -EINVAL;
 	/* Check every item first, so a bad spec changes nothing. */
+	if (hp_log_check_levels(spec) < 0)
+		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%s", spec);
-	for (char *it = strtok_r(buf, ",", &save); it;
-	     it = strtok_r(NULL, ",", &save)) {
-		const char *colon = strchr(it, ':');
-		if (hp_log_level_parse(colon ? colon + 1 : it) < 0 ||
-		    colon == it || (colon && colon - it >= LOG_TOPIC_LEN))
-			return -EINVAL;
-	}
-	snprintf(buf, sizeof(buf), "%s", spec);
-	save = NULL;
 	pthread_mutex_lock(&log_lock);
 	for (char *it = strtok_r(buf, ",", &save); it && r == 0;
 	     it = strtok_r(NULL, ",", &save))
 		r = log_apply_one(it);
 	pthread_mutex_unlock(&log_lock);
 	return r;
+}
+
+const char *hp_log_quote(char *buf, size_t len, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	if (!buf || !len)
+		return buf;
+	if (!s)
+		s = "(null)";
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain = c >= 0x20 && c < 0x7f;
+		/* room for "..." whenever something follows */
+		size_t tail = s[i + 1] ? 3 : 0;
+
+		if (o + (plain ? 1 : 4) + tail >= len)
+			break;
+		if (plain) {
+			buf[o++] = (char)c;
+			continue;
+		}
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[c >> 4];
+		buf[o++] = hex[c & 15];
+	}
+	if (s[i] && o + 3 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 void hp_log_set_sink(hp_log_sink_fn fn, void *arg)

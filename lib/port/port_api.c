@@ -10,6 +10,10 @@
 #include "hp_log.h"
 #include "port_private.h"
 
+/* Longest devargs quoted whole in a log line (a secondary's may hold any
+ * byte). */
+#define PORT_QUOTE_MAX 128
+
 /* A secondary waits longer than the primary's own deadline, so that the
  * primary's answer (maybe -ETIMEDOUT naming a stalled peer) arrives. */
 static int port_request_timeout(void)
@@ -92,7 +96,9 @@ int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 		id = rep.port_id;
 	}
 	if (r < 0) {
-		HP_DEBUG(PORT_LOG, "attach '%s' failed: %s", devargs, err);
+		char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
+		HP_DEBUG(PORT_LOG, "attach '%s' failed: %s",
+			 hp_log_quote(q, sizeof(q), devargs, PORT_QUOTE_MAX), err);
 		return r;
 	}
 	*ret_port_id = id;
@@ -209,6 +215,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	struct port_msg_rep rep;
 	struct hp_ipc_msg reply;
 	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
+	char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
 	pid_t pid = 0;
 	int r, n;
 
@@ -229,7 +236,9 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 					sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
-			       req.devargs, (int)pid, rep.err);
+			       hp_log_quote(q, sizeof(q), req.devargs,
+					    PORT_QUOTE_MAX),
+			       (int)pid, rep.err);
 		break;
 	case PORT_MSG_DETACH_REQ:
 		r = port_detach_primary(req.port_id, false, rep.name,

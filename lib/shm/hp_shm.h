@@ -30,6 +30,8 @@
 #else
 #define HP_SHM_DEFAULT_BASE 0x200000000000ULL
 #endif
+/* Longest instance name (--file-prefix), without its NUL. */
+#define HP_SHM_PREFIX_MAX 64
 /* Default total size of shared memory (bytes). */
 #define HP_SHM_DEFAULT_SIZE (64ULL << 20)
 
@@ -56,6 +58,16 @@ struct hp_shm_seg {
 	uint32_t huge_sz; /* page size in bytes (4096 for ordinary pages) */
 	int32_t node;	  /* NUMA node, -1 if not placed */
 };
+
+/* Checks an instance name: 1 to HP_SHM_PREFIX_MAX printable characters,
+ * no '/' or blank, not "." or "..". 0 or -EINVAL. Pure; any thread. */
+HP_API int hp_shm_prefix_check(const char *prefix);
+
+/* Checks a socket_mem spec ("MB[,MB...]": one size per NUMA node from node
+ * 0, not all 0) against this machine. 0, -EINVAL bad syntax, a size over
+ * 1 EiB or more than HP_SHM_MAX_SEGS nodes given memory, -ENODEV memory
+ * for a node this machine does not have. Any thread. */
+HP_API int hp_shm_socket_mem_check(const char *spec);
 
 /* Writes the runtime dir of prefix ("/run/hotport/<prefix>" for root, else
  * "$XDG_RUNTIME_DIR/hotport/<prefix>") to buf; -EINVAL for a bad prefix

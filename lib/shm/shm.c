@@ -27,7 +27,7 @@ static int shm_opts_check(const struct hp_shm_opts *opts, const char *prefix,
 
 	if (!opts->no_huge)
 		align = opts->huge_1g ? 1ULL << 30 : 2ULL << 20;
-	if (shm_prefix_check(prefix) < 0 || base % align)
+	if (hp_shm_prefix_check(prefix) < 0 || base % align)
 		return -EINVAL;
 	return 0;
 }

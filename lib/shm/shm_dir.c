@@ -30,11 +30,14 @@
 /* Room a runtime dir leaves in PATH_MAX for the names of its files. */
 #define SHM_DIR_ROOM 32
 
-int shm_prefix_check(const char *prefix)
+int hp_shm_prefix_check(const char *prefix)
 {
-	size_t n = strnlen(prefix, SHM_PREFIX_MAX + 1);
+	size_t n;
 
-	if (n == 0 || n > SHM_PREFIX_MAX || !strcmp(prefix, ".") ||
+	if (!prefix)
+		return -EINVAL;
+	n = strnlen(prefix, HP_SHM_PREFIX_MAX + 1);
+	if (n == 0 || n > HP_SHM_PREFIX_MAX || !strcmp(prefix, ".") ||
 	    !strcmp(prefix, ".."))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
@@ -51,7 +54,7 @@ int hp_shm_runtime_dir(const char *prefix, char *buf, size_t len)
 
 	if (!prefix)
 		prefix = "hotport";
-	if (!buf || shm_prefix_check(prefix) < 0) {
+	if (!buf || hp_shm_prefix_check(prefix) < 0) {
 		HP_DEBUG(SHM_LOG, "bad prefix or no buffer");
 		return -EINVAL;
 	}

@@ -35,7 +35,7 @@ static int shm_memfd(const char *prefix, uint32_t page_sz, uint64_t len,
 		     int *ret_fd)
 {
 	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-	char name[SHM_PREFIX_MAX + 16];
+	char name[HP_SHM_PREFIX_MAX + 16];
 	int fd, r;
 
 	if (page_sz == SHM_HUGE_2M)

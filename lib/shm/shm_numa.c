@@ -103,6 +103,18 @@ int shm_numa_plan(const char *socket_mem, int nb_nodes, size_t mem_size,
 	return 0;
 }
 
+int hp_shm_socket_mem_check(const char *spec)
+{
+	struct shm_plan plan;
+
+	/* As if every node existed: what is left is the syntax. */
+	if (!spec || shm_numa_plan(spec, SHM_NUMA_MAX_NODES, 0, &plan) < 0)
+		return -EINVAL;
+	if (shm_numa_plan(spec, shm_numa_nodes(), 0, &plan) < 0)
+		return -ENODEV;
+	return 0;
+}
+
 int shm_numa_bind(void *addr, size_t len, int node)
 {
 	struct bitmask *mask = numa_allocate_nodemask();

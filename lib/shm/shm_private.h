@@ -14,8 +14,6 @@
 #define SHM_LOG "shm"
 /* "HOTPORT\0" read as a little-endian integer. */
 #define SHM_MAGIC 0x0054524f50544f48ULL
-/* Longest prefix, without its NUL. */
-#define SHM_PREFIX_MAX 64
 
 /* In the shared structs below, each field's comment gives its unit and its
  * writer: "primary" is the primary, once, at create before any secondary
@@ -81,7 +79,6 @@ struct shm_plan {
 };
 
 /* shm_dir.c */
-int shm_prefix_check(const char *prefix);
 int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group);
 void shm_dir_unlock(struct hp_shm *shm);
 

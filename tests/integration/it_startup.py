@@ -16,7 +16,7 @@ def test_help_and_bad_options():
         st, _, err, _ = hp.run(exe, "--no-such-option")
         hp.check(st == 2 and "unknown option '--no-such-option'" in err, "bad option: " + err)
         st, _, err, _ = hp.run(exe, "--timeout", "zero")
-        hp.check(st == 2 and "--timeout zero" in err, "bad value: " + err)
+        hp.check(st == 2 and "--timeout 'zero'" in err, "bad value: " + err)
         st, _, err, _ = hp.run(exe, "stray")
         hp.check(st == 2 and "unexpected argument 'stray'" in err, "stray argument: " + err)
     st, _, err, _ = hp.run(hp.SECONDARY, "--mem", "64")

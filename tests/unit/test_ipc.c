@@ -619,18 +619,22 @@ static void test_ipc_version_mismatch_client(void **state)
 	cap_stop();
 }
 
+/* A peer that sends garbage is hung up on at the limit; the primary goes
+ * on serving the peer connected all along and the next one to connect. */
 static void test_ipc_malformed_limit(void **state)
 {
 	struct srv s = { 0 };
 	uint8_t buf[IPC_HDR_SIZE] = { 'j', 'u', 'n', 'k' };
 	struct hp_ipc_msg msg;
+	struct hp_ipc *good;
 	int fd, dec;
 
 	(void)state;
 	cap_start();
 	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &good), 0);
 	fd = raw_connect(s.d.path);
-	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_true(evt_wait(s.up_fd, 2, WAIT_MS));
 	for (int i = 0; i < HP_IPC_MAX_MALFORMED - 1; i++)
 		raw_send(fd, buf, sizeof(buf));
 	raw_echo(fd, 1); /* one short of the limit: still served */
@@ -639,6 +643,11 @@ static void test_ipc_malformed_limit(void **state)
 	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
 	assert_true(cap_has("malformed messages, disconnecting"));
 	close(fd);
+	assert_int_equal(echo_check(good, HP_IPC_PRIMARY, "good"), 0);
+	fd = raw_connect(s.d.path);
+	raw_echo(fd, 2);
+	close(fd);
+	hp_ipc_destroy(good);
 	srv_stop(&s);
 	cap_stop();
 }
