@@ -365,6 +365,14 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 
 	if (!ipc || !ret_nb || (max && !results))
 		return -EINVAL;
+	/* Nobody to ask (a primary alone): done, without a call's set-up. */
+	pthread_mutex_lock(&ipc->lock);
+	n = (int)ipc->nb_peers;
+	pthread_mutex_unlock(&ipc->lock);
+	if (n == 0) {
+		*ret_nb = 0;
+		return 0;
+	}
 	/* At most min(max, max_peers) slots get used; max_peers is fixed. */
 	call = ipc_call_new(ipc, max < ipc->max_peers ? max : ipc->max_peers,
 			    NULL);

@@ -24,6 +24,9 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct log_topic log_topics[LOG_TOPICS_MAX];
 static int log_nb_topics;
 static int log_default_level = HP_LOG_NOTICE;
+/* The most verbose level of any topic: a message above it is dropped
+ * without the lock (the hotplug path logs at debug level). */
+static int log_max_level = HP_LOG_NOTICE;
 static char log_role[16] = "hotport";
 static hp_log_sink_fn log_sink;
 static void *log_sink_arg;
@@ -74,6 +77,8 @@ bool hp_log_enabled(const char *topic, int level)
 {
 	int lim;
 
+	if (level > __atomic_load_n(&log_max_level, __ATOMIC_RELAXED))
+		return false;
 	pthread_mutex_lock(&log_lock);
 	struct log_topic *t = log_topic_find(topic, 0);
 	lim = (t && t->level >= 0) ? t->level : log_default_level;
@@ -199,6 +204,11 @@ int hp_log_set_levels(const char *spec)
 	for (char *it = strtok_r(buf, ",", &save); it && r == 0;
 	     it = strtok_r(NULL, ",", &save))
 		r = log_apply_one(it);
+	int max = log_default_level;
+	for (int i = 0; i < log_nb_topics; i++)
+		if (log_topics[i].level > max)
+			max = log_topics[i].level;
+	__atomic_store_n(&log_max_level, max, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&log_lock);
 	return r;
 }

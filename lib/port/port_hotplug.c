@@ -118,6 +118,16 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 	return 0;
 }
 
+/* Copies src into dst of size bytes, cut to fit, always terminated
+ * (snprintf's result without its formatting cost on the hotplug path). */
+static void port_strcpy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
 			       size_t errlen)
 {
@@ -143,6 +153,18 @@ static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
 	return 0;
 }
 
+/* Fills the parts of pl a probe or remove sees (dev and info; dev->args
+ * is the caller's args), without clearing all of pl: the hotplug path
+ * stays short. */
+static void port_dev_prepare(struct port_local *pl, uint16_t port_id,
+			     const struct hp_devargs *args)
+{
+	memset(&pl->dev, 0, sizeof(pl->dev));
+	memset(&pl->info, 0, sizeof(pl->info));
+	port_local_fill_dev(pl, port_id, port_slot_get(port_id));
+	pl->dev.args = args;
+}
+
 /* The driver's remove, on the primary. */
 static void port_remove(uint16_t port_id, const struct hp_port_driver *drv,
 			struct hp_devargs *args)
@@ -151,9 +173,7 @@ static void port_remove(uint16_t port_id, const struct hp_port_driver *drv,
 
 	if (!drv->remove)
 		return;
-	memset(&pl, 0, sizeof(pl));
-	port_local_fill_dev(&pl, port_id, port_slot_get(port_id));
-	pl.args = *args;
+	port_dev_prepare(&pl, port_id, args);
 	drv->remove(&pl.dev);
 }
 
@@ -295,9 +315,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 			return r;
 		}
 	}
-	memset(&pl, 0, sizeof(pl));
-	port_local_fill_dev(&pl, port_id, s);
-	pl.args = *args;
+	port_dev_prepare(&pl, port_id, args);
 	pl.info.nb_rx_queues = 1;
 	pl.info.nb_tx_queues = 1;
 	pl.info.max_rx_queues = HP_PORT_MAX_QUEUES;
@@ -389,9 +407,9 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	if (r < 0)
 		goto out;
 	s = port_slot_get(id);
-	snprintf(s->name, sizeof(s->name), "%s", args.name);
-	snprintf(s->driver, sizeof(s->driver), "%s", drv->name);
-	snprintf(s->devargs, sizeof(s->devargs), "%s", devargs);
+	port_strcpy(s->name, sizeof(s->name), args.name);
+	port_strcpy(s->driver, sizeof(s->driver), drv->name);
+	port_strcpy(s->devargs, sizeof(s->devargs), devargs);
 	s->requester = requester;
 	PORT_ST(s->peer, HP_PORT_INVALID);
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
