@@ -21,8 +21,9 @@
  *    packet) leaves a truncated copy in the ring marked TP_STATUS_COPY and
  *    the whole packet in the socket's receive queue, in ring order; rx
  *    reads it from there with one recvmsg, straight into a buffer chain.
- *  - PACKET_IGNORE_OUTGOING (rx sees only what the interface receives, not
- *    its own tx) and PACKET_QDISC_BYPASS (tx goes straight to the driver).
+ *  - PACKET_IGNORE_OUTGOING: rx sees only what the interface receives,
+ *    not its own tx. No PACKET_QDISC_BYPASS: the direct path drops a GSO
+ *    packet that the device cannot take whole instead of segmenting it.
  * The sockets reach every process as fds (hp_port_fd_add); attach_local
  * maps each rx queue's ring there, so every process sees the same kernel
  * pages, and the ring position lives in shared memory: whichever process
@@ -136,8 +137,6 @@ static int afp_open(struct hp_port_dev *dev, const struct tpacket_req *req,
 			 "cannot set up a receive ring of %u frames of %u bytes: %s",
 			 req->tp_frame_nr, req->tp_frame_size, strerror(-r));
 	}
-	if (r == 0)
-		r = afp_setopt(dev, fd, SOL_PACKET, PACKET_QDISC_BYPASS, "PACKET_QDISC_BYPASS", 1);
 	if (r == 0)
 		r = afp_setopt(dev, fd, SOL_PACKET, PACKET_IGNORE_OUTGOING,
 			       "PACKET_IGNORE_OUTGOING", 1);
