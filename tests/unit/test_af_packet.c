@@ -57,8 +57,17 @@ static int netns_new(struct netns *ns)
 		return -1;
 	ns->pid = fork();
 	if (ns->pid == 0) {
+		int fd;
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (unshare(CLONE_NEWNET) < 0 || write(p[1], "x", 1) != 1)
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		/* No IPv6 on its interfaces: no neighbour discovery frames
+		 * among the test's (without IPv6 there is no such file). */
+		fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY);
+		if (fd >= 0 && (write(fd, "1", 1) != 1 || close(fd) < 0))
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
 			_exit(1);
 		for (;;)
 			pause();
@@ -348,12 +357,9 @@ static void reader_end(void)
 /* A veth pair: near end name here, far end p0 in ns with address addr. */
 static int veth_new(const char *name, const struct netns *ns, const char *addr)
 {
-	/* No IPv6: no neighbour discovery frames among the test's. */
-	if (run(ns, "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null; true") ||
-	    run(NULL, "ip link add %s type veth peer name p0 netns %d", name,
-		(int)ns->pid) ||
-	    run(NULL, "(echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6) 2>/dev/null; ip link set %s up",
-		name, name) ||
+	if (run(NULL, "ip link add %s type veth peer name p0 netns %d && "
+		      "{ echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6; } 2>/dev/null; "
+		      "ip link set %s up", name, (int)ns->pid, name, name) ||
 	    run(ns, "ip addr add %s/24 dev p0 && ip link set p0 up && ip link set lo up",
 		addr))
 		return -1;
@@ -441,11 +447,13 @@ static void test_af_packet_bad_devargs_leave_nothing(void **state)
 	assert_int_equal(count_fds(), fds);
 	/* A secondary's request gets the same one line. */
 	child_start_env(&c, NULL, NULL);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "count"), "ok 0");
+	fds = count_fds(); /* with the secondary's pipes and connection */
 	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "attach net_af_packet1,iface=hpnosuch0"),
 			    "err -19 no interface 'hpnosuch0' (see 'ip link')");
 	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "count"), "ok 0");
-	child_stop(&c);
 	assert_int_equal(count_fds(), fds);
+	child_stop(&c);
 	/* No interface came or went. */
 	ifs = if_nameindex();
 	for (unsigned i = 0; ifs[i].if_index; i++)
@@ -895,6 +903,10 @@ static void test_af_packet_qpairs_spread_flows(void **state)
 	(void)state;
 	snprintf(devargs, sizeof(devargs), "net_af_packet0,iface=%s,qpairs=2", if_a);
 	assert_int_equal(hp_port_attach(devargs, &id), 0);
+	/* Fewer tx queues will do; fewer rx queues would lose traffic. */
+	assert_int_equal(hp_port_configure(id, 1, 1), -EINVAL);
+	assert_int_equal(hp_port_configure(id, 2, 1), 0);
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
 	assert_int_equal(hp_port_start(id), 0);
 	far = far_socket(&ns_a, false);
 	/* 32 flows (UDP source ports), one datagram each. */

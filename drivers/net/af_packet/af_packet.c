@@ -29,7 +29,8 @@
  * pages, and the ring position lives in shared memory: whichever process
  * polls a queue continues where the previous poller stopped. Socket q
  * serves rx queue q and tx queue q; the port has qpairs queues of each
- * (fewer rx queues leave the fanout's share of the others unread).
+ * (fewer tx queues may be configured, not fewer rx queues: the fanout
+ * would still hand them their share of the traffic).
  *
  * Remove has nothing to do: the port layer closes the sockets, and the
  * kernel frees the rings with the last process's copy. */
@@ -341,6 +342,14 @@ static int afp_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 		snprintf(dev->err, dev->errlen, "%u sockets here, %u expected",
 			 dev->fds->nb, sh->nb_qpairs);
 		return -EBADF;
+	}
+	/* The kernel spreads flows over every socket of the fanout group:
+	 * an rx queue left out would lose its share unseen. */
+	if (fp->nb_rxq != sh->nb_qpairs) {
+		snprintf(dev->err, dev->errlen,
+			 "traffic is spread over all %u queue pairs (qpairs=%u): configure %u rx queues",
+			 sh->nb_qpairs, sh->nb_qpairs, sh->nb_qpairs);
+		return -EINVAL;
 	}
 	r = hp_port_queues_alloc(dev, fp, sizeof(*qs));
 	if (r < 0)

@@ -19,8 +19,9 @@
  * packet a virtio-net header, built from m->offload, and one iovec per
  * segment; the kernel copies, so sent buffers are freed at once. A packet
  * the kernel refuses for itself (too big without GSO, bad offload
- * metadata) is dropped and counted as an error; when the socket or the
- * device queue is full the burst stops and the caller keeps the rest. */
+ * metadata) is dropped and counted as an error, and so is the rest of the
+ * burst when the interface is down or gone; when the socket or the device
+ * queue is full the burst stops and the caller keeps the rest. */
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
@@ -433,6 +434,12 @@ static unsigned afp_tx_batch(struct afp_queue *aq, struct hp_mbuf **pkts,
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
 			break; /* full: the caller keeps the rest */
+		if (r < 0 && (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)) {
+			/* The interface is down or gone: a lost link. */
+			bad += cnt - i;
+			i = cnt;
+			break;
+		}
 		/* This one packet is refused (or has no iovecs): dropped. */
 		bad++;
 		i++;
