@@ -464,7 +464,7 @@ static void test_af_packet_bad_devargs_leave_nothing(void **state)
 
 static void test_af_packet_secondaries_share_the_sockets(void **state)
 {
-	struct child a = { 0 }, b = { 0 };
+	struct child a = { 0 }, b = { 0 }, late = { 0 };
 	struct hp_port_stats st;
 	uint8_t f[2048];
 	unsigned fds;
@@ -496,6 +496,13 @@ static void test_af_packet_secondaries_share_the_sockets(void **state)
 	assert_int_equal(s.last, 7);
 	assert_true(s.in_order);
 	assert_int_equal(s.other, 0);
+	/* A secondary that starts now asks for the sockets, and polls too. */
+	child_start_env(&late, NULL, NULL);
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "has 0"), "ok 1");
+	fds = count_fds() - 1; /* with its pipes and connection, without the port's */
+	far_send(far, 8, 2);
+	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "afrecv 0 0 2 2000"),
+			    "ok 2 8 9 in-order");
 	/* And transmits from any process reach the far end, in order. */
 	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "afsend 0 0 100 4"), "ok 4");
 	for (uint32_t i = 0; i < 4; i++) {
@@ -506,8 +513,8 @@ static void test_af_packet_secondaries_share_the_sockets(void **state)
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "afrecv 0 0 1 50"),
 			    "ok 0 -1 -1 in-order");
 	assert_int_equal(hp_port_stats_get(0, &st), 0);
-	assert_int_equal(st.ipackets, 8);
-	assert_int_equal(st.ibytes, 8 * T_FRAME_LEN);
+	assert_int_equal(st.ipackets, 10);
+	assert_int_equal(st.ibytes, 10 * T_FRAME_LEN);
 	assert_int_equal(st.opackets, 4);
 	assert_int_equal(st.obytes, 4 * T_FRAME_LEN);
 	assert_int_equal(st.ierrors + st.imissed + st.oerrors + st.odropped, 0);
@@ -517,6 +524,7 @@ static void test_af_packet_secondaries_share_the_sockets(void **state)
 	close(far);
 	child_stop(&a);
 	child_stop(&b);
+	child_stop(&late);
 }
 
 /* Whether d is a frame with an 802.1Q or 802.1ad tag. */

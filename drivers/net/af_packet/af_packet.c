@@ -56,6 +56,8 @@
 
 #define AFP_LOG "pmd.af_packet"
 #define AFP_FRAMECNT_DEFAULT 2048
+/* Most bytes of a ring with the default frame count (jumbo MTUs). */
+#define AFP_RING_DEFAULT_BYTES (32u << 20)
 #define AFP_FRAMECNT_MIN 64
 #define AFP_FRAMECNT_MAX (1u << 18)
 #define AFP_BLOCK_SIZE (64u << 10)
@@ -71,7 +73,8 @@
 
 static const char *const afp_keys[] = { "iface", "qpairs", "framecnt", NULL };
 
-/* The ring geometry for an interface of mtu bytes and about framecnt frames. */
+/* The ring geometry for an interface of mtu bytes and about framecnt
+ * frames (0: the default, fewer for large frames). */
 static void afp_geometry(struct afp_shared *sh, unsigned mtu,
 			 unsigned long framecnt, struct tpacket_req *ret_req)
 {
@@ -79,6 +82,13 @@ static void afp_geometry(struct afp_shared *sh, unsigned mtu,
 
 	while (frame < mtu + AFP_FRAME_OVERHEAD && frame < AFP_FRAME_MAX)
 		frame <<= 1;
+	if (framecnt == 0) {
+		framecnt = AFP_RING_DEFAULT_BYTES / frame;
+		if (framecnt > AFP_FRAMECNT_DEFAULT)
+			framecnt = AFP_FRAMECNT_DEFAULT;
+		if (framecnt < AFP_FRAMECNT_MIN)
+			framecnt = AFP_FRAMECNT_MIN;
+	}
 	ret_req->tp_block_size = frame > AFP_BLOCK_SIZE ? frame : AFP_BLOCK_SIZE;
 	per_block = ret_req->tp_block_size / frame;
 	ret_req->tp_block_nr = (unsigned)((framecnt + per_block - 1) / per_block);
@@ -242,8 +252,8 @@ static int afp_probe(struct hp_port_dev *dev)
 				&qpairs, dev->err, dev->errlen);
 	if (r == 0)
 		r = hp_devargs_get_uint(dev->args, "framecnt", AFP_FRAMECNT_MIN,
-					AFP_FRAMECNT_MAX, AFP_FRAMECNT_DEFAULT,
-					&framecnt, dev->err, dev->errlen);
+					AFP_FRAMECNT_MAX, 0, &framecnt, dev->err,
+					dev->errlen);
 	if (r < 0)
 		return r;
 	sh->ifindex = strlen(iface) < IFNAMSIZ ? if_nametoindex(iface) : 0;
