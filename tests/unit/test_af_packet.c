@@ -766,6 +766,49 @@ static void test_af_packet_tx_hands_offloads_to_the_kernel(void **state)
 	close(far);
 }
 
+/* Whether d is an IPv4 frame to T_ADDR_NONE, without a virtio-net header. */
+static bool is_udp_to_none(const uint8_t *d, size_t len)
+{
+	uint8_t none[4];
+
+	inet_pton(AF_INET, T_ADDR_NONE, none);
+	return len >= 34 && d[12] == 0x08 && d[23] == 17 && !memcmp(d + 30, none, 4);
+}
+
+/* Regression: a burst whose chains needed more iovecs than one sendmmsg
+ * takes stopped after the first call, as if the socket were full, and the
+ * caller dropped the rest. */
+static void test_af_packet_tx_burst_of_long_chains_all_taken(void **state)
+{
+	static uint8_t f[2048];
+	struct hp_mbuf *m[32];
+	char devargs[64];
+	uint16_t id, sent;
+	unsigned got = 0;
+	int far;
+
+	(void)state;
+	snprintf(devargs, sizeof(devargs), "net_af_packet0,iface=%s", if_a);
+	assert_int_equal(hp_port_attach(devargs, &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	far = far_socket(&ns_a, false);
+	/* 32 datagrams of 1400 bytes in 40-byte segments: 38 iovecs each. */
+	for (unsigned i = 0; i < 32; i++)
+		m[i] = pkt_chain(17, (uint16_t)(6000 + i), 1400, 40);
+	assert_int_equal(m[0]->nb_segs, 37);
+	reader_begin();
+	hp_rcu_thread_online();
+	sent = hp_port_tx_burst(id, 0, m, 32);
+	hp_rcu_thread_offline();
+	reader_end();
+	hp_mbuf_free_bulk(m + sent, 32u - sent);
+	assert_int_equal(sent, 32);
+	while (far_recv(far, f, sizeof(f), 1000, is_udp_to_none) == 14 + 28 + 1400)
+		got++;
+	assert_int_equal(got, 32);
+	close(far);
+}
+
 /* TCP from ns_a to ns_b through two af_packet ports and a forwarding loop
  * in this thread. */
 struct tcp_run {
@@ -878,15 +921,6 @@ static void test_af_packet_tcp_through_a_forwarder_keeps_offloads(void **state)
 	close(lst);
 }
 
-/* Whether d is an IPv4 frame to T_ADDR_NONE, without a virtio-net header. */
-static bool is_udp_to_none(const uint8_t *d, size_t len)
-{
-	uint8_t none[4];
-
-	inet_pton(AF_INET, T_ADDR_NONE, none);
-	return len >= 34 && d[12] == 0x08 && d[23] == 17 && !memcmp(d + 30, none, 4);
-}
-
 static void test_af_packet_qpairs_spread_flows(void **state)
 {
 	static uint8_t d[128];
@@ -992,6 +1026,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_af_packet_secondaries_share_the_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_vlan_tags_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tx_hands_offloads_to_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_af_packet_tx_burst_of_long_chains_all_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tcp_through_a_forwarder_keeps_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_qpairs_spread_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_full_ring_counts_drops, setup, teardown),

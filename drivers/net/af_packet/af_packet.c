@@ -103,13 +103,16 @@ static void afp_geometry(struct afp_shared *sh, unsigned mtu,
 static int afp_setopt(struct hp_port_dev *dev, int fd, int level, int opt,
 		      const char *name, int val)
 {
+	int r;
+
 	if (setsockopt(fd, level, opt, &val, sizeof(val)) == 0)
 		return 0;
-	snprintf(dev->err, dev->errlen, "%s: %s", name, strerror(errno));
-	return -errno;
+	r = -errno;
+	snprintf(dev->err, dev->errlen, "%s: %s", name, strerror(-r));
+	return r;
 }
 
-/* Opens, sets up and binds the socket of queue pair q; the port layer
+/* Opens, sets up and binds the socket of one queue pair; the port layer
  * owns it from the start (and closes it if the probe fails later). */
 static int afp_open(struct hp_port_dev *dev, const struct tpacket_req *req,
 		    int *ret_fd)

@@ -388,11 +388,13 @@ static inline unsigned afp_tx_msg(struct hp_mbuf *m, struct msghdr *msg,
 	return n;
 }
 
-/* Sends pkts[0..n), n at most AFP_TX_BATCH; returns how many it took
- * (sent, or dropped as errors: *ret_bad of them) before the socket was
- * full. */
+/* Sends what fits in one sendmmsg of pkts[0..n), n at most AFP_TX_BATCH;
+ * returns how many it took (sent, or dropped as errors: *ret_bad of them),
+ * and sets *ret_full when it stopped because the socket or the device
+ * queue was full. */
 static unsigned afp_tx_batch(struct afp_queue *aq, struct hp_mbuf **pkts,
-			     unsigned n, uint64_t *ret_bytes, unsigned *ret_bad)
+			     unsigned n, uint64_t *ret_bytes, unsigned *ret_bad,
+			     bool *ret_full)
 {
 	struct mmsghdr msgs[AFP_TX_BATCH];
 	struct virtio_net_hdr vh[AFP_TX_BATCH];
@@ -432,8 +434,10 @@ static unsigned afp_tx_batch(struct afp_queue *aq, struct hp_mbuf **pkts,
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
-			break; /* full: the caller keeps the rest */
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			*ret_full = true; /* the caller keeps the rest */
+			break;
+		}
 		if (r < 0 && (errno == ENETDOWN || errno == ENXIO || errno == ENODEV)) {
 			/* The interface is down or gone: a lost link. */
 			bad += cnt - i;
@@ -456,15 +460,13 @@ uint16_t afp_tx_burst(void *queue, struct hp_mbuf **pkts, uint16_t nb_pkts)
 	struct afp_queue *aq = queue;
 	unsigned done = 0, bad = 0;
 	uint64_t bytes = 0;
+	bool full = false;
 
-	while (done < nb_pkts) {
+	while (done < nb_pkts && !full) {
 		unsigned n = nb_pkts - done < AFP_TX_BATCH ? nb_pkts - done :
 							     AFP_TX_BATCH;
-		unsigned took = afp_tx_batch(aq, pkts + done, n, &bytes, &bad);
 
-		done += took;
-		if (took < n)
-			break;
+		done += afp_tx_batch(aq, pkts + done, n, &bytes, &bad, &full);
 	}
 	hp_mbuf_free_bulk(pkts, done);
 	if (done > bad) {
