@@ -5,24 +5,17 @@
  * through a forwarder with the kernel's offloads on (GSO packets arrive
  * as chains with their metadata); GSO and partial checksums handed back to
  * the kernel; queue pairs; drops; bad devargs. Needs root (exit 77, skip,
- * otherwise).
- *
- * Each namespace is held by a child process that dies with the test
- * (PR_SET_PDEATHSIG), so a crashed test leaves no namespace behind, and
- * with it go the veth pairs; teardown also deletes them by name. */
+ * otherwise). The namespaces go away with the test whatever happens
+ * (test_netns.h); teardown also deletes the veth pairs by name. */
+#include <dirent.h>
 #include <linux/ethtool.h>
-#include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 
 #include "test_child.h"
+#include "test_netns.h"
 
 /* The test frames: this EtherType, "HPAF", a sequence number, a pattern. */
 #define T_ETHERTYPE 0x88b5
@@ -34,150 +27,10 @@
 #define T_ADDR_B "10.99.0.2"
 #define T_ADDR_NONE "10.99.0.77"
 
-/* A network namespace, held by a child process. */
-struct netns {
-	pid_t pid;
-	int fd;			/* /proc/<pid>/ns/net */
-};
-
 static struct netns ns_a = { .fd = -1 }, ns_b = { .fd = -1 };
-static int ns_self = -1;
 /* The near ends of the veth pairs, in this namespace; the far ends are
  * "p0" in ns_a and ns_b. */
 static char if_a[IFNAMSIZ], if_b[IFNAMSIZ];
-
-/* ---- namespaces and commands ---- */
-
-static int netns_new(struct netns *ns)
-{
-	char path[64], c;
-	int p[2], ok;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	ns->pid = fork();
-	if (ns->pid == 0) {
-		int fd;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(1);
-		/* No IPv6 on its interfaces: no neighbour discovery frames
-		 * among the test's (without IPv6 there is no such file). */
-		fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY);
-		if (fd >= 0 && (write(fd, "1", 1) != 1 || close(fd) < 0))
-			_exit(1);
-		if (write(p[1], "x", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	ok = ns->pid > 0 && read(p[0], &c, 1) == 1;
-	close(p[0]);
-	if (!ok)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)ns->pid);
-	ns->fd = open(path, O_RDONLY | O_CLOEXEC);
-	return ns->fd < 0 ? -1 : 0;
-}
-
-static void netns_del(struct netns *ns)
-{
-	if (ns->fd >= 0)
-		close(ns->fd);
-	ns->fd = -1;
-	if (ns->pid > 0) {
-		kill(ns->pid, SIGKILL);
-		waitpid(ns->pid, NULL, 0);
-	}
-	ns->pid = 0;
-}
-
-/* Runs a shell command in ns (NULL: here); its exit status. */
-static int run(const struct netns *ns, const char *fmt, ...) HP_PRINTF(2, 3);
-static int run(const struct netns *ns, const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	pid_t pid;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (ns && setns(ns->fd, CLONE_NEWNET) < 0)
-			_exit(126);
-		dup2(null, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* A packet socket on p0 in ns, for every protocol, non-blocking; with
- * the virtio-net header if vnet. */
-static int far_socket(const struct netns *ns, bool vnet)
-{
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
-				   .sll_protocol = htons(ETH_P_ALL) };
-	int fd;
-
-	assert_int_equal(setns(ns->fd, CLONE_NEWNET), 0);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	sll.sll_ifindex = (int)if_nametoindex("p0");
-	assert_int_equal(setns(ns_self, CLONE_NEWNET), 0);
-	assert_true(fd >= 0);
-	if (vnet)
-		assert_int_equal(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR,
-					    &(int){ 1 }, sizeof(int)), 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-	return fd;
-}
-
-/* A non-blocking socket made in ns. */
-static int socket_in(const struct netns *ns, int domain, int type)
-{
-	int fd;
-
-	assert_int_equal(setns(ns->fd, CLONE_NEWNET), 0);
-	fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_int_equal(setns(ns_self, CLONE_NEWNET), 0);
-	assert_true(fd >= 0);
-	return fd;
-}
-
-/* Receives one frame on fd within ms for which want(buf, len) holds
- * (others are skipped); its length, or -1. */
-static int far_recv(int fd, uint8_t *buf, size_t size, int ms,
-		    bool (*want)(const uint8_t *, size_t))
-{
-	struct timespec end, now;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (ms % 1000) * 1000000L;
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n = recv(fd, buf, size, 0);
-
-		if (n > 0 && want(buf, (size_t)n))
-			return (int)n;
-		if (n > 0)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec ||
-		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-			return -1;
-		poll(&p, 1, 10);
-	}
-}
 
 /* Open fds of this process. */
 static unsigned count_fds(void)
@@ -354,18 +207,6 @@ static void reader_end(void)
 
 /* ---- set-up ---- */
 
-/* A veth pair: near end name here, far end p0 in ns with address addr. */
-static int veth_new(const char *name, const struct netns *ns, const char *addr)
-{
-	if (run(NULL, "ip link add %s type veth peer name p0 netns %d && "
-		      "{ echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6; } 2>/dev/null; "
-		      "ip link set %s up", name, (int)ns->pid, name, name) ||
-	    run(ns, "ip addr add %s/24 dev p0 && ip link set p0 up && ip link set lo up",
-		addr))
-		return -1;
-	return 0;
-}
-
 static int setup(void **state)
 {
 	static unsigned n;
@@ -376,8 +217,7 @@ static int setup(void **state)
 	/* Fresh names each time: a namespace goes away asynchronously. */
 	snprintf(if_a, sizeof(if_a), "hpa%dx%u", (int)getpid() % 1000000, n);
 	snprintf(if_b, sizeof(if_b), "hpb%dx%u", (int)getpid() % 1000000, n++);
-	ns_self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (ns_self < 0 || netns_new(&ns_a) < 0 || netns_new(&ns_b) < 0 ||
+	if (ns_open_self() < 0 || netns_new(&ns_a) < 0 || netns_new(&ns_b) < 0 ||
 	    veth_new(if_a, &ns_a, T_ADDR_A) < 0 || veth_new(if_b, &ns_b, T_ADDR_B) < 0) {
 		print_error("cannot set up namespaces and veth pairs\n");
 		return -1;
@@ -393,9 +233,7 @@ static int teardown(void **state)
 	run(NULL, "ip link del %s 2>/dev/null; ip link del %s 2>/dev/null", if_a, if_b);
 	netns_del(&ns_a);
 	netns_del(&ns_b);
-	if (ns_self >= 0)
-		close(ns_self);
-	ns_self = -1;
+	ns_close_self();
 	return 0;
 }
 
