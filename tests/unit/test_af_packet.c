@@ -855,6 +855,66 @@ static void test_af_packet_qpairs_spread_flows(void **state)
 	close(far);
 }
 
+static void test_af_packet_short_of_buffers_packets_wait(void **state)
+{
+	struct hp_mempool *tiny, *small;
+	struct hp_mbuf *held[8];
+	struct hp_port_stats st;
+	unsigned nheld = 0;
+	uint16_t more;
+	char devargs[64];
+	struct seen s;
+	uint16_t id;
+	int far;
+
+	(void)state;
+	assert_int_equal(hp_mempool_create(hp_core_shm(), "t_afp_tiny", 64, 0,
+					   HP_MBUF_HEADROOM + 32, &tiny), 0);
+	assert_int_equal(hp_mempool_create(hp_core_shm(), "t_afp_small", 8, 0,
+					   HP_MBUF_DEFAULT_DATAROOM, &small), 0);
+	snprintf(devargs, sizeof(devargs), "net_af_packet0,iface=%s", if_a);
+	assert_int_equal(hp_port_attach(devargs, &id), 0);
+	/* Buffers too small for the Ethernet header and a VLAN tag: refused. */
+	assert_int_equal(hp_port_rx_queue_setup(id, 0, 0, tiny), -EINVAL);
+	assert_int_equal(hp_port_rx_queue_setup(id, 0, 0, small), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	far = far_socket(&ns_a, false);
+	far_send(far, 0, 20);
+	usleep(20000);
+	/* Eight buffers for twenty frames: bursts take what they can, the
+	 * rest wait in the ring, nothing is lost. */
+	reader_begin();
+	hp_rcu_thread_online();
+	for (int tries = 0; nheld < 8 && tries < 100; tries++) {
+		nheld += hp_port_rx_burst(id, 0, held + nheld, (uint16_t)(8 - nheld));
+		hp_rcu_quiescent();
+	}
+	assert_int_equal(nheld, 8);
+	assert_int_equal(hp_port_rx_burst(id, 0, held, 8), 0);
+	for (unsigned i = 0; i < nheld; i++)
+		assert_int_equal(frame_seq(hp_mbuf_data(held[i]), held[i]->pkt_len), i);
+	/* Three free: a burst of eight takes some of them. */
+	hp_mbuf_free_bulk(held, 3);
+	more = hp_port_rx_burst(id, 0, held, 8);
+	hp_rcu_thread_offline();
+	assert_true(more >= 1 && more <= 3);
+	for (unsigned i = 0; i < more; i++)
+		assert_int_equal(frame_seq(hp_mbuf_data(held[i]), held[i]->pkt_len), 8 + i);
+	hp_mbuf_free_bulk(held, more);
+	hp_mbuf_free_bulk(held + 3, 5);
+	s = port_recv(id, 0, 12u - more, 2000);
+	reader_end();
+	assert_int_equal(s.n, 12 - more);
+	assert_int_equal(s.first, 8 + more);
+	assert_int_equal(s.last, 19);
+	assert_true(s.in_order);
+	assert_int_equal(hp_port_stats_get(id, &st), 0);
+	assert_int_equal(st.ipackets, 20);
+	assert_int_equal(st.imissed + st.ierrors, 0);
+	assert_int_equal(hp_mempool_avail(small), 8);
+	close(far);
+}
+
 static void test_af_packet_full_ring_counts_drops(void **state)
 {
 	struct hp_port_stats st;
@@ -898,6 +958,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_af_packet_tcp_through_a_forwarder_keeps_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tcp_through_a_forwarder_with_gro, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_qpairs_spread_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_af_packet_short_of_buffers_packets_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_full_ring_counts_drops, setup, teardown),
 	};
 
