@@ -300,6 +300,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	pl.info.max_tx_queues = HP_PORT_MAX_QUEUES;
 	pl.info.peer = HP_PORT_INVALID;
 	pl.info.socket_id = -1;
+	pl.info.requester = s->requester;
 	pl.dev.err = err;
 	pl.dev.errlen = errlen;
 	r = drv->probe ? drv->probe(&pl.dev) : 0;
