@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* net_pcap internals: the shared state of a port, one queue in one
+ * process, and the helpers the file and interface halves share. */
+#ifndef PCAP_PRIVATE_H
+#define PCAP_PRIVATE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <pcap/pcap.h>
+
+#include "hp_mbuf.h"
+#include "hp_port_driver.h"
+
+#define PCAP_LOG "pmd.pcap"
+/* Snapshot length of the files written and of live captures: libpcap's
+ * largest, so no packet is cut. */
+#define PCAP_SNAPLEN 262144
+/* Bytes of stdio buffer of each process's reader of an rx file. */
+#define PCAP_READ_BUF (256u << 10)
+/* Records one write to a tx file gathers at most. */
+#define PCAP_TX_RECS 256
+/* Segments of a packet gathered in place; longer chains are copied. */
+#define PCAP_TX_SEGS_MAX 64
+/* iovecs of one write to a tx file (below IOV_MAX). */
+#define PCAP_TX_IOV (PCAP_TX_RECS * 2 + PCAP_TX_SEGS_MAX + 1)
+/* Packets an rx queue drops from its own capture when polling moves to it
+ * from another process (see pcap_iface.c). */
+#define PCAP_DRAIN_MAX 65536
+
+/* Where a port's packets come from or go to. */
+enum pcap_kind {
+	PCAP_NONE = 0,	/* rx: never any; tx: freed and counted as drops */
+	PCAP_FILE = 1,	/* rx_pcap= / tx_pcap= */
+	PCAP_IFACE = 2,	/* iface=, rx_iface=, rx_iface_in=, tx_iface= */
+};
+
+/* Shared state of one port, in shared memory. The primary's probe writes
+ * everything above rx_off; the rest is written by whichever thread polls
+ * rx queue 0 at the time, in any process. */
+struct pcap_shared {
+	uint8_t rx_kind;		/* enum pcap_kind */
+	uint8_t tx_kind;
+	uint8_t rx_fd;			/* rx file: index in the port's fds */
+	uint8_t tx_fd;			/* tx file: index in the port's fds */
+	bool infinite_rx;		/* rx file: start again at its end */
+	bool rx_in_only;		/* rx interface: incoming packets only */
+	int32_t linktype;		/* DLT_ of the rx file, else Ethernet */
+	int32_t rx_ifindex;		/* rx interface, as the primary saw it */
+	int32_t tx_ifindex;
+	char rx_iface[IFNAMSIZ];
+	char tx_iface[IFNAMSIZ];
+	uint64_t rx_start;		/* rx file: byte offset of its first
+					 * packet (after the file header) */
+	uint64_t rx_off;		/* rx file: byte offset of the next
+					 * packet to read, in every process */
+	uint32_t rx_eof;		/* rx file: 1 once every packet was read
+					 * (never with infinite_rx) */
+	int32_t rx_owner;		/* rx interface: pid of the process that
+					 * polled the queue last */
+};
+
+/* The header of one record of a pcap file: microsecond timestamp, bytes
+ * in the file, bytes on the wire; this host's byte order, as the file
+ * header (magic 0xa1b2c3d4) says. */
+struct pcap_rec {
+	uint32_t ts_sec;
+	uint32_t ts_usec;
+	uint32_t caplen;
+	uint32_t len;
+};
+
+/* One queue (rx or tx) in one process; hp_port_queues_alloc makes them.
+ * Everything past q is this process's, touched by the polling thread only;
+ * handles and buffers are made at the first poll and freed by
+ * detach_local. */
+struct pcap_queue {
+	struct hp_port_queue q;
+	struct pcap_shared *sh;
+	struct hp_mempool *pool;	/* rx: buffers come from here */
+	int fd;				/* this process's copy of the file, or -1 */
+	pid_t pid;			/* this process */
+	pcap_t *p;			/* rx file reader or live capture */
+	FILE *f;			/* rx file: the reader's stream */
+	uint64_t off;			/* rx file: where f reads next */
+	bool failed;			/* opening failed: logged once, no retry */
+	bool rewound;			/* rx file: at the start, nothing read yet */
+	/* tx: a linear copy of a packet (chains, checksums to finish) */
+	uint8_t *lin;
+	size_t lin_size;
+	bool lin_used;			/* lin holds a record not yet written */
+	/* tx file: the write being gathered */
+	struct iovec *iov;
+	struct pcap_rec *rec;
+	unsigned nb_iov;
+	unsigned nb_rec;
+	unsigned nb_failed;		/* records a write failed for */
+};
+
+/* pcap.c */
+void pcap_queue_error(struct pcap_queue *pq, const char *what,
+		      const char *why);
+
+/* pcap_pkt.c: packets between libpcap's bytes and mbufs. */
+int pcap_pkt_to_mbuf(struct pcap_queue *pq, struct hp_mbuf *m,
+		     const uint8_t *data, uint32_t len);
+const uint8_t *pcap_pkt_linear(struct pcap_queue *pq, const struct hp_mbuf *m);
+bool pcap_pkt_needs_copy(const struct hp_mbuf *m);
+
+/* pcap_file.c */
+FILE *pcap_file_stream(int fd);
+pcap_t *pcap_file_reader(int fd, char *errbuf);
+int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
+		       const char *path);
+int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
+		       const char *path);
+uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n);
+uint16_t pcap_file_tx(void *queue, struct hp_mbuf **pkts, uint16_t n);
+
+/* pcap_iface.c */
+int pcap_iface_probe(struct hp_port_dev *dev, const char *key,
+		     const char *name, bool rx, char *ret_name,
+		     int32_t *ret_ifindex);
+void pcap_iface_mac(const char *name, uint8_t mac[6]);
+uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n);
+uint16_t pcap_iface_tx(void *queue, struct hp_mbuf **pkts, uint16_t n);
+
+#endif
