@@ -284,22 +284,24 @@ static unsigned lines_of(const char *path)
 }
 
 /* tcpdump -r and tshark -r read file with exit status 0 and nothing on
- * stderr; tshark, checking checksums, finds none bad. A tool that is not
- * installed is skipped with a message. */
+ * stderr; tcpdump prints each packet; tshark, checking every checksum,
+ * flags none of them (bad checksum, malformed, expert warning). A tool
+ * that is not installed is skipped with a message. */
 static void tools_read(const char *file, unsigned nb_pkts)
 {
 	char out[192], err[192], path[160];
 	char *tcpdump[] = { "tcpdump", "-n", "-r", path, NULL };
-	char *tshark[] = { "tshark", "-n", "-r", path, NULL };
-	/* Port 9 read as plain data: the test payloads are no protocol,
-	 * and tshark's guesses (QUIC...) would flag them. */
-	char *tshark_bad[] = {
+	/* Port 9 read as plain data: the test payloads are no protocol, and
+	 * tshark's guesses (QUIC...) would flag them. */
+	char *tshark[] = {
 		"tshark", "-n", "-r", path, "-d", "udp.port==9,data", "-d",
 		"tcp.port==9,data", "-o", "ip.check_checksum:TRUE",
 		"-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
 		"-Y", "ip.checksum.status == 0 || udp.checksum.status == 0 || tcp.checksum.status == 0 || _ws.malformed || _ws.expert.severity >= warning",
 		NULL
 	};
+	char line[512] = "";
+	FILE *f;
 	int r;
 
 	snprintf(path, sizeof(path), "%s", file);
@@ -314,22 +316,18 @@ static void tools_read(const char *file, unsigned nb_pkts)
 	}
 	r = run(tshark, out, err);
 	if (r == 127) {
-		print_message("tshark is not installed: its checks are skipped\n");
+		print_message("tshark is not installed: its check is skipped\n");
 		return;
 	}
 	tool_clean("tshark", r, err);
-	assert_int_equal(lines_of(out), nb_pkts);
-	tool_clean("tshark", run(tshark_bad, out, err), err);
-	if (lines_of(out)) {
-		char line[512] = "";
-		FILE *f = fopen(out, "r");
-
-		if (f && !fgets(line, sizeof(line), f))
-			line[0] = '\0';
-		if (f)
-			fclose(f);
-		fail_msg("tshark flags %u packets, e.g.: %s", lines_of(out), line);
-	}
+	if (!lines_of(out))
+		return;
+	f = fopen(out, "r");
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	fail_msg("tshark flags %u packets, e.g.: %s", lines_of(out), line);
 }
 
 /* ---- the secondary's commands ---- */
