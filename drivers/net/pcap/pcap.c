@@ -209,6 +209,7 @@ static void pcap_detach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 	for (unsigned i = 0; i < (unsigned)fp->nb_rxq + fp->nb_txq; i++) {
 		if (qs[i].p)
 			pcap_close(qs[i].p);
+		free(qs[i].rbuf);	/* after the stream that used it */
 		free(qs[i].lin);
 		free(qs[i].iov);
 		free(qs[i].rec);

@@ -5,14 +5,16 @@
  * every process (hp_port_fd_add): a process polls the very file the probe
  * opened, whatever its working directory, permissions or mount namespace.
  *
- * rx: each process reads through its own stdio stream over its copy of the
- * fd (pread at the stream's own position, see pcap_file_stream), so the
- * processes never move each other's file offset. The position that counts
- * is the port's: the byte offset of the next packet, in shared memory.
- * Every burst starts there (seeking this process's stream when another
- * process read last) and leaves it after the last packet taken, so when
- * polling moves to another process (one thread polls a queue at a time) it
- * goes on with the next packet: the file is read once in all, in order.
+ * rx: each process reads through its own stdio stream (pcap_file_stream):
+ * its copy of the fd reopened through /proc/self/fd (a new open file
+ * description: its own offset), or where that fails, pread on the fd at
+ * the stream's own position; so the processes never move each other's
+ * file offset. The position that counts is the port's: the byte offset of
+ * the next packet, in shared memory. Every burst starts there (seeking
+ * this process's stream when another process read last) and leaves it
+ * after the last packet taken, so when polling moves to another process
+ * (one thread polls a queue at a time) it goes on with the next packet:
+ * the file is read once in all, in order.
  *
  * tx: the file is opened O_APPEND and its header written by the probe;
  * each burst becomes one writev of whole records (a burst too large for
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,7 +39,6 @@
 struct pcap_cookie {
 	int fd;
 	off64_t pos;
-	char buf[PCAP_READ_BUF];
 };
 
 static ssize_t pcap_cookie_read(void *c, char *buf, size_t size)
@@ -81,16 +83,25 @@ static int pcap_cookie_close(void *c)
 	return 0;
 }
 
-FILE *pcap_file_stream(int fd)
+FILE *pcap_file_stream(int fd, char *buf, size_t size)
 {
 	static const cookie_io_functions_t io = {
 		.read = pcap_cookie_read,
 		.seek = pcap_cookie_seek,
 		.close = pcap_cookie_close,
 	};
-	struct pcap_cookie *ck = malloc(sizeof(*ck));
+	struct pcap_cookie *ck;
+	char path[32];
 	FILE *f;
 
+	/* The file reopened through /proc: a new open file description,
+	 * with its own offset, and glibc's fast path for plain files. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	f = fopen(path, "re");
+	if (f)
+		goto out;
+	/* No /proc, or the file cannot be opened again: pread on the fd. */
+	ck = malloc(sizeof(*ck));
 	if (!ck)
 		return NULL;
 	ck->fd = fd;
@@ -100,13 +111,23 @@ FILE *pcap_file_stream(int fd)
 		free(ck);
 		return NULL;
 	}
-	setvbuf(f, ck->buf, _IOFBF, sizeof(ck->buf));
+out:
+	if (buf)
+		setvbuf(f, buf, _IOFBF, size);
+	/* One thread reads it at a time (the fast-path contract). */
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	/* A seek makes glibc track the offset, so ftello costs no
+	 * syscall. */
+	if (fseeko(f, 0, SEEK_SET) < 0) {
+		fclose(f);
+		return NULL;
+	}
 	return f;
 }
 
-pcap_t *pcap_file_reader(int fd, char *errbuf)
+pcap_t *pcap_file_reader(int fd, char *buf, size_t size, char *errbuf)
 {
-	FILE *f = pcap_file_stream(fd);
+	FILE *f = pcap_file_stream(fd, buf, size);
 	pcap_t *p;
 
 	if (!f) {
@@ -151,7 +172,7 @@ static int pcap_file_rx_check(struct hp_port_dev *dev, struct pcap_shared *sh,
 	pcap_t *p;
 	int r = 0;
 
-	p = pcap_file_reader(fd, errbuf);
+	p = pcap_file_reader(fd, NULL, 0, errbuf);
 	if (!p) {
 		snprintf(dev->err, dev->errlen,
 			 "rx_pcap=%.200s: not a pcap file (%s)", path, errbuf);
@@ -270,9 +291,14 @@ static int pcap_file_rx_sync(struct pcap_queue *pq, uint64_t off)
 	if (HP_UNLIKELY(!pq->p)) {
 		if (pq->failed)
 			return -EIO;
-		pq->p = pcap_file_reader(pq->fd, errbuf);
+		if (!pq->rbuf)
+			pq->rbuf = malloc(PCAP_READ_BUF);
+		pq->p = pq->rbuf ? pcap_file_reader(pq->fd, pq->rbuf,
+						    PCAP_READ_BUF, errbuf) :
+				   NULL;
 		if (!pq->p) {
-			pcap_queue_error(pq, "cannot read the rx file", errbuf);
+			pcap_queue_error(pq, "cannot read the rx file",
+					 pq->rbuf ? errbuf : strerror(ENOMEM));
 			return -EIO;
 		}
 		pq->f = pcap_file(pq->p);

@@ -85,6 +85,7 @@ struct pcap_queue {
 	pid_t pid;			/* this process */
 	pcap_t *p;			/* rx file reader or live capture */
 	FILE *f;			/* rx file: the reader's stream */
+	char *rbuf;			/* rx file: f's buffer, PCAP_READ_BUF */
 	uint64_t off;			/* rx file: where f reads next */
 	bool failed;			/* opening failed: logged once, no retry */
 	bool rewound;			/* rx file: at the start, nothing read yet */
@@ -111,8 +112,8 @@ const uint8_t *pcap_pkt_linear(struct pcap_queue *pq, const struct hp_mbuf *m);
 bool pcap_pkt_needs_copy(const struct hp_mbuf *m);
 
 /* pcap_file.c */
-FILE *pcap_file_stream(int fd);
-pcap_t *pcap_file_reader(int fd, char *errbuf);
+FILE *pcap_file_stream(int fd, char *buf, size_t size);
+pcap_t *pcap_file_reader(int fd, char *buf, size_t size, char *errbuf);
 int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
 int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
