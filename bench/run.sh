@@ -3,11 +3,13 @@
 # Runs hotport's benchmarks and, when DPDK is installed, the DPDK ones in
 # the same run, then prints one table: key, hotport, DPDK, ratio, target.
 #
-#   bench/run.sh [--with-dpdk | --no-dpdk] [--part hotplug|startup|fastpath]...
+#   bench/run.sh [--with-dpdk | --no-dpdk] [--part hotplug|startup|fastpath|net]...
 #
 #   --with-dpdk   install DPDK first if missing (bench/dpdk/setup.sh, apt)
 #   --no-dpdk     hotport only, even if DPDK is installed
-#   --part P      only these parts (repeatable; default all three)
+#   --part P      only these parts (repeatable; default all four); net:
+#                 TCP and ping between namespaces through af_packet
+#                 ports, pcap replay (bench/net_bench.sh; root)
 #   CYCLES=2000   attach/detach cycles per variant (hotport)
 #   RUNS=20       start-up runs per figure (hotport and DPDK)
 #   FAST_RUNS=3   runs of each fast-path figure; the table shows the median
@@ -27,15 +29,15 @@ while [ $# -gt 0 ]; do
 	--no-dpdk) dpdk=no ;;
 	--part)
 		case ${2:-} in
-		hotplug|startup|fastpath) parts="$parts $2"; shift ;;
-		*) echo "run.sh: --part takes hotplug, startup or fastpath"; exit 2 ;;
+		hotplug|startup|fastpath|net) parts="$parts $2"; shift ;;
+		*) echo "run.sh: --part takes hotplug, startup, fastpath or net"; exit 2 ;;
 		esac ;;
 	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)"; exit 2 ;;
 	esac
 	shift
 done
-[ -z "$parts" ] && parts=" hotplug startup fastpath"
+[ -z "$parts" ] && parts=" hotplug startup fastpath net"
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 export CYCLES=${CYCLES:-2000} RUNS=${RUNS:-20}
 FAST_RUNS=${FAST_RUNS:-3}
@@ -110,6 +112,12 @@ if want fastpath; then
 		"$HB/hotport-bench-detach" --runs "$FAST_RUNS" --cycles 200 --file-prefix "$HP_PREFIX-det"
 fi
 
+if want net; then
+	hp_busy_check | tee -a "$log"
+	step hotport.net "real traffic: TCP and ping through af_packet ports, pcap replay (hotport, DPDK, kernel bridge)" 400 \
+		"$here/net_bench.sh"
+fi
+
 # The table: one row per figure (attach and detach halves stay in the
 # output above), hotport's keys first, then DPDK-only ones. A key printed
 # more than once (the fast-path runs) shows its median.
@@ -133,6 +141,10 @@ BEGIN {
 	rt["ring.spsc_bulk32.cycles_per_elem"] = 1.0
 	# fast path: absolute, |value| below
 	ta["fwd_rcu.diff_pct"] = 2
+	# real traffic (issue #4): ratios against DPDK in the same run
+	rt["net.tcp_gbps"] = 1.5
+	rt["net.ping_rtt_us"] = 1.0
+	rt["pcap_replay.mpps"] = 1.0
 }
 function median(s,    a, n, i, j, x) {
 	n = split(s, a, " ")
@@ -149,7 +161,7 @@ function median(s,    a, n, i, j, x) {
 	key = substr($0, 1, eq - 1); val = substr($0, eq + 1)
 	side = key; sub(/\..*/, "", side)
 	k = substr(key, length(side) + 2)
-	if (side == "machine") { machine = machine sprintf("  %s=%s", k, val); next }
+	if (side == "machine" || side == "kernel_bridge") { machine = machine sprintf("  %s=%s", key, val); next }
 	if (k ~ /\.(attach|detach)_[a-z0-9]+_us$/) next
 	if (!(k in seen)) { seen[k] = 1; order[n++] = k }
 	if (val ~ /^-?[0-9.]+$/) { nums[side, k] = nums[side, k] " " val; cnt[side, k]++ }
@@ -166,7 +178,7 @@ END {
 		d = ((("dpdk", k) in v)) ? v["dpdk", k] : "-"
 		ok = h ~ /^-?[0-9.]+$/ && h + 0 > 0
 		okd = d ~ /^[0-9.]+$/ && d + 0 > 0
-		higher = k ~ /mpps/	# throughput: higher is better
+		higher = k ~ /mpps|gbps/	# throughput: higher is better
 		ratio = ok && okd ? sprintf("%.2f", higher ? h / d : d / h) : "-"
 		tgt = "-"; met = ""
 		if (k in t) {

@@ -150,31 +150,42 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	hp_core_catch_signals();
 	if (role == HP_ROLE_SECONDARY)
 		hp_port_event_register(app_on_port_event, NULL);
-	r = hp_core_init(&opts);
-	if (r < 0)
-		return APP_INIT_FAILED;
-	printf("%s ready: pid %d, prefix %s\n", prog, (int)getpid(),
-	       hp_core_prefix());
-	fflush(stdout);
+	/* --wait-primary: after the primary's death, go round again once a
+	 * new one listens (commands carry on from where they were read). */
+	bool again = opts.wait_primary && !opts.nb_cmds;
+	for (;;) {
+		r = hp_core_init(&opts);
+		if (r < 0)
+			return APP_INIT_FAILED;
+		printf("%s ready: pid %d, prefix %s\n", prog, (int)getpid(),
+		       hp_core_prefix());
+		fflush(stdout);
 
-	r = hp_cli_create(stdout, &cli);
-	if (r < 0) {
-		HP_ERR("app", "cannot create the command interpreter: %s",
-		       strerror(-r));
+		r = hp_cli_create(stdout, &cli);
+		if (r < 0) {
+			HP_ERR("app", "cannot create the command interpreter: %s",
+			       strerror(-r));
+			hp_core_fini();
+			return APP_INIT_FAILED;
+		}
+		hp_cli_set_stop_fd(cli, hp_core_stop_fd());
+		r = app_commands(&opts, cli);
+		status = r < 0 ? APP_CMD_FAILED : APP_OK;
+		bool gone = hp_core_stop_reason() == -ECONNRESET;
+		/* the threads poll ports that hp_core_fini takes away */
+		if (hp_fwd_running())
+			hp_fwd_stop(NULL);
+		hp_cli_destroy(cli);
 		hp_core_fini();
-		return APP_INIT_FAILED;
+		if (!gone)
+			return status;
+		if (!again) {
+			fprintf(stderr, "%s: the primary exited; stopping\n", prog);
+			return APP_PRIMARY_GONE;
+		}
+		fprintf(stderr, "%s: the primary exited; waiting for a new one (--wait-primary)\n",
+			prog);
+		if (hp_core_wait_primary(opts.prefix) < 0)
+			return APP_PRIMARY_GONE;
 	}
-	hp_cli_set_stop_fd(cli, hp_core_stop_fd());
-	r = app_commands(&opts, cli);
-	status = r < 0 ? APP_CMD_FAILED : APP_OK;
-	if (hp_core_stop_reason() == -ECONNRESET) {
-		fprintf(stderr, "%s: the primary exited; stopping\n", prog);
-		status = APP_PRIMARY_GONE;
-	}
-	/* the threads poll ports that hp_core_fini takes away */
-	if (hp_fwd_running())
-		hp_fwd_stop(NULL);
-	hp_cli_destroy(cli);
-	hp_core_fini();
-	return status;
 }

@@ -18,7 +18,7 @@ if ! pkg-config --exists libdpdk; then
 fi
 dpdk_cflags=$(pkg-config --cflags libdpdk)
 dpdk_libs=$(pkg-config --libs libdpdk)
-for p in hotplug_bench ring_pipeline; do
+for p in hotplug_bench ring_pipeline pcap_replay; do
 	if [ ! -x "$out/$p" ] || [ "$here/$p.c" -nt "$out/$p" ]; then
 		"$CC" -std=gnu11 $CFLAGS $dpdk_cflags -o "$out/$p" "$here/$p.c" $dpdk_libs -lpthread
 	fi

@@ -154,6 +154,8 @@ static int cli_run(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 		return HP_CLI_QUIT;
 	case HP_CLI_OP_SHOW_PROCS:
 		return cli_show_procs(cli);
+	case HP_CLI_OP_SHOW_PCI:
+		return cli_show_pci(cli);
 	case HP_CLI_OP_SET_LOG_LEVEL:
 		return cli_set_log_level(cli, cmd->arg);
 	case HP_CLI_OP_SET_FWD:

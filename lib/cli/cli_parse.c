@@ -131,6 +131,8 @@ static const struct cli_def {
 	  "zero a port's counters" },
 	{ "show procs", HP_CLI_OP_SHOW_PROCS, CLI_ARG_NONE,
 	  "list the primary and every secondary, with pids" },
+	{ "show pci", HP_CLI_OP_SHOW_PCI, CLI_ARG_NONE,
+	  "scan the PCI bus and list its devices, and which -a/-b let in" },
 	{ "set log-level", HP_CLI_OP_SET_LOG_LEVEL, CLI_ARG_SPEC,
 	  "set log levels: LEVEL or TOPIC:LEVEL[,...] (port:debug)" },
 	{ "set fwd", HP_CLI_OP_SET_FWD, CLI_ARG_MODE,

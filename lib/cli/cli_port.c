@@ -32,6 +32,8 @@ static const struct cli_reason {
 	  "a process did not answer in time; the attach was undone" },
 	{ HP_CLI_OP_PORT_DETACH, ETIMEDOUT,
 	  "a process did not answer in time; nothing was freed" },
+	{ HP_CLI_OP_PORT_DETACH, ENOTSUP,
+	  "its driver cannot be detached; the port stays until the primary exits" },
 	{ HP_CLI_OP_CONFIG_RXQ, EINVAL, "more queues than the driver has" },
 	{ HP_CLI_OP_CONFIG_TXQ, EINVAL, "more queues than the driver has" },
 	{ HP_CLI_OP_NONE, EBUSY,

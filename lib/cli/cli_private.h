@@ -59,6 +59,11 @@ int cli_wait(const struct hp_cli *cli, int fd);
  * show port info|stats, clear port stats). */
 int cli_port_exec(struct hp_cli *cli, const struct hp_cli_cmd *cmd);
 
+/* cli_pci.c */
+
+/* show pci: scans the bus again and prints one line per device. */
+int cli_show_pci(struct hp_cli *cli);
+
 /* cli_fwd.c */
 
 /* Runs a forwarding command (set fwd|burst|portlist|fwd-queues|

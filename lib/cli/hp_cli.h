@@ -48,6 +48,7 @@ enum hp_cli_op {
 	HP_CLI_OP_CONFIG_RXD,		/* port config all rxd <n> */
 	HP_CLI_OP_CONFIG_TXD,		/* port config all txd <n> */
 	HP_CLI_OP_SET_TOPOLOGY,		/* set port-topology <topology> */
+	HP_CLI_OP_SHOW_PCI,		/* show pci (scans again) */
 };
 
 /* One parsed command line, as hp_cli_parse writes it. */

@@ -2,10 +2,14 @@
 /* Start-up and shut-down of a primary or a secondary.
  *
  * Primary: shared memory, then the request channel in the runtime dir,
- * then the default packet pool and the port table, then --vdev ports.
+ * then the default packet pool and the port table, then the -a/-b lists
+ * (also in a zone, for secondaries) and a first PCI scan, then --vdev
+ * ports. A failed scan is one warning: the primary runs without PCI
+ * devices, and 'show pci' scans again.
  * Secondary: connect (fails at once when no primary listens), HELLO
- * (versions checked, memory fds received), map the memory, join the port
- * table (every attached port enters this process's fast path). */
+ * (versions checked, memory fds received), map the memory, take the
+ * primary's -a/-b lists (no scan: 'show pci' scans), join the port table
+ * (every attached port enters this process's fast path). */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -14,6 +18,8 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -73,6 +79,70 @@ int hp_core_catch_signals(void)
 	return 0;
 }
 
+int hp_core_wait_primary(const char *prefix)
+{
+	char dir[256], parent[256], sock[300];
+	struct pollfd p[2];
+	struct stat st;
+	ino_t stale = 0;
+	int r = 0, ino, wd_dir = -1;
+
+	if (!prefix || hp_shm_runtime_dir(prefix, dir, sizeof(dir)) < 0)
+		return -EINVAL;
+	snprintf(sock, sizeof(sock), "%s/mp.sock", dir);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino < 0)
+		return -errno;
+	core.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (core.stop_fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The parent tells when the runtime dir comes; the dir tells when the
+	 * socket is renamed into place, listening already. */
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto out;
+	}
+	if (inotify_add_watch(ino, parent, IN_CREATE | IN_MOVED_TO) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* A socket the dead primary left (other secondaries still keep its
+	 * dir) is not a new primary: a new one renames its own into place. */
+	if (stat(sock, &st) == 0)
+		stale = st.st_ino;
+	HP_NOTICE(CORE_LOG, "waiting for a primary with prefix '%s'", prefix);
+	p[0] = (struct pollfd){ .fd = ino, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = core.stop_fd, .events = POLLIN };
+	for (;;) {
+		char ev[4096] __attribute__((aligned(8)));
+
+		if (wd_dir < 0)
+			wd_dir = inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO);
+		if (stat(sock, &st) == 0 && st.st_ino != stale)
+			break;
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (p[1].revents) {
+			r = -EINTR;
+			break;
+		}
+		while (read(ino, ev, sizeof(ev)) > 0)
+			; /* the check at the top of the loop says what changed */
+	}
+out:
+	close(ino);
+	if (core.stop_fd >= 0)
+		close(core.stop_fd);
+	core.stop_fd = -1;
+	return r;
+}
+
 static int core_sock_path(char *buf, size_t len)
 {
 	char dir[256];
@@ -116,6 +186,7 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	rep.primary_pid = getpid();
 	rep.timeout_ms = core.timeout_ms;
 	rep.peer_id = peer;
+	rep.peer_pid = core_peer_pid(peer);
 	if (msg->len != sizeof(req) || req.shm_layout != HP_SHM_LAYOUT_VERSION ||
 	    req.max_ports != HP_MAX_PORTS || req.max_procs != HP_MAX_PROCS) {
 		snprintf(rep.err, sizeof(rep.err),
@@ -262,6 +333,74 @@ static int core_group(const char *name, gid_t *ret)
 	return 0;
 }
 
+_Static_assert(HP_PCI_MAX_LIST >= HP_CORE_MAX_DEVS,
+	       "the PCI lists hold every -a or -b option");
+
+/* Primary: the -a/-b lists, here and in a zone for secondaries, and the
+ * first scan. */
+static int core_pci_primary(const struct hp_core_opts *o)
+{
+	struct core_pci_lists *l;
+	char err[256];
+	int r;
+
+	r = hp_pci_set_lists(o->allow, o->nb_allow, o->block, o->nb_block, err,
+			     sizeof(err));
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "%s", err);
+		return r;
+	}
+	r = hp_shm_zone_reserve(core.shm, CORE_PCI_ZONE, sizeof(*l), 0,
+				(void **)&l);
+	if (r < 0) {
+		HP_ERR(CORE_LOG, "cannot reserve the PCI lists: %s",
+		       strerror(-r));
+		return r;
+	}
+	l->nb_allow = o->nb_allow;
+	l->nb_block = o->nb_block;
+	for (unsigned i = 0; i < o->nb_allow; i++)
+		snprintf(l->allow[i], sizeof(l->allow[i]), "%s", o->allow[i]);
+	for (unsigned i = 0; i < o->nb_block; i++)
+		snprintf(l->block[i], sizeof(l->block[i]), "%s", o->block[i]);
+	r = hp_pci_scan(false, err, sizeof(err));
+	if (r < 0)
+		HP_WARN(CORE_LOG, "no PCI devices: %s ('show pci' scans again)",
+			err);
+	else
+		HP_INFO(CORE_LOG, "%d PCI devices", r);
+	return 0;
+}
+
+/* Secondary: the primary's -a/-b lists, so that show pci says what the
+ * primary would refuse. */
+static void core_pci_secondary(void)
+{
+	const char *allow[HP_CORE_MAX_DEVS], *block[HP_CORE_MAX_DEVS];
+	const struct core_pci_lists *l;
+	unsigned na, nb;
+	char err[256];
+	void *addr;
+	int r;
+
+	r = hp_shm_zone_lookup(core.shm, CORE_PCI_ZONE, &addr, NULL);
+	if (r < 0) {
+		HP_DEBUG(CORE_LOG, "no PCI lists from the primary: %s",
+			 strerror(-r));
+		return;
+	}
+	l = addr;
+	na = l->nb_allow < HP_CORE_MAX_DEVS ? l->nb_allow : HP_CORE_MAX_DEVS;
+	nb = l->nb_block < HP_CORE_MAX_DEVS ? l->nb_block : HP_CORE_MAX_DEVS;
+	for (unsigned i = 0; i < na; i++)
+		allow[i] = l->allow[i];
+	for (unsigned i = 0; i < nb; i++)
+		block[i] = l->block[i];
+	r = hp_pci_set_lists(allow, na, block, nb, err, sizeof(err));
+	if (r < 0)
+		HP_DEBUG(CORE_LOG, "the primary's PCI lists: %s", err);
+}
+
 static int core_init_primary(const struct hp_core_opts *o)
 {
 	struct hp_shm_opts so = {
@@ -272,7 +411,7 @@ static int core_init_primary(const struct hp_core_opts *o)
 		.huge_1g = o->huge_1g,
 		.socket_mem = o->socket_mem,
 	};
-	struct hp_ipc_server_opts io = { 0 };
+	struct hp_ipc_server_opts io = { .hidden = true };
 	char path[300];
 	int r;
 
@@ -313,6 +452,9 @@ static int core_init_primary(const struct hp_core_opts *o)
 		       strerror(-r));
 		return r;
 	}
+	r = core_pci_primary(o);
+	if (r < 0)
+		return r;
 	hp_ipc_register(core.ipc, CORE_MSG_HELLO, core_handle_hello, NULL);
 	hp_ipc_register(core.ipc, CORE_MSG_PROCS, core_handle_procs, NULL);
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
@@ -327,6 +469,11 @@ static int core_init_primary(const struct hp_core_opts *o)
 		HP_NOTICE(CORE_LOG, "port %u: %s attached", id, o->vdevs[i]);
 	}
 	core.primary_pid = getpid();
+	/* Only now may secondaries connect: every handler is there and the
+	 * --vdev ports are attached. */
+	r = hp_ipc_server_publish(core.ipc);
+	if (r < 0)
+		return r;
 	HP_NOTICE(CORE_LOG, "primary ready: prefix '%s', %zu MiB of %s memory at %p",
 		  core.prefix, hp_shm_size(core.shm) >> 20,
 		  hp_shm_is_huge(core.shm) ? "hugepage" : "ordinary",
@@ -408,6 +555,9 @@ static int core_init_secondary(void)
 		return r;
 	core.primary_pid = rep.primary_pid;
 	core.peer_id = rep.peer_id;
+	/* Buffer caches carry the pid the primary knows us by, which is not
+	 * getpid() in another PID namespace: its reclaim must find them. */
+	hp_mempool_set_owner_pid(rep.peer_pid);
 	for (unsigned i = 0; i < rep.nb_segs; i++)
 		segs[i] = (struct hp_shm_seg){ reply.fds[i], rep.segs[i].addr,
 					       rep.segs[i].len,
@@ -420,6 +570,7 @@ static int core_init_secondary(void)
 			       strerror(-r));
 		return r;
 	}
+	core_pci_secondary();
 	r = hp_mempool_lookup(core.shm, CORE_POOL_NAME, &core.pool);
 	if (r < 0) {
 		HP_ERR(CORE_LOG, "the primary has no packet pool: %s", strerror(-r));

@@ -9,6 +9,7 @@
 
 #include "hp_core.h"
 #include "hp_log.h"
+#include "hp_pci.h"
 #include "hp_shm.h"
 
 enum {
@@ -23,6 +24,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_VDEV,
 	OPT_CMD,
+	OPT_WAIT_PRIMARY,
 };
 
 static const struct option core_long_opts[] = {
@@ -40,6 +42,7 @@ static const struct option core_long_opts[] = {
 	{ "block", required_argument, NULL, 'b' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "cmd", required_argument, NULL, OPT_CMD },
+	{ "wait-primary", no_argument, NULL, OPT_WAIT_PRIMARY },
 	{ "command", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -64,6 +67,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			  "carries out every port attach and detach, and runs commands." :
 			  "A worker of a running hotport primary: maps its memory, sees its\n"
 			  "ports, asks it to attach or detach ports, and runs commands.");
+	if (!primary)
+		fprintf(out,
+			"  --wait-primary       when the primary exits, wait for a new one with\n"
+			"                       the same prefix and go on (commands from\n"
+			"                       standard input, --cmd or -i); default: exit 4\n");
 	if (primary)
 		fprintf(out,
 			"\nMemory (primary):\n"
@@ -76,8 +84,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			"\nDevices (primary):\n"
 			"  --vdev DEVARGS       attach a virtual device at start (repeatable)\n"
 			"  -a, --allow PCI      only use these PCI devices (repeatable)\n"
-			"  -b, --block PCI      never use these PCI devices (repeatable)\n",
-			HP_SHM_DEFAULT_SIZE >> 20);
+			"  -b, --block PCI      never use these PCI devices (repeatable;\n"
+			"                       not with -a)\n"
+			"  (the PCI scan reads /sys/bus/pci, or where %s says:\n"
+			"   sysfs:DIR or dump:FILE)\n",
+			HP_SHM_DEFAULT_SIZE >> 20, HP_PCI_ACCESS_ENV);
 	fprintf(out,
 		"\nCommands:\n"
 		"  -c, --command CMD    run CMD (repeatable), then exit: status 0 if all\n"
@@ -130,6 +141,19 @@ static int opts_add(const char **list, unsigned *nb, const char *v,
 		return opts_err(err, errlen, "%s needs a value", what);
 	list[(*nb)++] = v;
 	return 0;
+}
+
+/* -a and -b take PCI addresses only. */
+static int opts_add_pci(const char **list, unsigned *nb, const char *v,
+			const char *what, char *err, size_t errlen)
+{
+	struct hp_pci_addr addr;
+
+	if (*v && hp_pci_addr_parse(v, &addr) < 0)
+		return opts_err(err, errlen,
+				"%s %.40s: not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
+				what, v);
+	return opts_add(list, nb, v, what, err, errlen);
 }
 
 static bool opts_lcores_ok(const char *s)
@@ -191,6 +215,12 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	case 'h':
 		o->help = true;
 		return 0;
+	case OPT_WAIT_PRIMARY:
+		if (primary)
+			return opts_err(err, errlen,
+					"--wait-primary is a secondary's option: the primary is the one waited for");
+		o->wait_primary = true;
+		return 0;
 	}
 	if (!primary)
 		return opts_err(err, errlen,
@@ -223,13 +253,16 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	case OPT_IPC_GROUP:
 		o->ipc_group = optarg;
 		return 0;
+
 	case OPT_VDEV:
 		return opts_add(o->vdevs, &o->nb_vdevs, optarg, "--vdev", err,
 				errlen);
 	case 'a':
-		return opts_add(o->allow, &o->nb_allow, optarg, "-a", err, errlen);
+		return opts_add_pci(o->allow, &o->nb_allow, optarg, "-a", err,
+				    errlen);
 	case 'b':
-		return opts_add(o->block, &o->nb_block, optarg, "-b", err, errlen);
+		return opts_add_pci(o->block, &o->nb_block, optarg, "-b", err,
+				    errlen);
 	}
 	return opts_err(err, errlen, "unknown option");
 }
@@ -265,5 +298,8 @@ int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 	if (opts->no_huge && opts->huge_1g)
 		return opts_err(err, errlen,
 				"--no-huge and --huge-1g exclude each other");
+	if (opts->nb_allow && opts->nb_block)
+		return opts_err(err, errlen,
+				"-a and -b exclude each other: give the PCI devices to use (-a) or those to leave alone (-b)");
 	return 0;
 }

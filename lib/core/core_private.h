@@ -4,12 +4,23 @@
 #define CORE_PRIVATE_H
 
 #include "hp_core.h"
+#include "hp_pci.h"
 #include "hp_shm.h"
 
 #define CORE_LOG "core"
 #define CORE_POOL_NAME HP_CORE_POOL_NAME
 #define CORE_POOL_SIZE 8191
 #define CORE_POOL_CACHE 256
+
+/* The primary's -a and -b lists, in a zone secondaries read (show pci);
+ * the primary writes it once, at start-up, before any secondary joins. */
+#define CORE_PCI_ZONE "hp_core_pci"
+struct core_pci_lists {
+	uint32_t nb_allow;	/* entries of allow */
+	uint32_t nb_block;	/* entries of block */
+	char allow[HP_CORE_MAX_DEVS][HP_PCI_ADDR_LEN];	/* as -a gave them */
+	char block[HP_CORE_MAX_DEVS][HP_PCI_ADDR_LEN];	/* as -b gave them */
+};
 
 /* Message types of lib/core (16..31). */
 enum core_msg_type {
@@ -33,6 +44,7 @@ struct core_hello_rep {
 	int32_t primary_pid;
 	int32_t timeout_ms;
 	uint32_t peer_id;	/* the secondary's id */
+	int32_t peer_pid;	/* the secondary's pid as the primary sees it */
 	uint32_t nb_segs;
 	struct {
 		uint64_t addr;

@@ -38,9 +38,9 @@ struct hp_core_opts {
 	unsigned nb_vdevs;
 	const char *vdevs[HP_CORE_MAX_DEVS];	/* --vdev DEVARGS */
 	unsigned nb_allow;
-	const char *allow[HP_CORE_MAX_DEVS];	/* -a PCI */
+	const char *allow[HP_CORE_MAX_DEVS];	/* -a PCI address */
 	unsigned nb_block;
-	const char *block[HP_CORE_MAX_DEVS];	/* -b PCI */
+	const char *block[HP_CORE_MAX_DEVS];	/* -b PCI address (not with -a) */
 	bool interactive;		/* -i */
 	const char *cmd_file;		/* --cmd FILE ("-": stdin) */
 	unsigned nb_cmds;
@@ -56,8 +56,9 @@ struct hp_proc_info {
 };
 
 /* Parses argv for role into opts (pointers into argv). On error writes a
- * one-line reason to err and returns -EINVAL; unknown options and stray
- * arguments are errors. */
+ * one-line reason to err and returns -EINVAL; unknown options, stray
+ * arguments, an -a or -b value that is not a PCI address, and -a with -b
+ * are errors. */
 HP_API int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 			      struct hp_core_opts *opts, char *err,
 			      size_t errlen);
@@ -66,7 +67,8 @@ HP_API int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 HP_API void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out);
 
 /* Starts this process as opts->role: the primary creates shared memory,
- * the request channel and the port table and attaches --vdev ports; a
+ * the request channel and the port table, applies -a/-b, scans the PCI
+ * bus (a failed scan is a warning) and attaches --vdev ports; a
  * secondary connects, maps the memory and joins every attached port. Once
  * per process; pairs with hp_core_fini. Logs the reason on failure.
  * -EEXIST another primary holds the prefix, -ENOENT no primary running
@@ -101,5 +103,11 @@ HP_API int hp_core_stop_fd(void);
 HP_API int hp_core_stop_reason(void);
 /* Routes SIGINT and SIGTERM to hp_core_stop_fd. */
 HP_API int hp_core_catch_signals(void);
+
+/* Blocks, without polling, until a primary with this prefix listens (its
+ * socket appears in the runtime dir), or SIGINT/SIGTERM (with
+ * hp_core_catch_signals) arrives: 0, -EINTR, or a negative errno from
+ * inotify. For a secondary after hp_core_fini, before hp_core_init again. */
+HP_API int hp_core_wait_primary(const char *prefix);
 
 #endif

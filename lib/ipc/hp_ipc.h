@@ -74,7 +74,15 @@ struct hp_ipc_server_opts {
 	mode_t mode;	 /* socket file mode; 0: 0600 */
 	gid_t group;	 /* also accept this group's users; 0: owner only */
 	unsigned max_peers; /* 0: HP_MAX_PROCS - 1 */
+	bool hidden;	 /* listen under "<path>.new" until
+			  * hp_ipc_server_publish, so that no peer connects
+			  * before the server is ready to serve it */
 };
+
+/* Moves a hidden server's socket to its path (atomically: a peer watching
+ * the directory sees it appear, listening). No-op when published already.
+ * A negative errno from rename. */
+HP_API int hp_ipc_server_publish(struct hp_ipc *ipc);
 
 /* Fills a message with type and a payload copy; -EMSGSIZE if len is over
  * HP_IPC_MAX_PAYLOAD. */

@@ -470,7 +470,7 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 
 	if (ipc->listen_fd >= 0) {
 		close(ipc->listen_fd);
-		unlink(ipc->path);
+		unlink(ipc->published ? ipc->path : ipc->tmp_path);
 	}
 	if (ipc->epoll_fd >= 0)
 		close(ipc->epoll_fd);

@@ -158,6 +158,7 @@ int ipc_send(int fd, const uint8_t *hdr, const struct hp_ipc_msg *msg)
 	if (msg->nb_fds) {
 		size_t fds_len = sizeof(int) * msg->nb_fds;
 
+		memset(ctl.buf, 0, CMSG_SPACE(fds_len)); /* padding too */
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = CMSG_SPACE(fds_len);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);

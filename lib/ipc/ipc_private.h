@@ -118,6 +118,8 @@ struct hp_ipc {
 	unsigned max_peers;
 	gid_t group;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char tmp_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool published;	/* the socket is at path (else at tmp_path) */
 	pthread_condattr_t condattr; /* CLOCK_MONOTONIC, for every cond */
 	pthread_t io_thread;
 	pthread_t worker_thread;

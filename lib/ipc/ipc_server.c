@@ -6,6 +6,7 @@
  * umask applies, so the directory holding it must be private (lib/shm's
  * runtime dir is). Credentials are checked at accept in any case. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,32 +41,59 @@ static int ipc_server_unlink_stale(const struct sockaddr_un *sa)
 	return 0;
 }
 
+/* Binds and listens under a temporary name, then (unless opts->hidden)
+ * renames the socket into place: a process that sees ipc->path appear
+ * (inotify: IN_MOVED_TO) can connect at once; there is never a file there
+ * that refuses connections. */
 static int ipc_server_listen(struct hp_ipc *ipc,
 			     const struct hp_ipc_server_opts *opts)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
 	gid_t group = opts ? opts->group : 0;
 	mode_t mode = opts && opts->mode ? opts->mode : group ? 0660 : 0600;
 	int r;
 
 	strcpy(sa.sun_path, ipc->path);
+	if ((size_t)snprintf(ipc->tmp_path, sizeof(ipc->tmp_path), "%s.new",
+			     ipc->path) >= sizeof(ipc->tmp_path))
+		return -ENAMETOOLONG;
+	strcpy(tmp.sun_path, ipc->tmp_path);
 	r = ipc_server_unlink_stale(&sa);
 	if (r < 0)
 		return r;
+	if (unlink(tmp.sun_path) < 0 && errno != ENOENT)
+		return -errno;
 	ipc->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (ipc->listen_fd < 0)
 		return -errno;
-	if (bind(ipc->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(ipc->listen_fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0) {
 		r = -errno;
 		close(ipc->listen_fd);
 		ipc->listen_fd = -1;
 		return r;
 	}
-	/* From here on, hp_ipc_destroy unlinks the path. */
-	if (chmod(ipc->path, mode) < 0 ||
-	    (group && chown(ipc->path, (uid_t)-1, group) < 0) ||
+	/* From here on, hp_ipc_destroy unlinks the socket. */
+	if (chmod(tmp.sun_path, mode) < 0 ||
+	    (group && chown(tmp.sun_path, (uid_t)-1, group) < 0) ||
 	    listen(ipc->listen_fd, (int)ipc->max_peers) < 0)
 		return -errno;
+	return opts && opts->hidden ? 0 : hp_ipc_server_publish(ipc);
+}
+
+int hp_ipc_server_publish(struct hp_ipc *ipc)
+{
+	if (!ipc || !ipc->is_server || ipc->listen_fd < 0)
+		return -EINVAL;
+	if (ipc->published)
+		return 0;
+	if (rename(ipc->tmp_path, ipc->path) < 0) {
+		int r = -errno;
+		HP_ERR(IPC_LOG, "cannot put the socket at '%s': %s", ipc->path,
+		       strerror(-r));
+		return r;
+	}
+	ipc->published = true;
 	return 0;
 }
 

@@ -163,6 +163,13 @@ HP_API void hp_mempool_cache_release(struct hp_mempool *pool);
  * secondary hangs up. */
 HP_API int hp_mempool_reclaim_pid(struct hp_mempool *pool, pid_t pid);
 
+/* Sets the pid under which this process's threads claim cache slots: the
+ * pid the primary sees for it (lib/core passes it on joining), so that
+ * hp_mempool_reclaim_pid in the primary finds them also when this process
+ * runs in another PID namespace. Default: getpid(). Call it before the
+ * first alloc or free. */
+HP_API void hp_mempool_set_owner_pid(pid_t pid);
+
 /* Allocates n buffers, reset (data_off = headroom, lengths 0, refcnt 1,
  * nb_segs 1, port HP_MBUF_PORT_INVALID, queue, ol_flags, offload, udata 0
  * and next NULL), all or none:

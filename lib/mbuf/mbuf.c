@@ -5,8 +5,11 @@
  *
  * Layout of a pool, from mem: struct hp_mempool; nb_caches cache slots of
  * cache_stride bytes; the ring of free buffers (a power of two of slots,
- * at least size); size buffers of elt_size bytes, each a struct hp_mbuf
- * followed by its data room. Every part starts on a cache line. */
+ * at least size); size struct hp_mbuf headers, one after the other; size
+ * data rooms of elt_size bytes. Every part starts on a cache line. The
+ * headers are apart from the data so that laying out a pool writes a few
+ * pages, not every page of every data room: on ordinary (4 KiB) pages a
+ * data room is then first touched when a packet is written to it. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@ static_assert(HP_MEMPOOL_NAME_MAX <= HP_RING_NAME_MAX,
 struct mp_layout {
 	size_t cache_stride;
 	size_t ring_off;
+	size_t hdrs_off;
 	size_t elts_off;
 	size_t elt_size;
 	size_t total;
@@ -66,10 +70,10 @@ static int mp_layout(unsigned n, unsigned cache_size, unsigned nb_caches,
 	assert(ring_len > 0);
 	lay->ring_off = sizeof(struct hp_mempool) +
 			(size_t)lay->nb_caches * lay->cache_stride;
-	lay->elts_off = lay->ring_off + HP_ALIGN_UP((size_t)ring_len,
+	lay->hdrs_off = lay->ring_off + HP_ALIGN_UP((size_t)ring_len,
 						    (size_t)HP_CACHE_LINE);
-	lay->elt_size = HP_ALIGN_UP(sizeof(struct hp_mbuf) + data_room,
-				    (size_t)HP_CACHE_LINE);
+	lay->elts_off = lay->hdrs_off + (size_t)n * sizeof(struct hp_mbuf);
+	lay->elt_size = HP_ALIGN_UP((size_t)data_room, (size_t)HP_CACHE_LINE);
 	lay->total = lay->elts_off + (size_t)n * lay->elt_size;
 	return 0;
 }
@@ -84,10 +88,11 @@ ssize_t hp_mempool_memsize(unsigned n, unsigned cache_size,
 }
 
 /* Sets the fields of m that stay as they are for its whole life. */
-static void mp_mbuf_init(struct hp_mempool *pool, struct hp_mbuf *m)
+static void mp_mbuf_init(struct hp_mempool *pool, struct hp_mbuf *m,
+			 char *data)
 {
 	memset(m, 0, sizeof(*m));
-	m->buf_addr = (char *)m + sizeof(*m);
+	m->buf_addr = data;
 	m->pool = pool;
 	m->buf_len = pool->data_room;
 	m->data_off = HP_MBUF_HEADROOM;
@@ -120,15 +125,14 @@ int hp_mempool_init(void *mem, const char *name, unsigned n,
 	pool->data_room = data_room;
 	pool->caches = (char *)mem + sizeof(*pool);
 	pool->ring = (struct hp_ring *)((char *)mem + lay.ring_off);
+	pool->hdrs = (char *)mem + lay.hdrs_off;
 	pool->elts = (char *)mem + lay.elts_off;
 	ret = hp_ring_init(pool->ring, name, lay.ring_count, 0);
 	assert(ret == 0);
 	for (unsigned i = 0; i < n; i++) {
-		struct hp_mbuf *m =
-			(struct hp_mbuf *)(pool->elts +
-					   (size_t)i * lay.elt_size);
+		struct hp_mbuf *m = (struct hp_mbuf *)pool->hdrs + i;
 
-		mp_mbuf_init(pool, m);
+		mp_mbuf_init(pool, m, pool->elts + (size_t)i * lay.elt_size);
 		hp_ring_sp_enqueue_bulk(pool->ring, (void **)&m, 1);
 	}
 	__atomic_store_n(&pool->magic, MP_MAGIC, __ATOMIC_RELEASE);

@@ -50,8 +50,25 @@ static __thread struct {
 
 static pthread_once_t mp_atfork_once = PTHREAD_ONCE_INIT;
 
+/* The pid this process's cache slots carry: the one the primary sees,
+ * which differs from getpid() in another PID namespace; 0: getpid(). */
+static pid_t mp_owner_pid;
+
+static pid_t mp_owner(void)
+{
+	pid_t p = __atomic_load_n(&mp_owner_pid, __ATOMIC_RELAXED);
+
+	return p ? p : getpid();
+}
+
+void hp_mempool_set_owner_pid(pid_t pid)
+{
+	__atomic_store_n(&mp_owner_pid, pid > 0 ? pid : 0, __ATOMIC_RELAXED);
+}
+
 static void mp_atfork_child(void)
 {
+	mp_owner_pid = 0; /* a new process: the parent's number is not ours */
 	memset(&mp_tls, 0, sizeof(mp_tls));
 }
 
@@ -64,7 +81,7 @@ static uint64_t mp_self(void)
 {
 	if (mp_tls.self == 0) {
 		pthread_once(&mp_atfork_once, mp_atfork_register);
-		mp_tls.self = (uint64_t)getpid() << 32 | (uint32_t)gettid();
+		mp_tls.self = (uint64_t)mp_owner() << 32 | (uint32_t)gettid();
 	}
 	return mp_tls.self;
 }
@@ -252,6 +269,9 @@ static bool mp_thread_alive(pid_t pid, pid_t tid)
 int hp_mempool_reclaim_pid(struct hp_mempool *pool, pid_t pid)
 {
 	int total = 0;
+	/* Thread ids are this process's own view when it reclaims its own
+	 * caches; another process's ids are checked under its pid. */
+	pid_t probe = pid == mp_owner() ? getpid() : pid;
 
 	if (pool == NULL || pid <= 0)
 		return -EINVAL;
@@ -261,7 +281,7 @@ int hp_mempool_reclaim_pid(struct hp_mempool *pool, pid_t pid)
 
 		if (owner == MP_OWNER_FREE || owner == MP_OWNER_RECLAIM ||
 		    (pid_t)(owner >> 32) != pid ||
-		    mp_thread_alive(pid, (pid_t)(uint32_t)owner))
+		    mp_thread_alive(probe, (pid_t)(uint32_t)owner))
 			continue;
 		/* Another reclaim may have taken it meanwhile. */
 		if (!__atomic_compare_exchange_n(&c->owner, &owner,

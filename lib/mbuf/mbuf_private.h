@@ -36,11 +36,12 @@ struct hp_mempool {
 	uint32_t cache_size;   /* most buffers a cache keeps between bursts */
 	uint32_t nb_caches;    /* cache slots (0 when cache_size is 0) */
 	uint32_t cache_stride; /* bytes from one cache slot to the next */
-	uint32_t elt_size;     /* bytes from one buffer to the next */
+	uint32_t elt_size;     /* bytes from one data room to the next */
 	uint16_t data_room;    /* bytes of data room per buffer */
 	struct hp_ring *ring;  /* free buffers not in a cache */
 	char *caches;	       /* first cache slot */
-	char *elts;	       /* first buffer */
+	char *hdrs;	       /* the struct hp_mbuf of every buffer */
+	char *elts;	       /* first data room */
 } HP_CACHE_ALIGNED;
 
 static inline struct mp_cache *mp_cache_at(const struct hp_mempool *pool,

@@ -90,8 +90,11 @@ typedef void (*hp_port_event_fn)(uint16_t port_id, enum hp_port_event event,
  * goes to the primary); returns once every process has the port in its
  * fast path; if any process fails, the attach is undone everywhere.
  * Thread safe. -EINVAL bad devargs, -ENAMETOOLONG devargs over
- * HP_DEVARGS_MAX, -ENODEV unknown driver, -EEXIST name in use, -ENOSPC no
- * free slot, -ETIMEDOUT a process did not answer, the driver's errno. */
+ * HP_DEVARGS_MAX, -ENODEV unknown driver (or no such PCI device, or no
+ * driver for it), -EPERM a PCI device blocked by -b or not in -a, -EBUSY a
+ * PCI device bound to a kernel driver (never unbound), -ENXIO one bound to
+ * none, -EEXIST name in use, -ENOSPC no free slot, -ETIMEDOUT a process
+ * did not answer, the driver's errno. */
 HP_API int hp_port_attach(const char *devargs, uint16_t *ret_port_id);
 
 /* hp_port_attach that also writes a one-line reason to err (errlen bytes)
@@ -101,9 +104,10 @@ HP_API int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id,
 
 /* Detaches a stopped port and writes its device name to name (len bytes,
  * may be NULL); returns once no process can reach the port any more.
- * Primary or any secondary. Thread safe. -ENODEV no such port, -EBUSY
- * started (stop it first) or being attached/detached, -ETIMEDOUT a live
- * process did not answer in time (nothing freed). */
+ * Primary or any secondary. Thread safe. -ENODEV no such port, -ENOTSUP
+ * its driver is not detachable (the port stays until the primary exits),
+ * -EBUSY started (stop it first) or being attached/detached, -ETIMEDOUT a
+ * live process did not answer in time (nothing freed). */
 HP_API int hp_port_detach(uint16_t port_id, char *name, size_t len);
 
 /* hp_port_detach that also writes a one-line reason to err on failure. */

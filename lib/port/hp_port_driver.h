@@ -6,6 +6,7 @@
 #define HP_PORT_DRIVER_H
 
 #include "hp_devargs.h"
+#include "hp_pci.h"
 #include "hp_port.h"
 
 struct hp_shm;
@@ -68,6 +69,9 @@ struct hp_port_dev {
 	struct hp_port_fds *fds;	/* this process's copies of the port's fds */
 	uint16_t peer;		/* attach_local: the joined port once both are
 				 * attached, else HP_PORT_INVALID */
+	const struct hp_pci_dev *pci;	/* probe of a PCI driver: the device as
+					 * scanned (ids, NUMA node, kernel
+					 * driver); else NULL */
 	char *err;			/* one-line reason on failure */
 	size_t errlen;
 };
@@ -97,13 +101,26 @@ static inline void hp_port_qstats_add(uint64_t *counter, uint64_t n)
 			 __ATOMIC_RELAXED);
 }
 
-/* A driver: names, allowed keys and ops. */
+/* A driver: names, allowed keys and ops. A virtual device driver takes
+ * the devargs whose name starts with its name or alias. A PCI driver has
+ * an id table instead: it takes a PCI address whose device the last scan
+ * found with a matching vendor:device, usable under -a/-b and bound to a
+ * kernel driver that hands it to user space (vfio-pci, uio_pci_generic,
+ * igb_uio). The port layer never binds or unbinds a device. */
 struct hp_port_driver {
-	const char *name;		/* "net_null"; devargs names start with it */
+	const char *name;		/* "net_null"; devargs names start with it
+					 * (virtual devices) */
 	const char *alias;		/* another accepted prefix, or NULL */
 	const char *const *keys;	/* allowed devargs keys, NULL-terminated */
+	const struct hp_pci_id *pci_ids; /* PCI driver: the devices it takes,
+					  * ended by vendor 0; NULL for a
+					  * virtual device driver */
 	size_t shared_size;		/* bytes of shared state per port */
-	bool detachable;		/* whether hotplug may detach it */
+	bool detachable;		/* whether hotplug may detach its ports
+					 * (the seed's RTE_PCI_DRV_DETACHABLE):
+					 * if not, hp_port_detach refuses with
+					 * -ENOTSUP and the port stays until
+					 * the primary exits */
 	/* Primary, once per attach: checks devargs, fills shared state. */
 	int (*probe)(struct hp_port_dev *dev);
 	/* Primary, once per detach or failed attach: undoes probe. */
@@ -120,7 +137,8 @@ struct hp_port_driver {
 	void (*stop)(struct hp_port_dev *dev);
 };
 
-/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL, -ENOSPC. */
+/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL (no
+ * name, no attach_local, or an empty id table), -ENOSPC. */
 HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
 
 /* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs

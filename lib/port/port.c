@@ -65,9 +65,10 @@ int hp_port_fd_add(struct hp_port_dev *dev, int fd)
 
 int hp_port_driver_register(const struct hp_port_driver *drv)
 {
-	if (!drv || !drv->name || !drv->attach_local)
+	if (!drv || !drv->name || !drv->attach_local ||
+	    (drv->pci_ids && !drv->pci_ids[0].vendor))
 		return -EINVAL;
-	if (port_driver_find(drv->name))
+	if (port_driver_get(drv->name))
 		return -EEXIST;
 	if (port_nb_drivers == PORT_DRIVERS_MAX)
 		return -ENOSPC;
@@ -82,8 +83,9 @@ static bool port_name_has_prefix(const char *name, const char *prefix)
 	return n && !strncmp(name, prefix, n);
 }
 
-/* The driver whose name (or alias) starts the device name; the longest
- * match wins so that "net_af_packet0" is not taken by a "net_af" driver. */
+/* The virtual device driver whose name (or alias) starts the device name;
+ * the longest match wins so that "net_af_packet0" is not taken by a
+ * "net_af" driver. */
 const struct hp_port_driver *port_driver_find(const char *name)
 {
 	const struct hp_port_driver *best = NULL;
@@ -92,6 +94,9 @@ const struct hp_port_driver *port_driver_find(const char *name)
 	for (unsigned i = 0; i < port_nb_drivers; i++) {
 		const struct hp_port_driver *d = port_drivers[i];
 		const char *names[] = { d->name, d->alias };
+
+		if (d->pci_ids)
+			continue;
 		for (unsigned j = 0; j < 2; j++) {
 			if (port_name_has_prefix(name, names[j]) &&
 			    strlen(names[j]) > best_len) {
@@ -101,6 +106,22 @@ const struct hp_port_driver *port_driver_find(const char *name)
 		}
 	}
 	return best;
+}
+
+const struct hp_port_driver *port_driver_get(const char *name)
+{
+	for (unsigned i = 0; i < port_nb_drivers; i++)
+		if (!strcmp(port_drivers[i]->name, name))
+			return port_drivers[i];
+	return NULL;
+}
+
+const struct hp_port_driver *port_driver_pci(uint16_t vendor, uint16_t device)
+{
+	for (unsigned i = 0; i < port_nb_drivers; i++)
+		if (hp_pci_id_match(port_drivers[i]->pci_ids, vendor, device))
+			return port_drivers[i];
+	return NULL;
 }
 
 /* Under hotplug_lock in the primary: -ESHUTDOWN once hp_port_fini ran. */
@@ -147,8 +168,9 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 			return r;
 		}
 		port_ctx.table = addr;
-		for (unsigned i = 0; i < HP_MAX_PORTS; i++)
-			port_ctx.table->slots[i].peer = HP_PORT_INVALID;
+		/* Slots stay as the zone came, zeros: an attach sets every
+		 * field it needs before the slot leaves FREE, so a start-up
+		 * touches none of the table's pages but the first. */
 		port_ctx.table->nb_slots = HP_MAX_PORTS;
 		port_ctx.table->slot_size = sizeof(struct port_slot);
 		__atomic_store_n(&port_ctx.table->magic, PORT_TABLE_MAGIC,
@@ -233,8 +255,8 @@ void hp_port_fini(void)
 			port_op_primary((uint16_t)id,
 					&(struct port_op_args){ .op = PORT_OP_STOP },
 					err, sizeof(err));
-			if (port_detach_primary((uint16_t)id, NULL, 0, err,
-						sizeof(err)) < 0)
+			if (port_detach_primary((uint16_t)id, true, NULL, 0,
+						err, sizeof(err)) < 0)
 				HP_WARN(PORT_LOG, "port %u: %s", id, err);
 		}
 	} else {

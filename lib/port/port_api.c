@@ -121,7 +121,8 @@ int hp_port_detach_msg(uint16_t port_id, char *name, size_t len, char *err,
 	if (r < 0)
 		return r;
 	if (port_ctx.primary)
-		return port_detach_primary(port_id, name, len, err, errlen);
+		return port_detach_primary(port_id, false, name, len, err,
+					   errlen);
 	memset(&req, 0, sizeof(req));
 	req.port_id = port_id;
 	r = port_request(PORT_MSG_DETACH_REQ, &req, &rep, err, errlen);
@@ -231,8 +232,9 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 			       req.devargs, (int)pid, rep.err);
 		break;
 	case PORT_MSG_DETACH_REQ:
-		r = port_detach_primary(req.port_id, rep.name, sizeof(rep.name),
-					rep.err, sizeof(rep.err));
+		r = port_detach_primary(req.port_id, false, rep.name,
+					sizeof(rep.name), rep.err,
+					sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
 			       req.port_id, (int)pid, rep.err);

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Attach and detach, carried out by the primary for any process.
  *
- * Attach (primary, under hotplug_lock): parse devargs, pick the driver,
- * take a FREE slot and mark it ATTACHING, let the driver probe, publish the
+ * Attach (primary, under hotplug_lock): parse devargs, pick the driver
+ * (a PCI address: scan, check -a/-b, the id tables and the kernel
+ * binding; see port_pci.c), take a FREE slot and mark it ATTACHING, let the driver probe, publish the
  * port here, then broadcast ATTACH_LOCAL to every secondary and gather.
  * If any live process fails or does not answer, broadcast DETACH_LOCAL,
  * unpublish here, remove, and free the slot: all or nothing. Else mark it
  * ATTACHED.
  *
- * Detach (primary, under hotplug_lock): refuse a started port, mark the
+ * Detach (primary, under hotplug_lock): refuse a port whose driver is not
+ * detachable (unless the primary is shutting down), refuse a started
+ * port, mark the
  * slot DETACHING, unpublish here, broadcast DETACH_LOCAL and gather; each
  * process unpublishes and waits for its own readers before it answers. A
  * process that hung up counts as done. If a live process does not answer
@@ -275,7 +278,8 @@ static int port_unpublish_all(uint16_t port_id, char *err, size_t errlen)
 }
 
 static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
-		      struct hp_devargs *args, char *err, size_t errlen)
+		      struct hp_devargs *args, const struct hp_pci_dev *pci,
+		      char *err, size_t errlen)
 {
 	struct port_slot *s = port_slot_get(port_id);
 	struct port_local pl;
@@ -299,8 +303,9 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	pl.info.max_rx_queues = HP_PORT_MAX_QUEUES;
 	pl.info.max_tx_queues = HP_PORT_MAX_QUEUES;
 	pl.info.peer = HP_PORT_INVALID;
-	pl.info.socket_id = -1;
+	pl.info.socket_id = pci ? pci->numa_node : -1;
 	pl.info.requester = s->requester;
+	pl.dev.pci = pci;
 	pl.dev.err = err;
 	pl.dev.errlen = errlen;
 	r = drv->probe ? drv->probe(&pl.dev) : 0;
@@ -333,23 +338,25 @@ err_free:
 	return r;
 }
 
+/* Parses devargs and finds the driver; for a PCI address, also the
+ * scanned device (ret_pci, else untouched). */
 static int port_parse(const char *devargs, struct hp_devargs *args,
-		      const struct hp_port_driver **ret_drv, char *err,
-		      size_t errlen)
+		      const struct hp_port_driver **ret_drv,
+		      struct hp_pci_dev *ret_pci, char *err, size_t errlen)
 {
-	const struct hp_port_driver *drv;
+	const struct hp_port_driver *drv = NULL;
 	int r;
 
 	r = hp_devargs_parse(devargs, args, err, errlen);
 	if (r < 0)
 		return r;
 	if (args->is_pci) {
-		port_err(err, errlen,
-			 "%s: no PCI driver is built in; use a virtual device such as net_null0",
-			 args->name);
-		return -ENODEV;
+		r = port_pci_match(args, ret_pci, &drv, err, errlen);
+		if (r < 0)
+			return r;
+	} else {
+		drv = port_driver_find(args->name);
 	}
-	drv = port_driver_find(args->name);
 	if (!drv) {
 		port_err(err, errlen,
 			 "no driver for device '%s' (the name starts with the driver: net_null0, net_ring0, ...)",
@@ -367,7 +374,8 @@ int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
-	const struct hp_port_driver *drv;
+	static struct hp_pci_dev pci;	/* under hotplug_lock */
+	const struct hp_port_driver *drv = NULL;
 	struct port_slot *s;
 	uint16_t id;
 	int r;
@@ -375,7 +383,7 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	r = port_gone(err, errlen);
 	if (r == 0)
-		r = port_parse(devargs, &args, &drv, err, errlen);
+		r = port_parse(devargs, &args, &drv, &pci, err, errlen);
 	if (r < 0)
 		goto out;
 	r = port_find_free_slot(args.name, &id, err, errlen);
@@ -390,7 +398,7 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
 	/* Probe while the slot is still FREE, so that readers in any process
 	 * (hp_port_info_get) never see its fields change under them. */
-	r = port_probe(id, drv, &args, err, errlen);
+	r = port_probe(id, drv, &args, args.is_pci ? &pci : NULL, err, errlen);
 	if (r < 0) {
 		port_slot_release(s);
 		goto out;
@@ -433,8 +441,8 @@ out:
 	return r;
 }
 
-int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
-			size_t errlen)
+int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
+			size_t len, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	const struct hp_port_driver *drv;
@@ -459,15 +467,32 @@ int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
 		r = -ENODEV;
 		goto out;
 	}
+	/* The slot names its driver: a PCI device need not be there any
+	 * more, nor the lists let it in, for its port to go. */
+	drv = port_driver_get(s->driver);
+	r = hp_devargs_parse(s->devargs, &args, err, errlen);
+	if (r == 0 && args.is_pci)
+		snprintf(args.name, sizeof(args.name), "%s", s->name);
+	if (r == 0 && !drv) {
+		port_err(err, errlen, "driver %s is not built in", s->driver);
+		r = -ENODEV;
+	}
+	if (r < 0)
+		goto out;
+	/* A partly undone attach (DETACHING) may always be finished. */
+	if (!drv->detachable && !shutdown && st == HP_PORT_ATTACHED) {
+		port_err(err, errlen,
+			 "port %u (%s): driver %s cannot be detached; the port stays until the primary exits",
+			 port_id, s->name, drv->name);
+		r = -ENOTSUP;
+		goto out;
+	}
 	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
 		port_err(err, errlen, "port %u is started: stop it first",
 			 port_id);
 		r = -EBUSY;
 		goto out;
 	}
-	r = port_parse(s->devargs, &args, &drv, err, errlen);
-	if (r < 0)
-		goto out;
 	r = port_unpublish_all(port_id, err, errlen);
 	if (r < 0) {
 		char tmp[PORT_ERR_MAX];

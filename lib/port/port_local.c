@@ -12,6 +12,7 @@
  * run under local_lock and check the slot's generation and state, so a
  * late or repeated message is harmless. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,8 +88,11 @@ static struct port_local *port_local_new(uint16_t port_id,
 	r = hp_devargs_parse(slot->devargs, &pl->args, err, errlen);
 	if (r < 0)
 		goto err_free;
-	pl->drv = port_driver_find(pl->args.name);
-	if (!pl->drv || strcmp(pl->drv->name, slot->driver)) {
+	/* a PCI address as the primary named the port, whatever was typed */
+	if (pl->args.is_pci)
+		snprintf(pl->args.name, sizeof(pl->args.name), "%s", slot->name);
+	pl->drv = port_driver_get(slot->driver);
+	if (!pl->drv) {
 		port_err(err, errlen, "driver %s is not built into this process",
 			 slot->driver);
 		r = -ENODEV;

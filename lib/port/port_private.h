@@ -130,6 +130,7 @@ struct port_msg_rep {
 
 struct port_msg_local {
 	uint16_t port_id;
+	uint16_t pad;		/* 0: no uninitialised bytes go out */
 	uint32_t generation;
 };
 
@@ -162,7 +163,12 @@ extern struct port_ctx port_ctx;
 #define PORT_ST(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
 /* port.c */
+/* The virtual device driver a device name starts with, or NULL. */
 const struct hp_port_driver *port_driver_find(const char *name);
+/* The driver named name exactly (as a slot records it), or NULL. */
+const struct hp_port_driver *port_driver_get(const char *name);
+/* The first PCI driver whose id table takes vendor:device, or NULL. */
+const struct hp_port_driver *port_driver_pci(uint16_t vendor, uint16_t device);
 struct port_slot *port_slot_get(uint16_t port_id);
 int port_gone(char *err, size_t errlen);
 void port_qstats_zero(struct port_slot *s);
@@ -179,11 +185,17 @@ int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
 void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 			 struct port_slot *slot);
 
-/* port_hotplug.c: the primary's side */
+/* port_pci.c: the PCI side of attach */
+int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
+		   const struct hp_port_driver **ret_drv, char *err,
+		   size_t errlen);
+
+/* port_hotplug.c: the primary's side; a detach at shutdown also removes
+ * the ports of drivers that are not detachable. */
 int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen);
-int port_detach_primary(uint16_t port_id, char *name, size_t len, char *err,
-			size_t errlen);
+int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
+			size_t len, char *err, size_t errlen);
 int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		   size_t errlen);
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen);

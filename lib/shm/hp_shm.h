@@ -9,8 +9,10 @@
 
 #include "hp_common.h"
 
-/* Layout version of the shared header; a secondary refuses another one. */
-#define HP_SHM_LAYOUT_VERSION 1
+/* Layout version of shared memory (header, port table, packet buffers);
+ * bump it whenever a shared struct changes. A secondary of another one is
+ * refused, with both versions named. */
+#define HP_SHM_LAYOUT_VERSION 2
 /* Most segments one instance maps (one per NUMA node at most). */
 #define HP_SHM_MAX_SEGS 8
 /* Longest zone name, with its NUL. */

@@ -91,6 +91,7 @@ void shm_heap_init(struct shm_hdr *hdr, uint64_t start, uint64_t end)
 	b->size = h->len;
 	b->next = 0;
 	b->magic = SHM_BLK_FREE;
+	h->clean = start + SHM_BLK_HDR;
 }
 
 /* Where the aligned memory for len bytes would start in the free block at
@@ -167,7 +168,15 @@ int shm_heap_alloc(struct shm_hdr *hdr, size_t len, size_t align, bool zone,
 		goto err_nomem;
 	shm_heap_carve(hdr, link, user, len,
 		       zone ? SHM_BLK_ZONE : SHM_BLK_USED);
-	memset((char *)hdr + user, 0, len);
+	/* Zero what was written before; memory never touched is zero
+	 * already, and left untouched its pages cost nothing until used
+	 * (no page faults at start-up for a pool that is not used yet). */
+	if (user < h->clean)
+		memset((char *)hdr + user, 0,
+		       (h->clean < user + len ? h->clean : user + len) - user);
+	/* the carve may have put a free block's header right behind */
+	if (h->clean < user + len + SHM_BLK_HDR)
+		h->clean = user + len + SHM_BLK_HDR;
 	*ret_off = user;
 	return 0;
 

@@ -43,6 +43,8 @@ struct shm_heap {
 	uint64_t free_head;  /* first free block (offset), 0: none; locked */
 	uint64_t free_bytes; /* in free blocks, headers too (bytes); locked */
 	uint64_t used_bytes; /* in used blocks, headers too (bytes); locked */
+	uint64_t clean;	     /* offset from which no byte was ever written:
+			      * still the zeros of a new memfd; locked */
 };
 
 /* The shared header at the base address (first bytes of segment 0). */

@@ -4,6 +4,7 @@
 primary, a second primary, a primary that dies under its secondaries."""
 import os
 import signal
+import time
 
 import hp
 
@@ -67,7 +68,45 @@ def test_secondaries_stop_when_primary_dies():
         hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
 
 
+def cpu_ticks(pid):
+    """user + system clock ticks of a process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_wait_primary():
+    """--wait-primary: a secondary outlives its primary, waits (blocked, no
+    polling) and joins the next one with the same prefix; its commands
+    carry on. One without the option exits 4 as before."""
+    pfx = hp.prefix("waitprimary")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx, "--vdev", "net_null0"))
+        w = c.add(hp.secondary(pfx, "--wait-primary", name="waiter"))
+        s = c.add(hp.secondary(pfx, name="plain"))
+        w.cmd("show ports", r"net_null0\s+net_null\s+attached")
+        pri.stop(signal.SIGKILL)
+        hp.check(s.wait(timeout=2.0) == 4, "plain secondary exit status", s)
+        w.wait_for(r"waiting for a new one \(--wait-primary\)", stream="err", timeout=2.0)
+        # it waits, blocked: no CPU time goes by while nothing happens
+        t0 = cpu_ticks(w.pid)
+        time.sleep(0.5)
+        hp.check(w.p.poll() is None, "the waiting secondary exited", w)
+        hp.check(cpu_ticks(w.pid) - t0 <= 1, "the waiting secondary used CPU: it polls", w)
+        pri2 = c.add(hp.primary(pfx, "--vdev", "net_null7", name="primary 2"))
+        w.wait_for(r"hotport-secondary ready", timeout=5.0)
+        w.cmd("show ports", r"net_null7\s+net_null\s+attached")
+        w.cmd("port attach net_null9", r"Port 1 attached: net_null9")
+        w.cmd("quit")
+        hp.check(w.wait() == 0, "waiter exit status", w)
+        hp.check(pri2.stop() == 0, "new primary status", pri2)
+        hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
+    # a primary may not wait for itself
+    st, out, err, _ = hp.run(hp.PRIMARY, "--wait-primary")
+    hp.check(st == 2 and "secondary's option" in err, "primary --wait-primary: %d %s" % (st, err))
+
+
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
              test_second_primary_refused_and_stale_dir_reused,
-             test_secondaries_stop_when_primary_dies])
+             test_secondaries_stop_when_primary_dies, test_wait_primary])

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -201,7 +202,7 @@ static char prefix[64];
 /* Every child started by the running test, killed in teardown whatever
  * happened, so that a failed assertion never leaves a stopped child
  * holding the test runner's pipes. */
-static pid_t children[16];
+static pid_t children[160];
 static unsigned nb_children;
 static int test_timeout_ms = 2000;
 
@@ -224,13 +225,17 @@ static inline int read_line(int fd, char *buf, size_t len, int ms)
 	return (int)n;
 }
 
+/* When set, secondaries start inside a new PID namespace (unshare). */
+static bool child_in_pidns;
+
 /* Starts a secondary with the environment variable env set to val (env
  * may be NULL). */
 static inline void child_start_env(struct child *c, const char *env,
 				   const char *val)
 {
 	int in[2], out[2];
-	char line[256], tmo[16];
+	char line[256], tmo[16], self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -245,6 +250,12 @@ static inline void child_start_env(struct child *c, const char *env,
 		if (env)
 			setenv(env, val, 1);
 		snprintf(tmo, sizeof(tmo), "%d", test_timeout_ms);
+		self[n > 0 ? n : 0] = '\0';
+		/* --kill-child: the secondary dies with the unshare process
+		 * the test kills. */
+		if (child_in_pidns)
+			execlp("unshare", "unshare", "--pid", "--kill-child",
+			       self, "--child", prefix, tmo, (char *)NULL);
 		execl("/proc/self/exe", "test-child", "--child", prefix, tmo,
 		      (char *)NULL);
 		_exit(127);

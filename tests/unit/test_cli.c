@@ -23,7 +23,7 @@
 
 
 /* Commands the table holds; help prints one line each. */
-#define NB_COMMANDS 25
+#define NB_COMMANDS 26
 
 /* An interpreter writing to memory. */
 struct mem_cli {
@@ -105,6 +105,7 @@ static void test_cli_parse_commands(void **state)
 		{ "clear port stats all", HP_CLI_OP_CLEAR_PORT_STATS, true, 0,
 		  "" },
 		{ "show procs", HP_CLI_OP_SHOW_PROCS, false, 0, "" },
+		{ "show pci", HP_CLI_OP_SHOW_PCI, false, 0, "" },
 		{ "set log-level debug", HP_CLI_OP_SET_LOG_LEVEL, false, 0,
 		  "debug" },
 		{ "set log-level port:debug,ipc:info", HP_CLI_OP_SET_LOG_LEVEL,
@@ -263,7 +264,7 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "port close -0", -EINVAL, "bad port id" },
 		{ "port close", -EINVAL, "needs" },
 		{ "show", -EINVAL,
-		  "'show' needs one of: ports, port, procs, fwd" },
+		  "'show' needs one of: ports, port, procs, pci, fwd" },
 		{ "show port", -EINVAL, "'show port' needs one of: info, stats" },
 		{ "show  port   foo", -EINVAL,
 		  "unknown word 'foo' after 'show port'" },
@@ -272,6 +273,8 @@ static void test_cli_parse_bad_inputs(void **state)
 		{ "show port info 1 2", -EINVAL, "unexpected '2'" },
 		{ "show ports 0", -EINVAL, "'show ports' takes no arguments" },
 		{ "show procs now", -EINVAL, "takes no arguments" },
+		{ "show pci 0000:01:00.0", -EINVAL,
+		  "'show pci' takes no arguments" },
 		{ "clear", -EINVAL, "'clear' needs one of: port" },
 		{ "clear port", -EINVAL, "needs one of: stats" },
 		{ "clear port stats", -EINVAL, "needs" },
@@ -455,7 +458,7 @@ static void test_cli_complete_words(void **state)
 	assert_completes("p", "port");
 	assert_completes("port ", "attach detach start stop close config");
 	assert_completes("port st", "start stop");
-	assert_completes("  show  ", "ports port procs fwd");
+	assert_completes("  show  ", "ports port procs pci fwd");
 	assert_completes("show port", "ports port");
 	assert_completes("show port ", "info stats");
 	assert_completes("set l", "log-level");

@@ -171,6 +171,23 @@ static void test_ipc_server_path(void **state)
 			 -ENAMETOOLONG);
 	hp_ipc_destroy(a);
 	assert_int_equal(stat(d.path, &st), -1); /* unlinked */
+	/* hidden until published: nobody connects to a server not ready */
+	struct hp_ipc_server_opts hide = { .hidden = true };
+	char tmp[sizeof(d.path) + 8];
+	snprintf(tmp, sizeof(tmp), "%s.new", d.path);
+	assert_int_equal(hp_ipc_server_create(d.path, &hide, &a), 0);
+	assert_int_equal(hp_ipc_client_connect(d.path, &b), -ENOENT);
+	assert_int_equal(hp_ipc_server_publish(a), 0);
+	assert_int_equal(hp_ipc_server_publish(a), 0);
+	assert_int_equal(stat(tmp, &st), -1);
+	assert_int_equal(hp_ipc_client_connect(d.path, &b), 0);
+	hp_ipc_destroy(b);
+	hp_ipc_destroy(a);
+	assert_int_equal(stat(d.path, &st), -1);
+	/* destroyed before publishing: the hidden socket goes too */
+	assert_int_equal(hp_ipc_server_create(d.path, &hide, &a), 0);
+	hp_ipc_destroy(a);
+	assert_int_equal(stat(tmp, &st), -1);
 	tdir_remove(&d);
 }
 

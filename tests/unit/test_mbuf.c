@@ -251,18 +251,24 @@ static void test_mbuf_data_pointer(void **state)
 	assert_int_equal(hp_mbuf_alloc_bulk(pool, m, 32), 0);
 	for (unsigned i = 0; i < 32; i++) {
 		assert_ptr_equal(m[i]->pool, pool);
-		assert_ptr_equal(m[i]->buf_addr, m[i] + 1);
+		assert_int_equal((uintptr_t)m[i]->buf_addr % HP_CACHE_LINE, 0);
 		assert_int_equal(m[i]->buf_len, DATA_ROOM);
 		assert_ptr_equal(hp_mbuf_data(m[i]),
 				 (char *)m[i]->buf_addr + HP_MBUF_HEADROOM);
 		assert_int_equal((uintptr_t)m[i] % HP_CACHE_LINE, 0);
 		memset(m[i]->buf_addr, i, DATA_ROOM);
 	}
-	/* Data rooms do not overlap each other or the next header. */
+	/* Data rooms do not overlap each other or any header: each still
+	 * holds its own bytes, and every header is intact. */
+	for (unsigned i = 0; i < 32; i++) {
+		assert_ptr_equal(m[i]->pool, pool);
+		for (unsigned j = 0; j < DATA_ROOM; j++)
+			if (((unsigned char *)m[i]->buf_addr)[j] != i)
+				fail_msg("buffer %u byte %u overwritten", i, j);
+	}
 	qsort(m, 32, sizeof(m[0]), mbuf_cmp);
 	for (unsigned i = 0; i + 1 < 32; i++)
-		assert_true((char *)m[i + 1] >=
-			    (char *)m[i]->buf_addr + DATA_ROOM);
+		assert_true((char *)m[i + 1] >= (char *)(m[i] + 1));
 	hp_mbuf_free_bulk(m, 32);
 	pool_del(pool, 32, 0, 0);
 }

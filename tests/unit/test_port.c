@@ -22,6 +22,7 @@ static int fault_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver fault_driver = {
 	.name = "net_fault",
+	.detachable = true,
 	.attach_local = fault_attach_local,
 };
 HP_PORT_DRIVER_REGISTER(fault_driver)
@@ -49,6 +50,7 @@ static int cap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver cap_driver = {
 	.name = "net_cap",
+	.detachable = true,
 	.probe = cap_probe,
 	.attach_local = cap_attach_local,
 };
@@ -97,6 +99,7 @@ static int fdt_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 
 static const struct hp_port_driver fdt_driver = {
 	.name = "net_fdt",
+	.detachable = true,
 	.shared_size = sizeof(struct fdt_shared),
 	.probe = fdt_probe,
 	.attach_local = fdt_attach_local,
@@ -289,7 +292,7 @@ static void test_port_bad_devargs_leave_no_slot(void **state)
 		{ "net_null0,size=64,size=64", -EINVAL, "twice" },
 		{ ",size=64", -EINVAL, "no device name" },
 		{ "net null0", -EINVAL, "character" },
-		{ "0000:01:00.0", -ENODEV, "PCI" },
+		{ "0000:01:00.0", -ENODEV, "no such PCI device" },
 		{ longargs, -ENAMETOOLONG, "longer than 1024" },
 	};
 	char err[256];
