@@ -621,7 +621,7 @@ static void test_pcap_file_round_trip_between_secondaries(void **state)
 	child_stop(&b);
 }
 
-static void test_pcap_infinite_rx_position_shared(void **state)
+static void test_pcap_rx_position_shared_repeat_restart(void **state)
 {
 	struct child a = { 0 }, b = { 0 };
 	char in[160], buf[256];
@@ -642,6 +642,26 @@ static void test_pcap_infinite_rx_position_shared(void **state)
 			    "ok 2 0 1 2 0");
 	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxids %u 1", id),
 			    "ok 1");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+
+	/* Once: read to the end, nothing more; stopped half-way, a port goes
+	 * on where it was; once at the end, the next start reads it again. */
+	snprintf(buf, sizeof(buf), "net_pcap3,rx_pcap=%s", in);
+	assert_int_equal(hp_port_attach(buf, &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxids %u 1", id),
+			    "ok 0");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "fwd %u 10", id),
+			    "ok 2 0");
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "fwd %u 10", id),
+			    "ok 0 0");
+	assert_int_equal(hp_port_stop(id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxids %u 3", id),
+			    "ok 0 1 2");
 	assert_int_equal(hp_port_stop(id), 0);
 	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
 	child_stop(&a);
@@ -874,7 +894,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pcap_file_round_trip_between_secondaries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pcap_infinite_rx_position_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pcap_rx_position_shared_repeat_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcap_partial_checksums_finished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcap_iface_veth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcap_bad_devargs_leave_nothing, setup, teardown),

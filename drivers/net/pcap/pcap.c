@@ -187,6 +187,20 @@ static int pcap_probe(struct hp_port_dev *dev)
 	return 0;
 }
 
+/* Primary: a port that read its rx file to the end reads it again from
+ * the start (a port stopped half-way goes on where it was). */
+static int pcap_start(struct hp_port_dev *dev)
+{
+	struct pcap_shared *sh = dev->shared;
+
+	if (sh->rx_kind == PCAP_FILE &&
+	    __atomic_load_n(&sh->rx_eof, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&sh->rx_off, sh->rx_start, __ATOMIC_RELAXED);
+		__atomic_store_n(&sh->rx_eof, 0, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
 static const hp_port_burst_fn pcap_rx_fns[] = {
 	[PCAP_NONE] = pcap_none_rx,
 	[PCAP_FILE] = pcap_file_rx,
@@ -269,6 +283,7 @@ static const struct hp_port_driver pcap_driver = {
 	.probe = pcap_probe,
 	.attach_local = pcap_attach_local,
 	.detach_local = pcap_detach_local,
+	.start = pcap_start,
 };
 
 HP_PORT_DRIVER_REGISTER(pcap_driver)

@@ -438,6 +438,8 @@ static int pcap_file_add(struct pcap_queue *pq, const struct hp_mbuf *m,
 	bool copy = pcap_pkt_needs_copy(m);
 	struct pcap_rec *rec;
 
+	/* Room for the header and one iovec per segment (nb_segs is at most
+	 * PCAP_TX_SEGS_MAX here). */
 	if (pq->nb_rec == PCAP_TX_RECS ||
 	    pq->nb_iov + 1 + (copy ? 1 : m->nb_segs) > PCAP_TX_IOV ||
 	    (copy && pq->lin_used))
@@ -468,6 +470,8 @@ static int pcap_file_add(struct pcap_queue *pq, const struct hp_mbuf *m,
 				(struct iovec){ hp_mbuf_data(s), k };
 		caplen -= k;
 	}
+	/* A chain shorter than its pkt_len: the record says what is there. */
+	rec->caplen -= caplen;
 	return 0;
 }
 
