@@ -754,7 +754,8 @@ static void test_pcap_iface_veth(void **state)
 	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "start 0"), "ok 0");
 	/* b's first poll opens its capture; then frames sent on the peer,
 	 * one of 4000 bytes (a chain), arrive intact. */
-	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rx 0 0 32"), "ok 0");
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rxmark 0 1 50"),
+			    "ok 0 0 0");
 	memset(frame, 0xff, 6);
 	memcpy(frame + 6, (uint8_t[6]){ 2, 0, 0, 0, 0, 9 }, 6);
 	put16(frame + 12, MARK_TYPE);
@@ -768,6 +769,18 @@ static void test_pcap_iface_veth(void **state)
 	}
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rxmark 0 5 2000"),
 			    "ok 5 1 0");
+	/* Polling moves to a, back to b: each frame is delivered once. */
+	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "rxmark 0 1 50"),
+			    "ok 0 0 0");
+	for (unsigned i = 0; i < 5; i++) {
+		if (i == 3)
+			assert_string_equal(child_cmd(&a, buf, sizeof(buf),
+						      "rxmark 0 3 2000"),
+					    "ok 3 0 0");
+		assert_int_equal(send(s, frame, 100, 0), 100);
+	}
+	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "rxmark 0 2 2000"),
+			    "ok 2 0 0");
 	/* a sends 8, one of them 3000 bytes in 3 segments: the kernel sees
 	 * them on the peer; iface= does not receive them back. */
 	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "txmark 0 7 100"),

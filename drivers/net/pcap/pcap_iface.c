@@ -12,15 +12,18 @@
  *
  * rx: every open capture of an interface receives every packet. So that
  * a packet is delivered once when polling of the queue moves from one
- * process to another, the port remembers (in shared memory) which process
- * polled last; a process that takes the queue over first drops what its
- * own capture gathered meanwhile (the other process delivered those), up
- * to PCAP_DRAIN_MAX packets. Packets that arrived between the other
- * process's last poll and the take-over are in that process's capture
- * only, and are lost: move polling of a live queue while no traffic
- * flows if that matters. iface= captures incoming packets only (what the
- * port sends is not received back); rx_iface= captures both directions,
- * as tcpdump does; rx_iface_in= incoming only.
+ * process to another, the port counts in shared memory the packets the
+ * queue delivered and which process polled last. A process that takes
+ * the queue over skips, at the head of its own capture (which holds what
+ * arrived since its last poll), as many packets as the others delivered
+ * meanwhile: those are the same packets, in the same order. That is exact
+ * while the processes keep their captures open. A process's capture
+ * starts at its first poll: what arrived between the previous poll (in
+ * another process) and then is in the other capture only; should polling
+ * go back there, that many packets are skipped in excess of what was
+ * delivered and as many delivered twice. iface= captures incoming packets
+ * only (what the port sends is not received back); rx_iface= captures both
+ * directions, as tcpdump does; rx_iface_in= incoming only.
  *
  * tx: pcap_inject, one packet at a time; chains are gathered and partial
  * checksums finished first. GSO packets (larger than the interface takes)
@@ -149,18 +152,19 @@ static int pcap_iface_queue_open(struct pcap_queue *pq, bool rx)
 	return 0;
 }
 
-/* Polling of the rx queue moved to this process. A capture it opened at
- * an earlier poll also holds what arrived since, which the other process
- * delivered: dropped, so that no packet is delivered twice. */
-static void pcap_iface_take_over(struct pcap_queue *pq, bool fresh)
+/* Polling of the rx queue moved to this process: skips, at the head of
+ * its capture, the packets the other processes delivered since this one
+ * polled last (fewer if its capture did not keep them all). */
+static void pcap_iface_take_over(struct pcap_queue *pq)
 {
+	uint64_t seq = __atomic_load_n(&pq->sh->rx_seq, __ATOMIC_ACQUIRE);
+	uint64_t skip = seq - pq->seen;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 
 	__atomic_store_n(&pq->sh->rx_owner, pq->pid, __ATOMIC_RELAXED);
-	if (fresh)
-		return;
-	for (unsigned i = 0; i < PCAP_DRAIN_MAX; i++)
+	pq->seen = seq;
+	for (; skip; skip--)
 		if (pcap_next_ex(pq->p, &h, &data) != 1)
 			break;
 }
@@ -189,17 +193,17 @@ uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 	uint64_t bytes = 0;
 	uint16_t got = 0;
 	unsigned lost = 0;
-	bool fresh = false;
 	int r;
 
 	if (HP_UNLIKELY(!pq->p)) {
 		if (!pq->pool || pcap_iface_queue_open(pq, true) < 0)
 			return 0;
-		fresh = true;
+		/* A new capture holds nothing delivered before. */
+		pq->seen = __atomic_load_n(&pq->sh->rx_seq, __ATOMIC_ACQUIRE);
 	}
 	if (HP_UNLIKELY(__atomic_load_n(&pq->sh->rx_owner, __ATOMIC_RELAXED) !=
 			pq->pid))
-		pcap_iface_take_over(pq, fresh);
+		pcap_iface_take_over(pq);
 	while (got < n) {
 		struct hp_mbuf *m;
 
@@ -221,6 +225,12 @@ uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 		}
 		pkts[got++] = m;
 		bytes += h->caplen;
+	}
+	if (got || lost) {
+		/* Packets taken from the capture, delivered or not: the other
+		 * captures hold them too. */
+		pq->seen += got + lost;
+		__atomic_store_n(&pq->sh->rx_seq, pq->seen, __ATOMIC_RELEASE);
 	}
 	if (got) {
 		hp_port_qstats_add(&pq->q.stats->packets, got);

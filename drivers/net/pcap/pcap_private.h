@@ -27,9 +27,6 @@
 #define PCAP_TX_SEGS_MAX 64
 /* iovecs of one write to a tx file (below IOV_MAX). */
 #define PCAP_TX_IOV (PCAP_TX_RECS * 2 + PCAP_TX_SEGS_MAX + 1)
-/* Packets an rx queue drops from its own capture when polling moves to it
- * from another process (see pcap_iface.c). */
-#define PCAP_DRAIN_MAX 65536
 
 /* Where a port's packets come from or go to. */
 enum pcap_kind {
@@ -61,6 +58,8 @@ struct pcap_shared {
 					 * (never with infinite_rx) */
 	int32_t rx_owner;		/* rx interface: pid of the process that
 					 * polled the queue last */
+	uint64_t rx_seq;		/* rx interface: packets the queue
+					 * delivered, in all processes */
 };
 
 /* The header of one record of a pcap file: microsecond timestamp, bytes
@@ -87,6 +86,8 @@ struct pcap_queue {
 	FILE *f;			/* rx file: the reader's stream */
 	char *rbuf;			/* rx file: f's buffer, PCAP_READ_BUF */
 	uint64_t off;			/* rx file: where f reads next */
+	uint64_t seen;			/* rx interface: sh->rx_seq after this
+					 * process's last poll */
 	bool failed;			/* opening failed: logged once, no retry */
 	bool rewound;			/* rx file: at the start, nothing read yet */
 	/* tx: a linear copy of a packet (chains, checksums to finish) */
