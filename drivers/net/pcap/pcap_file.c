@@ -462,7 +462,8 @@ static int pcap_file_add(struct pcap_queue *pq, const struct hp_mbuf *m,
 		pq->iov[pq->nb_iov++] = (struct iovec){ (void *)lin, caplen };
 		return 0;
 	}
-	for (const struct hp_mbuf *s = m; s && caplen; s = s->next) {
+	for (const struct hp_mbuf *s = m; s && caplen && pq->nb_iov < PCAP_TX_IOV;
+	     s = s->next) {
 		uint32_t k = s->data_len < caplen ? s->data_len : caplen;
 
 		if (k)
@@ -470,7 +471,8 @@ static int pcap_file_add(struct pcap_queue *pq, const struct hp_mbuf *m,
 				(struct iovec){ hp_mbuf_data(s), k };
 		caplen -= k;
 	}
-	/* A chain shorter than its pkt_len: the record says what is there. */
+	/* A chain shorter than its pkt_len (or longer than its nb_segs): the
+	 * record says what is there. */
 	rec->caplen -= caplen;
 	return 0;
 }
