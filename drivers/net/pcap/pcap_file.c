@@ -83,35 +83,43 @@ static int pcap_cookie_close(void *c)
 	return 0;
 }
 
-FILE *pcap_file_stream(int fd, char *buf, size_t size)
+/* A stream that preads fd from its own position. */
+static FILE *pcap_cookie_open(int fd)
 {
 	static const cookie_io_functions_t io = {
 		.read = pcap_cookie_read,
 		.seek = pcap_cookie_seek,
 		.close = pcap_cookie_close,
 	};
-	struct pcap_cookie *ck;
-	char path[32];
+	struct pcap_cookie *ck = malloc(sizeof(*ck));
 	FILE *f;
 
-	/* The file reopened through /proc: a new open file description,
-	 * with its own offset, and glibc's fast path for plain files. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	f = fopen(path, "re");
-	if (f)
-		goto out;
-	/* No /proc, or the file cannot be opened again: pread on the fd. */
-	ck = malloc(sizeof(*ck));
 	if (!ck)
 		return NULL;
 	ck->fd = fd;
 	ck->pos = 0;
 	f = fopencookie(ck, "r", io);
-	if (!f) {
+	if (!f)
 		free(ck);
+	return f;
+}
+
+/* This process's own stream on the shared file fd, buffered in buf (size
+ * bytes, outliving the stream; NULL: stdio's own): the file reopened
+ * through /proc (a new open file description, with its own offset, and
+ * glibc's fast path for plain files), or where that is refused (no /proc,
+ * the file's permissions) a stream that preads fd. */
+static FILE *pcap_file_stream(int fd, char *buf, size_t size)
+{
+	char path[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		f = pcap_cookie_open(fd);
+	if (!f)
 		return NULL;
-	}
-out:
 	if (buf)
 		setvbuf(f, buf, _IOFBF, size);
 	/* One thread reads it at a time (the fast-path contract). */
@@ -125,7 +133,9 @@ out:
 	return f;
 }
 
-pcap_t *pcap_file_reader(int fd, char *buf, size_t size, char *errbuf)
+/* A libpcap reader of the shared file fd (see pcap_file_stream). */
+static pcap_t *pcap_file_reader(int fd, char *buf, size_t size,
+				 char *errbuf)
 {
 	FILE *f = pcap_file_stream(fd, buf, size);
 	pcap_t *p;

@@ -113,8 +113,6 @@ const uint8_t *pcap_pkt_linear(struct pcap_queue *pq, const struct hp_mbuf *m);
 bool pcap_pkt_needs_copy(const struct hp_mbuf *m);
 
 /* pcap_file.c */
-FILE *pcap_file_stream(int fd, char *buf, size_t size);
-pcap_t *pcap_file_reader(int fd, char *buf, size_t size, char *errbuf);
 int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
 int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
