@@ -20,8 +20,8 @@
  * while the processes keep their captures open. A process's capture
  * starts at its first poll: what arrived between the previous poll (in
  * another process) and then is in the other capture only; should polling
- * go back there, that many packets are skipped in excess of what was
- * delivered and as many delivered twice. iface= captures incoming packets
+ * go back there, up to that many packets are lost and as many delivered
+ * twice (the count no longer lines up). iface= captures incoming packets
  * only (what the port sends is not received back); rx_iface= captures both
  * directions, as tcpdump does; rx_iface_in= incoming only.
  *
