@@ -93,6 +93,7 @@ static int pcap_parse(struct hp_port_dev *dev, struct pcap_shared *sh,
 					       "rx_iface_in", NULL };
 	static const char *const tx_keys[] = { "tx_pcap", "iface", "tx_iface",
 					       NULL };
+	const char *empty;
 	unsigned long inf;
 	unsigned nrx, ntx;
 	int r;
@@ -108,6 +109,13 @@ static int pcap_parse(struct hp_port_dev *dev, struct pcap_shared *sh,
 		snprintf(dev->err, dev->errlen,
 			 "one %s at most: rx from one of rx_pcap=, rx_iface=, rx_iface_in=, iface=; tx to one of tx_pcap=, tx_iface=, iface=",
 			 nrx > 1 ? "rx" : "tx");
+		return -EINVAL;
+	}
+	empty = *rx && !(*rx)[0] ? *rx_key : *tx && !(*tx)[0] ? *tx_key : NULL;
+	if (empty) {
+		snprintf(dev->err, dev->errlen, "%s= is empty: give a %s", empty,
+			 strstr(empty, "pcap") ? "file name" :
+						 "network interface name");
 		return -EINVAL;
 	}
 	r = hp_devargs_get_uint(dev->args, "infinite_rx", 0, 1, 0, &inf,
