@@ -102,29 +102,46 @@ struct pcap_queue {
 	unsigned nb_failed;		/* records a write failed for */
 };
 
-/* pcap.c */
+/* pcap.c: counts an error on pq's queue; the first one also marks the
+ * queue failed (no more opening attempts) and logs one line. */
 void pcap_queue_error(struct pcap_queue *pq, const char *what,
 		      const char *why);
 
 /* pcap_pkt.c: packets between libpcap's bytes and mbufs. */
+
+/* Copies len bytes into m (reset, from pq->pool), chaining more buffers
+ * from the pool when they do not fit; sets lengths, port and queue.
+ * -ENOBUFS when the pool ran dry (the caller frees m and its chain). */
 int pcap_pkt_to_mbuf(struct pcap_queue *pq, struct hp_mbuf *m,
 		     const uint8_t *data, uint32_t len);
+/* A linear copy of packet m (pkt_len bytes) in pq->lin, with a partial
+ * checksum finished; NULL when out of memory or the chain is short. */
 const uint8_t *pcap_pkt_linear(struct pcap_queue *pq, const struct hp_mbuf *m);
+/* Whether m must be copied before output: a checksum to finish, or more
+ * than PCAP_TX_SEGS_MAX segments. */
 bool pcap_pkt_needs_copy(const struct hp_mbuf *m);
 
-/* pcap_file.c */
+/* pcap_file.c: probes (primary) open the rx file (checked, shared) and
+ * create the tx file (header written, shared); each writes a one-line
+ * reason to dev->err on failure and returns a negative errno. */
 int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
 int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
+/* Bursts on a file queue, from any process (one thread per queue). */
 uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n);
 uint16_t pcap_file_tx(void *queue, struct hp_mbuf **pkts, uint16_t n);
 
-/* pcap_iface.c */
+/* pcap_iface.c: checks (primary) that interface name exists and can be
+ * opened, for rx or tx; writes its name and index, or a reason to
+ * dev->err and a negative errno. */
 int pcap_iface_probe(struct hp_port_dev *dev, const char *key,
 		     const char *name, bool rx, char *ret_name,
 		     int32_t *ret_ifindex);
+/* The interface's MAC into mac; left alone if it cannot be read. */
 void pcap_iface_mac(const char *name, uint8_t mac[6]);
+/* Bursts on an interface queue, from any process (one thread per queue);
+ * the first poll in a process opens its handle. */
 uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n);
 uint16_t pcap_iface_tx(void *queue, struct hp_mbuf **pkts, uint16_t n);
 
