@@ -54,7 +54,10 @@ struct hp_port_dev {
 	struct hp_port_info *info;	/* probe may set mac, link, queue counts
 					 * (nb_ and max_), and peer: a port of the
 					 * same driver whose fast path this one
-					 * joins (see hp_port_driver_shared) */
+					 * joins (see hp_port_driver_shared);
+					 * probe reads requester: the pid that
+					 * asked for the attach (relative paths
+					 * in devargs are the requester's) */
 	struct hp_shm *shm;
 	struct hp_mempool *pool;	/* default packet pool */
 	struct hp_port_qstats *rx_stats; /* HP_PORT_MAX_QUEUES entries, shared */

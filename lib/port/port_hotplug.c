@@ -322,6 +322,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	pl.info.max_tx_queues = HP_PORT_MAX_QUEUES;
 	pl.info.peer = HP_PORT_INVALID;
 	pl.info.socket_id = pci ? pci->numa_node : -1;
+	pl.info.requester = s->requester;
 	pl.dev.pci = pci;
 	pl.dev.err = err;
 	pl.dev.errlen = errlen;
