@@ -88,7 +88,7 @@ int hp_core_wait_primary(const char *prefix)
 	struct pollfd p[2];
 	struct stat st;
 	ino_t stale = 0;
-	int r = 0, ino, wd_dir = -1;
+	int r = 0, ino;
 
 	if (!prefix || hp_shm_runtime_dir(prefix, dir, sizeof(dir)) < 0)
 		return -EINVAL;
@@ -123,8 +123,10 @@ int hp_core_wait_primary(const char *prefix)
 	for (;;) {
 		char ev[4096] __attribute__((aligned(8)));
 
-		if (wd_dir < 0)
-			wd_dir = inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO);
+		/* Again each time: a new primary may have removed the dead
+		 * one's dir and made it anew (the old watch went with it);
+		 * adding a watch that exists is a no-op. */
+		inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO);
 		if (stat(sock, &st) == 0 && st.st_ino != stale)
 			break;
 		if (poll(p, 2, -1) < 0 && errno != EINTR) {

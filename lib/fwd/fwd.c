@@ -644,9 +644,13 @@ int hp_fwd_start(void)
 		fwd_run_end();
 		goto out;
 	}
+	/* the streams change with port events: read them under their lock */
+	pthread_mutex_lock(&fwd_ctx.lock);
+	unsigned nb_streams = fwd_ctx.nb_streams;
+	pthread_mutex_unlock(&fwd_ctx.lock);
 	HP_DEBUG(FWD_LOG, "%s forwarding: %u threads, %u streams",
 		 hp_fwd_mode_name(fwd_ctx.mode), fwd_ctx.nb_threads,
-		 fwd_ctx.nb_streams);
+		 nb_streams);
 out:
 	pthread_mutex_unlock(&fwd_ctx.ctl_lock);
 	return r;
