@@ -101,6 +101,19 @@ static inline void hp_port_qstats_add(uint64_t *counter, uint64_t n)
 			 __ATOMIC_RELAXED);
 }
 
+/* Counts one burst of a queue: n packets of bytes in all, and dropped
+ * packets (the same one-writer rule as hp_port_qstats_add). */
+static inline void hp_port_qstats_burst(struct hp_port_qstats *st, uint64_t n,
+					uint64_t bytes, uint64_t dropped)
+{
+	if (n) {
+		hp_port_qstats_add(&st->packets, n);
+		hp_port_qstats_add(&st->bytes, bytes);
+	}
+	if (HP_UNLIKELY(dropped))
+		hp_port_qstats_add(&st->drops, dropped);
+}
+
 /* A driver: names, allowed keys and ops. A virtual device driver takes
  * the devargs whose name starts with its name or alias. A PCI driver has
  * an id table instead: it takes a PCI address whose device the last scan

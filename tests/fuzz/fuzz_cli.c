@@ -12,16 +12,6 @@
 #include "hp_fwd.h"
 #include "hp_port.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_init();
-	return 0;
-}
 
 static bool fuzz_blank(char c)
 {

@@ -45,6 +45,19 @@ static inline void fuzz_log_init(void)
 	hp_log_set_levels("debug");
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* libFuzzer calls it once, before the first input: logging as above.
+ * (Each target is one file that includes this header.) */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_log_init();
+	return 0;
+}
+
 /* An error message as the user would see it: one line, not empty, and
  * plain printable text (user input in it quoted). */
 static inline bool fuzz_one_line(const char *err)

@@ -10,16 +10,6 @@
 #include "fuzz_common.h"
 #include "hp_devargs.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_init();
-	return 0;
-}
 
 static bool fuzz_in_buf(const struct hp_devargs *da, const char *p)
 {

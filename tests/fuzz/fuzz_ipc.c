@@ -9,16 +9,6 @@
 #include "fuzz_common.h"
 #include "ipc_private.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_log_init();
-	return 0;
-}
 
 /* An accepted datagram: bounds, payload, and the header round trip. */
 static void fuzz_ipc_accepted(const uint8_t *data, size_t size,

@@ -32,20 +32,6 @@ static struct netns ns_a = { .fd = -1 }, ns_b = { .fd = -1 };
  * "p0" in ns_a and ns_b. */
 static char if_a[IFNAMSIZ], if_b[IFNAMSIZ];
 
-/* Open fds of this process. */
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* ---- test frames ---- */
 
 static void frame_fill(uint8_t *d, uint32_t seq)

@@ -194,24 +194,11 @@ static uint64_t log_levels_bits(void)
 	return bits;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the DIR's own */
-}
-
 struct snapshot {
 	unsigned ports;
 	uint16_t used[8];	/* the first used port ids */
 	size_t heap_free, heap_used;
-	int fds;
+	unsigned fds;
 	uint64_t log;
 	struct hp_fwd_info fwd;
 };
@@ -242,7 +229,7 @@ static void snapshot_check(const struct snapshot *a, const struct bad_input *b)
 	if (now.ports != a->ports || memcmp(now.used, a->used, sizeof(a->used)) ||
 	    now.heap_free != a->heap_free || now.heap_used != a->heap_used ||
 	    now.fds != a->fds || now.log != a->log)
-		fail_msg("'%.60s' changed the state: ports %u -> %u, heap free %zu -> %zu, used %zu -> %zu, fds %d -> %d, log levels %#" PRIx64 " -> %#" PRIx64,
+		fail_msg("'%.60s' changed the state: ports %u -> %u, heap free %zu -> %zu, used %zu -> %zu, fds %u -> %u, log levels %#" PRIx64 " -> %#" PRIx64,
 			 b->in, a->ports, now.ports, a->heap_free, now.heap_free,
 			 a->heap_used, now.heap_used, a->fds, now.fds, a->log,
 			 now.log);

@@ -5,6 +5,7 @@
 #ifndef TEST_CHILD_H
 #define TEST_CHILD_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +31,22 @@
 #include "hp_port.h"
 #include "hp_port_driver.h"
 #include "hp_rcu.h"
+
+/* Open file descriptors of this process (the directory's own not
+ * counted), for leak checks. */
+static inline unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
 
 /* ---- the secondary side ---- */
 

@@ -21,20 +21,6 @@ static bool skipped;
 
 /* ---- the secondary's commands ---- */
 
-/* Open fds of this process. */
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* fwd PORT MAX: receives on queue 0 and sends what came back on queue 0
  * until MAX packets or the queue stays empty; writes how many, and how
  * many were chains. */

@@ -106,20 +106,6 @@ static const struct hp_port_driver fdt_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fdt_driver)
 
-/* Open fds of this process. */
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* Child command "nfds": its count of open fds. */
 static bool port_child_cmd(const char *line)
 {

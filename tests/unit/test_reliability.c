@@ -77,18 +77,6 @@ static bool rel_child_cmd(const char *line)
 
 /* ---- primary side ---- */
 
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static size_t heap_free(void)
 {
 	size_t f = 0;

@@ -13,19 +13,6 @@
 
 /* ---- the secondary side ---- */
 
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* Open fds of this process on /dev/net/tun: TAP queues. */
 static unsigned count_tun_fds(void)
 {

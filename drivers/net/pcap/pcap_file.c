@@ -390,12 +390,7 @@ uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 	hp_mbuf_free_bulk(pkts + got, n - got);
 	pq->off = (uint64_t)ftello(pq->f);
 	__atomic_store_n(&sh->rx_off, pq->off, __ATOMIC_RELEASE);
-	if (got) {
-		hp_port_qstats_add(&pq->q.stats->packets, got);
-		hp_port_qstats_add(&pq->q.stats->bytes, bytes);
-	}
-	if (HP_UNLIKELY(lost))
-		hp_port_qstats_add(&pq->q.stats->drops, lost);
+	hp_port_qstats_burst(pq->q.stats, got, bytes, lost);
 	return got;
 }
 

@@ -232,12 +232,7 @@ uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 		pq->seen += got + lost;
 		__atomic_store_n(&pq->sh->rx_seq, pq->seen, __ATOMIC_RELEASE);
 	}
-	if (got) {
-		hp_port_qstats_add(&pq->q.stats->packets, got);
-		hp_port_qstats_add(&pq->q.stats->bytes, bytes);
-	}
-	if (HP_UNLIKELY(lost))
-		hp_port_qstats_add(&pq->q.stats->drops, lost);
+	hp_port_qstats_burst(pq->q.stats, got, bytes, lost);
 	return got;
 }
 
