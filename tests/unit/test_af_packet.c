@@ -633,6 +633,42 @@ static void test_af_packet_tx_burst_of_long_chains_all_taken(void **state)
 	close(far);
 }
 
+/* Regression: a burst whose packets filled the iovecs exactly (30 of 34,
+ * one of 4) wrote the next packet's iovecs past the array (found under
+ * AddressSanitizer). */
+static void test_af_packet_tx_iovecs_filled_exactly(void **state)
+{
+	static uint8_t f[2048];
+	struct hp_mbuf *m[32];
+	char devargs[64];
+	uint16_t id, sent;
+	unsigned got = 0;
+	int far;
+
+	(void)state;
+	snprintf(devargs, sizeof(devargs), "net_af_packet0,iface=%s", if_a);
+	assert_int_equal(hp_port_attach(devargs, &id), 0);
+	assert_int_equal(hp_port_start(id), 0);
+	far = far_socket(&ns_a, false);
+	for (unsigned i = 0; i < 30; i++)	/* 42 + 1400 bytes: 33 segments */
+		m[i] = pkt_chain(17, (uint16_t)(7000 + i), 1400, 44);
+	m[30] = pkt_chain(17, 7030, 90, 44);	/* 3 segments */
+	m[31] = pkt_chain(17, 7031, 2, 44);	/* 1 segment */
+	assert_int_equal(m[0]->nb_segs, 33);
+	assert_int_equal(m[30]->nb_segs, 3);
+	reader_begin();
+	hp_rcu_thread_online();
+	sent = hp_port_tx_burst(id, 0, m, 32);
+	hp_rcu_thread_offline();
+	reader_end();
+	hp_mbuf_free_bulk(m + sent, 32u - sent);
+	assert_int_equal(sent, 32);
+	while (far_recv(far, f, sizeof(f), 1000, is_udp_to_none) > 0)
+		got++;
+	assert_int_equal(got, 32);
+	close(far);
+}
+
 /* TCP from ns_a to ns_b through two af_packet ports and a forwarding loop
  * in this thread. */
 struct tcp_run {
@@ -940,6 +976,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_af_packet_secondaries_share_the_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_vlan_tags_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tx_hands_offloads_to_the_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_af_packet_tx_iovecs_filled_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tx_burst_of_long_chains_all_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tcp_through_a_forwarder_keeps_offloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tcp_through_a_forwarder_with_gro, setup, teardown),

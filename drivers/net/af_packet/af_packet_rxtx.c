@@ -371,13 +371,15 @@ static inline unsigned afp_tx_msg(struct hp_mbuf *m, struct msghdr *msg,
 {
 	unsigned n = 1;
 
+	if (room < 2)
+		return 0; /* not even the header and one segment */
 	afp_tx_vnet(m, vh);
 	iov[0].iov_base = vh;
 	iov[0].iov_len = sizeof(*vh);
 	for (struct hp_mbuf *s = m; s; s = s->next) {
 		if (!s->data_len)
 			continue;
-		if (n == room)
+		if (n >= room)
 			return 0;
 		iov[n].iov_base = hp_mbuf_data(s);
 		iov[n++].iov_len = s->data_len;
@@ -406,6 +408,8 @@ static unsigned afp_tx_batch(struct afp_queue *aq, struct hp_mbuf **pkts,
 	for (p = 0; p < n; p++) {
 		unsigned k = AFP_TX_IOV - niov;
 
+		if (k < 2)
+			break; /* no room left in this batch's iovecs */
 		k = afp_tx_msg(pkts[p], &msgs[cnt].msg_hdr, &vh[cnt], iov + niov,
 			       k < AFP_PKT_SEGS_MAX + 1 ? k : AFP_PKT_SEGS_MAX + 1);
 		if (k == 0) {
