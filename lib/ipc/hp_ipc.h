@@ -120,6 +120,11 @@ HP_API int hp_ipc_register(struct hp_ipc *ipc, uint16_t type,
 HP_API int hp_ipc_register_inline(struct hp_ipc *ipc, uint16_t type,
 				  hp_ipc_handler_fn fn, void *arg);
 
+/* For a handler of a message that carries no fds: closes any that came
+ * with msg anyway (a peer's mistake or malice must not fill this
+ * process's fd table) and logs it. */
+HP_API void hp_ipc_drop_fds(uint32_t peer, const struct hp_ipc_msg *msg);
+
 /* Sets the peer up/down callback; NULL removes it. */
 HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,
 				     void *arg);

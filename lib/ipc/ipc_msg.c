@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hp_log.h"
 #include "ipc_private.h"
 
 void ipc_hdr_encode(uint8_t *buf, const struct ipc_hdr *hdr)
@@ -133,6 +134,15 @@ int ipc_msg_check(const struct hp_ipc_msg *msg)
 	if (msg->len > HP_IPC_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	return 0;
+}
+
+void hp_ipc_drop_fds(uint32_t peer, const struct hp_ipc_msg *msg)
+{
+	if (!msg || !msg->nb_fds)
+		return;
+	HP_WARN(IPC_LOG, "peer %u sent %u fds with message type %u, which takes none: closed",
+		peer, msg->nb_fds, msg->type);
+	ipc_close_fds(msg->fds, msg->nb_fds);
 }
 
 void ipc_close_fds(const int *fds, unsigned nb)

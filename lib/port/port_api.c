@@ -220,6 +220,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	int r, n;
 
 	(void)arg;
+	hp_ipc_drop_fds(peer, msg);
 	memset(&req, 0, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	memcpy(&req, msg->payload,
@@ -310,6 +311,7 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 	struct hp_ipc_msg reply;
 
 	(void)arg;
+	hp_ipc_drop_fds(peer, msg);
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
@@ -326,6 +328,7 @@ static void port_handle_fds(struct hp_ipc *ipc, uint32_t peer,
 	int r = 0;
 
 	(void)arg;
+	hp_ipc_drop_fds(peer, msg);
 	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	if (msg->len != sizeof(m)) {

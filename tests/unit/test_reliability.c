@@ -21,6 +21,7 @@
 #include "core_private.h"
 #include "hp_ipc.h"
 #include "hp_shm.h"
+#include "port_private.h"
 
 #define KILL_ROUNDS_DEFAULT 300
 
@@ -284,6 +285,39 @@ static void test_other_layout_version_refused(void **state)
 	child_stop(&c);
 }
 
+/* fds sent with requests that take none are closed by the primary: a
+ * peer cannot fill its fd table. */
+static void test_unexpected_fds_closed(void **state)
+{
+	static const uint16_t types[] = { PORT_MSG_JOIN, PORT_MSG_FDS_REQ,
+					  CORE_MSG_PROCS };
+	char path[PATH_MAX];
+	struct hp_ipc *ipc;
+	struct port_msg_local m = { .port_id = 0 };
+	unsigned before;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mp.sock", hp_shm_dir(hp_core_shm()));
+	assert_int_equal(hp_ipc_client_connect(path, &ipc), 0);
+	before = count_fds();
+	for (unsigned i = 0; i < 3 * HP_ARRAY_SIZE(types); i++) {
+		struct hp_ipc_msg msg, reply;
+
+		hp_ipc_msg_init(&msg, types[i % HP_ARRAY_SIZE(types)], &m, sizeof(m));
+		msg.nb_fds = HP_IPC_MAX_FDS;
+		for (unsigned k = 0; k < HP_IPC_MAX_FDS; k++)
+			msg.fds[k] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_int_equal(hp_ipc_request(ipc, HP_IPC_PRIMARY, &msg, &reply, 2000), 0);
+		for (unsigned k = 0; k < HP_IPC_MAX_FDS; k++)
+			close(msg.fds[k]);
+		for (unsigned k = 0; k < reply.nb_fds; k++)
+			close(reply.fds[k]);
+	}
+	/* the primary is this process: its copies are gone too */
+	assert_int_equal(count_fds(), before);
+	hp_ipc_destroy(ipc);
+}
+
 static void test_64_secondaries(void **state)
 {
 	static struct child c[64];
@@ -400,6 +434,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_other_layout_version_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_secondary_in_pid_namespace, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_unexpected_fds_closed, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_64_secondaries, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_2000_cycles_flat, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_kill_secondary_during_hotplug, setup, primary_teardown),
