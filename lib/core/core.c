@@ -19,6 +19,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -82,12 +84,28 @@ int hp_core_catch_signals(void)
 	return 0;
 }
 
+/* Whether a primary listens on the socket at path: a connect succeeds (a
+ * dead primary's socket file refuses). */
+static bool core_primary_listens(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
 int hp_core_wait_primary(const char *prefix)
 {
 	char dir[256], parent[256], sock[300];
 	struct pollfd p[2];
-	struct stat st;
-	ino_t stale = 0;
 	int r = 0, ino;
 
 	if (!prefix || hp_shm_runtime_dir(prefix, dir, sizeof(dir)) < 0)
@@ -113,10 +131,6 @@ int hp_core_wait_primary(const char *prefix)
 		r = -errno;
 		goto out;
 	}
-	/* A socket the dead primary left (other secondaries still keep its
-	 * dir) is not a new primary: a new one renames its own into place. */
-	if (stat(sock, &st) == 0)
-		stale = st.st_ino;
 	HP_NOTICE(CORE_LOG, "waiting for a primary with prefix '%s'", prefix);
 	p[0] = (struct pollfd){ .fd = ino, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = core.stop_fd, .events = POLLIN };
@@ -127,7 +141,10 @@ int hp_core_wait_primary(const char *prefix)
 		 * one's dir and made it anew (the old watch went with it);
 		 * adding a watch that exists is a no-op. */
 		inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO);
-		if (stat(sock, &st) == 0 && st.st_ino != stale)
+		/* A socket the dead primary left (other secondaries still
+		 * keep its dir) refuses; a new primary's, renamed into place
+		 * once it serves, accepts (it may have come before we did). */
+		if (access(sock, F_OK) == 0 && core_primary_listens(sock))
 			break;
 		if (poll(p, 2, -1) < 0 && errno != EINTR) {
 			r = -errno;

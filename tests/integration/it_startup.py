@@ -97,6 +97,15 @@ def test_wait_primary():
         w.wait_for(r"hotport-secondary ready", timeout=5.0)
         w.cmd("show ports", r"net_null7\s+net_null\s+attached")
         w.cmd("port attach net_null9", r"Port 1 attached: net_null9")
+        # a new primary that is up before the secondary starts waiting
+        # (it was stopped meanwhile) is found at once
+        os.kill(w.pid, signal.SIGSTOP)
+        pri2.stop(signal.SIGKILL)
+        pri3 = c.add(hp.primary(pfx, "--vdev", "net_null5", name="primary 3"))
+        os.kill(w.pid, signal.SIGCONT)
+        w.wait_for(r"hotport-secondary ready", timeout=5.0)
+        w.cmd("show ports", r"net_null5\s+net_null\s+attached")
+        pri2 = pri3
         w.cmd("quit")
         hp.check(w.wait() == 0, "waiter exit status", w)
         hp.check(pri2.stop() == 0, "new primary status", pri2)
