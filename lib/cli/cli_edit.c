@@ -5,10 +5,16 @@
  * libedit would block in read() on standard input and never see the stop
  * fd, so its read function (EL_GETCFN) is replaced by one that polls both
  * and, when the stop fd fires, fails the read: el_gets then returns and
- * the flag cli->cancelled says why, even if a half-typed line came back. */
+ * the flag cli->cancelled says why, even if a half-typed line came back.
+ *
+ * libedit (and libtinfo, libbsd and libmd under it) is loaded with dlopen
+ * when a prompt first starts, so that processes without one never map it;
+ * it stays loaded. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -19,11 +25,93 @@
 /* Most completions offered at once (there are 13 commands). */
 #define CLI_COMPLETE_MAX 32
 
+#define CLI_LIBEDIT_SONAME "libedit.so.2"
+/* The Debian package that holds it, for the error message. */
+#define CLI_LIBEDIT_PACKAGE "libedit2"
+
+/* The libedit functions the prompt calls: cli_libedit.X for X. Filled
+ * once per process by cli_libedit_load; read-only after. */
+static struct cli_libedit {
+	__typeof__(el_init) *el_init;
+	__typeof__(el_end) *el_end;
+	__typeof__(el_gets) *el_gets;
+	__typeof__(el_get) *el_get;
+	__typeof__(el_set) *el_set;
+	__typeof__(el_wset) *el_wset;
+	__typeof__(el_source) *el_source;
+	__typeof__(el_line) *el_line;
+	__typeof__(el_insertstr) *el_insertstr;
+	__typeof__(history_init) *history_init;
+	__typeof__(history_end) *history_end;
+	__typeof__(history) *history;
+} cli_libedit;
+
+#define CLI_LIBEDIT_SYM(f) { #f, (void **)&cli_libedit.f }
+
+static const struct {
+	const char *name;
+	void **fn;
+} cli_libedit_syms[] = {
+	CLI_LIBEDIT_SYM(el_init),
+	CLI_LIBEDIT_SYM(el_end),
+	CLI_LIBEDIT_SYM(el_gets),
+	CLI_LIBEDIT_SYM(el_get),
+	CLI_LIBEDIT_SYM(el_set),
+	CLI_LIBEDIT_SYM(el_wset),
+	CLI_LIBEDIT_SYM(el_source),
+	CLI_LIBEDIT_SYM(el_line),
+	CLI_LIBEDIT_SYM(el_insertstr),
+	CLI_LIBEDIT_SYM(history_init),
+	CLI_LIBEDIT_SYM(history_end),
+	CLI_LIBEDIT_SYM(history),
+};
+
+static pthread_once_t cli_libedit_once = PTHREAD_ONCE_INIT;
+static int cli_libedit_res;		/* 0 once loaded, or why not */
+static char cli_libedit_why[200];	/* dlerror's words when not */
+
+static void cli_libedit_open(void)
+{
+	void *h = dlopen(CLI_LIBEDIT_SONAME, RTLD_NOW | RTLD_LOCAL);
+	unsigned i;
+
+	if (!h) {
+		snprintf(cli_libedit_why, sizeof(cli_libedit_why), "%s",
+			 dlerror());
+		cli_libedit_res = -ELIBACC;
+		return;
+	}
+	for (i = 0; i < HP_ARRAY_SIZE(cli_libedit_syms); i++) {
+		*cli_libedit_syms[i].fn = dlsym(h, cli_libedit_syms[i].name);
+		if (!*cli_libedit_syms[i].fn)
+			break;
+	}
+	if (i < HP_ARRAY_SIZE(cli_libedit_syms)) {
+		snprintf(cli_libedit_why, sizeof(cli_libedit_why), "%s",
+			 dlerror());
+		memset(&cli_libedit, 0, sizeof(cli_libedit));
+		dlclose(h);
+		cli_libedit_res = -ELIBBAD;
+	}
+}
+
+/* Loads libedit into this process, once (thread-safe): 0, or an error
+ * line on cli->out and -ELIBACC or -ELIBBAD (see hp_cli.h). */
+static int cli_libedit_load(struct hp_cli *cli)
+{
+	pthread_once(&cli_libedit_once, cli_libedit_open);
+	if (cli_libedit_res < 0)
+		return cli_fail(cli, cli_libedit_res,
+				"cannot load libedit (%s): apt-get install %s",
+				cli_libedit_why, CLI_LIBEDIT_PACKAGE);
+	return 0;
+}
+
 static struct hp_cli *cli_edit_cli(EditLine *el)
 {
 	void *cli = NULL;
 
-	el_get(el, EL_CLIENTDATA, &cli);
+	cli_libedit.el_get(el, EL_CLIENTDATA, &cli);
 	return cli;
 }
 
@@ -75,7 +163,7 @@ static void cli_edit_list(EditLine *el, const struct cli_word *words,
 {
 	FILE *fp = stdout;
 
-	el_get(el, EL_GETFP, 1, &fp);
+	cli_libedit.el_get(el, EL_GETFP, 1, &fp);
 	fputc('\n', fp);
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "%.*s%s", (int)words[i].len, words[i].s,
@@ -88,7 +176,7 @@ static void cli_edit_list(EditLine *el, const struct cli_word *words,
 static unsigned char cli_edit_complete(EditLine *el, int ch)
 {
 	struct cli_word words[CLI_COMPLETE_MAX];
-	const LineInfo *li = el_line(el);
+	const LineInfo *li = cli_libedit.el_line(el);
 	size_t stem, common, n;
 	char add[64];
 
@@ -112,22 +200,22 @@ static unsigned char cli_edit_complete(EditLine *el, int ch)
 	}
 	snprintf(add, sizeof(add), "%.*s%s", (int)(common - stem),
 		 words[0].s + stem, n == 1 ? " " : "");
-	return el_insertstr(el, add) < 0 ? CC_ERROR : CC_REFRESH;
+	return cli_libedit.el_insertstr(el, add) < 0 ? CC_ERROR : CC_REFRESH;
 }
 
 static void cli_edit_setup(struct hp_cli *cli, EditLine *el, History *hist)
 {
-	el_set(el, EL_CLIENTDATA, cli);
-	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_PROMPT, cli_edit_prompt);
-	el_set(el, EL_HIST, history, hist);
-	el_set(el, EL_GETCFN, cli_edit_getc);
+	cli_libedit.el_set(el, EL_CLIENTDATA, cli);
+	cli_libedit.el_set(el, EL_EDITOR, "emacs");
+	cli_libedit.el_set(el, EL_PROMPT, cli_edit_prompt);
+	cli_libedit.el_set(el, EL_HIST, cli_libedit.history, hist);
+	cli_libedit.el_set(el, EL_GETCFN, cli_edit_getc);
 	/* el_set would copy these two strings and never free them */
-	el_wset(el, EL_ADDFN, L"hp-complete", L"complete a command word",
-		cli_edit_complete);
-	el_set(el, EL_BIND, "^I", "hp-complete", NULL);
+	cli_libedit.el_wset(el, EL_ADDFN, L"hp-complete",
+			    L"complete a command word", cli_edit_complete);
+	cli_libedit.el_set(el, EL_BIND, "^I", "hp-complete", NULL);
 	/* the user's ~/.editrc may rebind keys, as in any libedit program */
-	el_source(el, NULL);
+	cli_libedit.el_source(el, NULL);
 }
 
 int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt)
@@ -140,12 +228,15 @@ int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt)
 
 	if (!cli || !prompt)
 		return -EINVAL;
-	hist = history_init();
+	res = cli_libedit_load(cli);
+	if (res < 0)
+		return res;
+	hist = cli_libedit.history_init();
 	if (!hist)
 		return -ENOMEM;
-	history(hist, &ev, H_SETSIZE, CLI_HISTORY_SIZE);
-	history(hist, &ev, H_SETUNIQUE, 1);
-	el = el_init("hotport", stdin, stdout, stderr);
+	cli_libedit.history(hist, &ev, H_SETSIZE, CLI_HISTORY_SIZE);
+	cli_libedit.history(hist, &ev, H_SETUNIQUE, 1);
+	el = cli_libedit.el_init("hotport", stdin, stdout, stderr);
 	if (!el) {
 		res = -ENOMEM;
 		goto out_history;
@@ -154,7 +245,7 @@ int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt)
 	cli->cancelled = false;
 	cli_edit_setup(cli, el, hist);
 	for (;;) {
-		line = el_gets(el, &count);
+		line = cli_libedit.el_gets(el, &count);
 		if (cli->cancelled || !line) {
 			/* end the prompt's line before what follows */
 			if (isatty(STDIN_FILENO))
@@ -163,13 +254,13 @@ int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt)
 			break;
 		}
 		if (line[strspn(line, " \t\r\n")] != '\0')
-			history(hist, &ev, H_ENTER, line);
+			cli_libedit.history(hist, &ev, H_ENTER, line);
 		if (hp_cli_exec(cli, line) == HP_CLI_QUIT)
 			break;
 	}
 	cli->prompt = NULL;
-	el_end(el);
+	cli_libedit.el_end(el);
 out_history:
-	history_end(hist);
+	cli_libedit.history_end(hist);
 	return res;
 }

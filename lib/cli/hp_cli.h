@@ -112,8 +112,10 @@ HP_API int hp_cli_run_stream(struct hp_cli *cli, FILE *in);
 
 /* Runs an interactive prompt on standard input with line editing, history
  * and tab completion of command words (libedit) until end of input, quit,
- * or the stop fd; returns 0 or -ECANCELED, or a negative errno if libedit
- * cannot start. */
+ * or the stop fd; returns 0 or -ECANCELED, -ENOMEM if libedit cannot
+ * start, or -ELIBACC (libedit.so.2 not found or not loadable) or -ELIBBAD
+ * (a function missing from it) with an error line on out: libedit is
+ * loaded by the first call in a process. */
 HP_API int hp_cli_run_interactive(struct hp_cli *cli, const char *prompt);
 
 #endif

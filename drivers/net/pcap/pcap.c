@@ -19,7 +19,8 @@
  * counts it as dropped.
  *
  * Files: pcap_file.c; interfaces: pcap_iface.c; both say how they behave
- * when several processes poll. */
+ * when several processes poll. libpcap itself is loaded by the first probe
+ * or attach_local in a process (pcap_lib.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,9 @@ static int pcap_probe(struct hp_port_dev *dev)
 	r = pcap_parse(dev, sh, &rx, &rx_key, &tx, &tx_key);
 	if (r < 0)
 		return r;
+	r = pcap_lib_load(dev);
+	if (r < 0)
+		return r;
 	if (rx && strcmp(rx_key, "rx_pcap")) {
 		r = pcap_iface_probe(dev, rx_key, rx, true, sh->rx_iface,
 				     &sh->rx_ifindex);
@@ -230,7 +234,7 @@ static void pcap_detach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 		return;
 	for (unsigned i = 0; i < (unsigned)fp->nb_rxq + fp->nb_txq; i++) {
 		if (qs[i].p)
-			pcap_close(qs[i].p);
+			pcap_lib.close(qs[i].p);
 		free(qs[i].rbuf);	/* after the stream that used it */
 		free(qs[i].lin);
 		free(qs[i].iov);
@@ -253,6 +257,9 @@ static int pcap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 			 dev->fds->nb);
 		return -EBADF;
 	}
+	r = pcap_lib_load(dev);
+	if (r < 0)
+		return r;
 	r = hp_port_queues_alloc(dev, fp, sizeof(*qs));
 	if (r < 0)
 		return r;

@@ -145,7 +145,7 @@ static pcap_t *pcap_file_reader(int fd, char *buf, size_t size,
 		return NULL;
 	}
 	/* On success the pcap_t owns f (pcap_close closes it). */
-	p = pcap_fopen_offline(f, errbuf);
+	p = pcap_lib.fopen_offline(f, errbuf);
 	if (!p)
 		fclose(f);
 	return p;
@@ -188,16 +188,16 @@ static int pcap_file_rx_check(struct hp_port_dev *dev, struct pcap_shared *sh,
 			 "rx_pcap=%.200s: not a pcap file (%s)", path, errbuf);
 		return -EINVAL;
 	}
-	sh->linktype = pcap_datalink(p);
-	sh->rx_start = (uint64_t)ftello(pcap_file(p));
+	sh->linktype = pcap_lib.datalink(p);
+	sh->rx_start = (uint64_t)ftello(pcap_lib.file(p));
 	sh->rx_off = sh->rx_start;
-	if (sh->infinite_rx && pcap_next_ex(p, &h, &data) != 1) {
+	if (sh->infinite_rx && pcap_lib.next_ex(p, &h, &data) != 1) {
 		snprintf(dev->err, dev->errlen,
 			 "rx_pcap=%.200s: no packet to repeat (infinite_rx=1)",
 			 path);
 		r = -EINVAL;
 	}
-	pcap_close(p);
+	pcap_lib.close(p);
 	return r;
 }
 
@@ -311,7 +311,7 @@ static int pcap_file_rx_sync(struct pcap_queue *pq, uint64_t off)
 					 pq->rbuf ? errbuf : strerror(ENOMEM));
 			return -EIO;
 		}
-		pq->f = pcap_file(pq->p);
+		pq->f = pcap_lib.file(pq->p);
 		pq->off = (uint64_t)ftello(pq->f);
 	}
 	if (pq->off != off) {
@@ -341,7 +341,7 @@ static bool pcap_file_rx_end(struct pcap_queue *pq, int r)
 		/* A truncated last record, or the file changed under us. */
 		hp_port_qstats_add(&pq->q.stats->errors, 1);
 		HP_DEBUG(PCAP_LOG, "port %u: rx file: %s", pq->q.port_id,
-			 pcap_geterr(pq->p));
+			 pcap_lib.geterr(pq->p));
 	}
 	__atomic_store_n(&sh->rx_eof, 1, __ATOMIC_RELAXED);
 	return false;
@@ -366,7 +366,7 @@ uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 	if (HP_UNLIKELY(!pq->pool || hp_mbuf_alloc_bulk(pq->pool, pkts, n) < 0))
 		return 0;
 	while (got < n) {
-		r = pcap_next_ex(pq->p, &h, &data);
+		r = pcap_lib.next_ex(pq->p, &h, &data);
 		if (HP_UNLIKELY(r != 1)) {
 			if (pcap_file_rx_end(pq, r))
 				continue;

@@ -47,34 +47,34 @@ static pcap_t *pcap_iface_open(const char *name, bool rx, bool in_only,
 	/* Takes no packet: the filter of tx handles. */
 	static struct bpf_insn none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	struct bpf_program prog = { 1, none };
-	pcap_t *p = pcap_create(name, errbuf);
+	pcap_t *p = pcap_lib.create(name, errbuf);
 	int r;
 
 	if (!p)
 		return NULL;
-	pcap_set_snaplen(p, rx ? PCAP_SNAPLEN : 128);
-	pcap_set_promisc(p, rx);
-	pcap_set_immediate_mode(p, 1);
+	pcap_lib.set_snaplen(p, rx ? PCAP_SNAPLEN : 128);
+	pcap_lib.set_promisc(p, rx);
+	pcap_lib.set_immediate_mode(p, 1);
 	if (!rx)
-		pcap_set_buffer_size(p, 64 << 10);
-	r = pcap_activate(p);
+		pcap_lib.set_buffer_size(p, 64 << 10);
+	r = pcap_lib.activate(p);
 	if (r < 0) {
 		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s",
-			 pcap_geterr(p)[0] ? pcap_geterr(p) :
-					     pcap_statustostr(r));
+			 pcap_lib.geterr(p)[0] ? pcap_lib.geterr(p) :
+						 pcap_lib.statustostr(r));
 		goto err_close;
 	}
-	if (pcap_setnonblock(p, 1, errbuf) < 0)
+	if (pcap_lib.setnonblock(p, 1, errbuf) < 0)
 		goto err_close;
-	if ((rx && in_only && pcap_setdirection(p, PCAP_D_IN) < 0) ||
-	    (!rx && pcap_setfilter(p, &prog) < 0)) {
-		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+	if ((rx && in_only && pcap_lib.setdirection(p, PCAP_D_IN) < 0) ||
+	    (!rx && pcap_lib.setfilter(p, &prog) < 0)) {
+		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap_lib.geterr(p));
 		goto err_close;
 	}
 	return p;
 
 err_close:
-	pcap_close(p);
+	pcap_lib.close(p);
 	return NULL;
 }
 
@@ -105,7 +105,7 @@ int pcap_iface_probe(struct hp_port_dev *dev, const char *key,
 			 key, name, errbuf);
 		return -EPERM;
 	}
-	pcap_close(p);
+	pcap_lib.close(p);
 	memcpy(ret_name, name, strlen(name) + 1);
 	*ret_ifindex = (int32_t)idx;
 	return 0;
@@ -165,7 +165,7 @@ static void pcap_iface_take_over(struct pcap_queue *pq)
 	__atomic_store_n(&pq->sh->rx_owner, pq->pid, __ATOMIC_RELAXED);
 	pq->seen = seq;
 	for (; skip; skip--)
-		if (pcap_next_ex(pq->p, &h, &data) != 1)
+		if (pcap_lib.next_ex(pq->p, &h, &data) != 1)
 			break;
 }
 
@@ -177,11 +177,11 @@ static void pcap_iface_rx_error(struct pcap_queue *pq)
 	hp_port_qstats_add(&pq->q.stats->errors, 1);
 	if (pcap_iface_same(sh->rx_iface, sh->rx_ifindex)) {
 		HP_DEBUG(PCAP_LOG, "port %u: capture on %s: %s", pq->q.port_id,
-			 sh->rx_iface, pcap_geterr(pq->p));
+			 sh->rx_iface, pcap_lib.geterr(pq->p));
 		return;
 	}
 	pcap_queue_error(pq, sh->rx_iface, "the interface is gone");
-	pcap_close(pq->p);
+	pcap_lib.close(pq->p);
 	pq->p = NULL;
 }
 
@@ -207,7 +207,7 @@ uint16_t pcap_iface_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 	while (got < n) {
 		struct hp_mbuf *m;
 
-		r = pcap_next_ex(pq->p, &h, &data);
+		r = pcap_lib.next_ex(pq->p, &h, &data);
 		if (r != 1) {
 			if (HP_UNLIKELY(r < 0))
 				pcap_iface_rx_error(pq);
@@ -271,12 +271,12 @@ uint16_t pcap_iface_tx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 			bad++;
 			continue;
 		}
-		if (HP_UNLIKELY(pcap_inject(pq->p, data, m->pkt_len) < 0)) {
+		if (HP_UNLIKELY(pcap_lib.inject(pq->p, data, m->pkt_len) < 0)) {
 			if (errno == ENOBUFS || errno == EAGAIN)
 				break;
 			HP_DEBUG(PCAP_LOG, "port %u: send on %s: %s",
 				 pq->q.port_id, pq->sh->tx_iface,
-				 pcap_geterr(pq->p));
+				 pcap_lib.geterr(pq->p));
 			bad++;
 			continue;
 		}

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* Types and prototypes only: libpcap is loaded at run time (pcap_lib.c). */
 #include <pcap/pcap.h>
 
 #include "hp_mbuf.h"
@@ -101,6 +102,36 @@ struct pcap_queue {
 	unsigned nb_rec;
 	unsigned nb_failed;		/* records a write failed for */
 };
+
+/* pcap_lib.c: the libpcap functions the driver calls, pcap_lib.X for
+ * pcap_X. Filled by pcap_lib_load; read-only after. */
+struct pcap_lib {
+	__typeof__(pcap_create) *create;
+	__typeof__(pcap_set_snaplen) *set_snaplen;
+	__typeof__(pcap_set_promisc) *set_promisc;
+	__typeof__(pcap_set_immediate_mode) *set_immediate_mode;
+	__typeof__(pcap_set_buffer_size) *set_buffer_size;
+	__typeof__(pcap_activate) *activate;
+	__typeof__(pcap_setnonblock) *setnonblock;
+	__typeof__(pcap_setdirection) *setdirection;
+	__typeof__(pcap_setfilter) *setfilter;
+	__typeof__(pcap_fopen_offline) *fopen_offline;
+	__typeof__(pcap_datalink) *datalink;
+	__typeof__(pcap_file) *file;
+	__typeof__(pcap_next_ex) *next_ex;
+	__typeof__(pcap_inject) *inject;
+	__typeof__(pcap_geterr) *geterr;
+	__typeof__(pcap_statustostr) *statustostr;
+	__typeof__(pcap_close) *close;
+};
+extern struct pcap_lib pcap_lib;
+
+/* Loads libpcap into this process, once (thread-safe); called by probe
+ * and attach_local before anything else touches pcap_lib. 0, or a
+ * one-line reason in dev->err and -ELIBACC (libpcap.so.0.8 not found or
+ * not loadable) or -ELIBBAD (a function missing from it); a failure is
+ * final for the process. */
+int pcap_lib_load(struct hp_port_dev *dev);
 
 /* pcap.c: counts an error on pq's queue; the first one also marks the
  * queue failed (no more opening attempts) and logs one line. */

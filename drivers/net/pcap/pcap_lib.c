@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* net_pcap's calls into libpcap, loaded with dlopen when a process first
+ * uses a pcap port: a process without one never maps libpcap nor what it
+ * pulls in (libdbus, libsystemd, libgcrypt, ...), which would cost every
+ * hotport process milliseconds of start-up.
+ *
+ * The table is filled once per process (pthread_once), by the primary's
+ * probe or by attach_local, and never unloaded; the bursts that call
+ * through it run only on queues that attach_local set up, after that. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pcap_private.h"
+
+#define PCAP_LIB_SONAME "libpcap.so.0.8"
+/* The Debian package that holds it, for the error message. */
+#define PCAP_LIB_PACKAGE "libpcap0.8"
+
+struct pcap_lib pcap_lib;
+
+/* Symbol name and slot in pcap_lib, for each function. */
+#define PCAP_LIB_SYM(f) { "pcap_" #f, (void **)&pcap_lib.f }
+
+static const struct {
+	const char *name;
+	void **fn;
+} pcap_lib_syms[] = {
+	PCAP_LIB_SYM(create),
+	PCAP_LIB_SYM(set_snaplen),
+	PCAP_LIB_SYM(set_promisc),
+	PCAP_LIB_SYM(set_immediate_mode),
+	PCAP_LIB_SYM(set_buffer_size),
+	PCAP_LIB_SYM(activate),
+	PCAP_LIB_SYM(setnonblock),
+	PCAP_LIB_SYM(setdirection),
+	PCAP_LIB_SYM(setfilter),
+	PCAP_LIB_SYM(fopen_offline),
+	PCAP_LIB_SYM(datalink),
+	PCAP_LIB_SYM(file),
+	PCAP_LIB_SYM(next_ex),
+	PCAP_LIB_SYM(inject),
+	PCAP_LIB_SYM(geterr),
+	PCAP_LIB_SYM(statustostr),
+	PCAP_LIB_SYM(close),
+};
+
+static pthread_once_t pcap_lib_once = PTHREAD_ONCE_INIT;
+static int pcap_lib_res;		/* 0 once loaded, or why not */
+static char pcap_lib_why[200];		/* dlerror's words when not */
+
+static void pcap_lib_open(void)
+{
+	void *h = dlopen(PCAP_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
+	unsigned i;
+
+	if (!h) {
+		snprintf(pcap_lib_why, sizeof(pcap_lib_why), "%s", dlerror());
+		pcap_lib_res = -ELIBACC;
+		return;
+	}
+	for (i = 0; i < HP_ARRAY_SIZE(pcap_lib_syms); i++) {
+		*pcap_lib_syms[i].fn = dlsym(h, pcap_lib_syms[i].name);
+		if (!*pcap_lib_syms[i].fn)
+			break;
+	}
+	if (i < HP_ARRAY_SIZE(pcap_lib_syms)) {
+		/* An older libpcap than the headers the driver was built
+		 * with. */
+		snprintf(pcap_lib_why, sizeof(pcap_lib_why), "%s", dlerror());
+		memset(&pcap_lib, 0, sizeof(pcap_lib));
+		dlclose(h);
+		pcap_lib_res = -ELIBBAD;
+	}
+}
+
+int pcap_lib_load(struct hp_port_dev *dev)
+{
+	pthread_once(&pcap_lib_once, pcap_lib_open);
+	if (pcap_lib_res < 0)
+		snprintf(dev->err, dev->errlen,
+			 "%s: cannot load libpcap (%s): apt-get install %s",
+			 dev->args->name, pcap_lib_why, PCAP_LIB_PACKAGE);
+	return pcap_lib_res;
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""libpcap and libedit are loaded when first used, never at start-up:
+a process maps libpcap once it has a pcap port and libedit once its prompt
+starts; where they cannot be loaded (hidden in a mount namespace), a pcap
+port and -i fail with one line that says which library and how to get it,
+and everything else works.
+
+Regression test: linking both made every process map 13 more libraries
+(libdbus, libsystemd, libgcrypt, ...) and start 3 ms later."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import hp
+
+LIBS = ("libpcap.so.0.8", "libedit.so.2")
+
+
+def mapped(pid):
+    """The libraries of LIBS that process pid has mapped (under their
+    file names: libpcap.so.1.10.3)."""
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read()
+    return {lib for lib in LIBS if "/" + lib.split(".so")[0] + ".so." in maps}
+
+
+def lib_path(lib):
+    """The file the dynamic loader opens for lib, or None."""
+    r = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line.strip().startswith(lib + " ") and "=>" in line:
+            return os.path.realpath(line.split("=>")[1].strip())
+    return None
+
+
+def test_loaded_on_first_use():
+    pfx = hp.prefix("dlopen")
+    tmp = tempfile.mkdtemp(prefix="hp-it-dlopen-")
+    try:
+        with hp.Cleanup() as c:
+            pri = c.add(hp.primary(pfx))
+            s = c.add(hp.secondary(pfx))
+            s.cmd("port attach net_null0", r"Port 0 attached")
+            for p in (pri, s):
+                hp.check(mapped(p.pid) == set(), "%s maps %s at start-up" %
+                         (p.name, mapped(p.pid)), p)
+            s.cmd("port attach net_pcap1,tx_pcap=%s/out.pcap" % tmp, r"Port 1 attached")
+            for p in (pri, s):
+                hp.check(mapped(p.pid) == {"libpcap.so.0.8"},
+                         "%s maps %s with a pcap port" % (p.name, mapped(p.pid)), p)
+            i = c.add(hp.secondary(pfx, "-i", name="secondary -i"))
+            i.cmd("show ports", r"net_pcap1")
+            hp.check(mapped(i.pid) == set(LIBS), "-i maps %s" % mapped(i.pid), i)
+            for p in (s, i):
+                p.cmd("quit")
+                hp.check(p.wait() == 0, "%s exit status" % p.name, p)
+            hp.check(pri.stop() == 0, "primary exit status", pri)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def hidden(*args):
+    """args run with LIBS replaced by empty files (a private mount
+    namespace): the command line to run, or None if that cannot be done
+    here."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    paths = [lib_path(lib) for lib in LIBS]
+    if None in paths or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        return None
+    mounts = " && ".join("mount --bind /dev/null '%s'" % p for p in paths)
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            mounts + ' && exec "$@"', "sh"] + list(args)
+
+
+def test_missing_libraries():
+    pfx = hp.prefix("nolibs")
+    tmp = tempfile.mkdtemp(prefix="hp-it-dlopen-")
+    out = os.path.join(tmp, "out.pcap")
+    devargs = "net_pcap0,tx_pcap=" + out
+    cmd = hidden(hp.PRIMARY, "--file-prefix", pfx, "--no-huge", "-c", "port attach " + devargs,
+                 "-c", "port attach net_null1", "-c", "show ports", "-i")
+    if cmd is None:
+        print("needs root and unshare -m to hide the libraries")
+        return hp.SKIP
+    lib_error = r"cannot load %s \([^)]*%s: [^)]+\): apt-get install %s"
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30 * hp.SLOW,
+                           stdin=subprocess.DEVNULL)
+        lines = r.stdout.splitlines()
+        hp.check(r.returncode == 1, "exit status %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
+        hp.check(any(re.fullmatch(
+            r"error: failed to attach '%s': net_pcap0: " % re.escape(devargs) +
+            lib_error % ("libpcap", r"libpcap\.so\.0\.8", r"libpcap0\.8"), l) for l in lines),
+            "no libpcap error line:\n" + r.stdout)
+        hp.check(not os.path.exists(out), "the failed port created its tx file")
+        hp.check(any(re.search(r"^\s*0\s+net_null1\s+net_null\s+attached", l) for l in lines),
+                 "net_null1 missing:\n" + r.stdout)
+        hp.check(any(re.fullmatch(
+            "error: " + lib_error % ("libedit", r"libedit\.so\.2", "libedit2"), l) for l in lines),
+            "no libedit error line:\n" + r.stdout)
+
+        # A secondary without libpcap: the primary's pcap port is not
+        # usable there, and it says why; the rest is.
+        with hp.Cleanup() as c:
+            pri = c.add(hp.primary(pfx, "--vdev", "net_pcap0,tx_pcap=" + out))
+            sec = hidden(hp.SECONDARY, "--file-prefix", pfx)
+            s = c.add(hp.Proc(sec[0], sec[1:], name="secondary without libpcap"))
+            s.wait_for(r"hotport-secondary ready")
+            s.wait_for(r"port 0 \(net_pcap0\): not usable here: net_pcap0: " +
+                       lib_error % ("libpcap", r"libpcap\.so\.0\.8", r"libpcap0\.8"),
+                       stream="err")
+            s.cmd("port attach net_null1", r"Port 1 attached")
+            s.cmd("quit")
+            hp.check(s.wait() == 0, "secondary exit status", s)
+            hp.check(pri.stop() == 0, "primary exit status", pri)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    hp.main([test_loaded_on_first_use, test_missing_libraries])
