@@ -151,8 +151,10 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	if (role == HP_ROLE_SECONDARY)
 		hp_port_event_register(app_on_port_event, NULL);
 	/* --wait-primary: after the primary's death, go round again once a
-	 * new one listens (commands carry on from where they were read). */
-	bool again = opts.wait_primary && !opts.nb_cmds;
+	 * new one listens; commands from standard input or the prompt carry
+	 * on (a --cmd FILE or -c list is not run twice: those exit 4). */
+	bool again = opts.wait_primary && !opts.nb_cmds &&
+		     (!opts.cmd_file || !strcmp(opts.cmd_file, "-"));
 	for (;;) {
 		r = hp_core_init(&opts);
 		if (r < 0)

@@ -150,6 +150,12 @@ static unsigned pci_walk(struct pci_access *a, bool names,
 				 HP_PCI_MAX_DEVS);
 			break;
 		}
+		/* Domains past 16 bits (VMD) do not fit DDDD:BB:DD.F */
+		if (d->domain > 0xffff) {
+			HP_DEBUG(PCI_LOG, "%x:%02x:%02x.%u: a domain above ffff, left out",
+				 (unsigned)d->domain, d->bus, d->dev, d->func);
+			continue;
+		}
 		pci_dev_copy(a, d, names, &devs[n++]);
 	}
 	return n;

@@ -72,7 +72,7 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 		fprintf(out,
 			"  --wait-primary       when the primary exits, wait for a new one with\n"
 			"                       the same prefix and go on (commands from\n"
-			"                       standard input, --cmd or -i); default: exit 4\n");
+			"                       standard input or -i); default: exit 4\n");
 	if (primary)
 		fprintf(out,
 			"\nMemory (primary):\n"

@@ -7,6 +7,8 @@ same packets, which tcpdump reads; a port given to the primary with
 --vdev under DPDK's name (eth_pcap) works too; a missing file gives one
 error line naming it."""
 import os
+import signal
+import time
 import shutil
 import struct
 import subprocess
@@ -103,5 +105,43 @@ def test_pcap_file_forwarded_by_another_secondary():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_tx_fifo_reader_leaves_or_stalls():
+    """A FIFO as tx_pcap: a reader that stalls does not stop forwarding for
+    good, one that leaves kills no process (EPIPE, not SIGPIPE); forwarding
+    stops and the port detaches as usual."""
+    import subprocess
+    import tempfile
+    pfx = hp.prefix("pcapfifo")
+    with tempfile.TemporaryDirectory() as d, hp.Cleanup() as c:
+        fifo = os.path.join(d, "out.fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.DEVNULL)
+        try:
+            pri = c.add(hp.primary(pfx, "--vdev", "net_null0"))
+            fwd = c.add(hp.secondary(pfx, name="forwarder"))
+            fwd.cmd("port attach net_pcap0,tx_pcap=" + fifo, r"Port 1 attached: net_pcap0")
+            fwd.cmd("set fwd io", r"Set io packet forwarding mode")
+            fwd.cmd("set port-topology oneway", r"")
+            fwd.cmd("port start all", r"Port 1 started")
+            fwd.cmd("start", r"packet forwarding - ports=0-1")
+            time.sleep(0.3)
+            reader.send_signal(signal.SIGSTOP)      # the reader stalls
+            time.sleep(0.5)
+            hp.check(fwd.p.poll() is None, "forwarder died with a stalled reader", fwd)
+            reader.send_signal(signal.SIGCONT)
+            reader.kill()                            # and goes away
+            reader.wait()
+            time.sleep(0.5)
+            hp.check(fwd.p.poll() is None, "forwarder died when the reader left", fwd)
+            hp.read_stop(fwd)
+            fwd.cmd("port stop 1", r"Port 1 stopped")
+            fwd.cmd("port detach 1", r"Port 1 detached: net_pcap0")
+            fwd.cmd("quit")
+            hp.check(fwd.wait() == 0, "forwarder exit status", fwd)
+            hp.check(pri.stop() == 0, "primary exit status", pri)
+        finally:
+            reader.kill()
+
+
 if __name__ == "__main__":
-    hp.main([test_pcap_file_forwarded_by_another_secondary])
+    hp.main([test_pcap_file_forwarded_by_another_secondary, test_tx_fifo_reader_leaves_or_stalls])

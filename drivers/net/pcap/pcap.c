@@ -273,6 +273,8 @@ static int pcap_attach_local(struct hp_port_dev *dev, struct hp_port_fp *fp)
 		pq->pool = pq->q.rx ? dev->rxq_conf[pq->q.queue_id].pool : NULL;
 		pq->fd = file ? dev->fds->fd[pq->q.rx ? sh->rx_fd : sh->tx_fd] :
 				-1;
+		if (file && !pq->q.rx)
+			pcap_file_tx_local(pq);
 		/* Packets longer than a buffer become chains, but each
 		 * buffer must hold some. */
 		if (pq->pool && hp_mempool_data_room(pq->pool) <

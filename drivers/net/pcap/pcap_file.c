@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +275,10 @@ int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 	}
 	if (r == 0 && S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0)
 		r = -errno;
-	if (r == 0 && fcntl(fd, F_SETFL, O_APPEND) < 0)
+	/* A FIFO stays non-blocking: a stalled reader must not stop the
+	 * fast path (the tx burst waits a little, then gives up). */
+	if (r == 0 && fcntl(fd, F_SETFL,
+			    O_APPEND | (S_ISREG(st.st_mode) ? 0 : O_NONBLOCK)) < 0)
 		r = -errno;
 	if (r == 0)
 		r = pcap_file_header_write(fd, sh->linktype);
@@ -396,21 +401,63 @@ uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n)
 
 /* ---- tx ---- */
 
+/* Most a tx burst waits for a FIFO's reader to make room (ms). */
+#define PCAP_PIPE_WAIT_MS 10
+
+void pcap_file_tx_local(struct pcap_queue *pq)
+{
+	struct sigaction sa;
+	struct stat st;
+
+	pq->pipe = fstat(pq->fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	/* A reader that goes away must give EPIPE, not kill the process. */
+	if (pq->pipe && sigaction(SIGPIPE, NULL, &sa) == 0 &&
+	    sa.sa_handler == SIG_DFL) {
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, NULL);
+		HP_NOTICE(PCAP_LOG, "port %u: tx_pcap is a FIFO: SIGPIPE now ignored",
+			  pq->q.port_id);
+	}
+}
+
+/* A FIFO with no room: waits up to PCAP_PIPE_WAIT_MS for its reader; 0 or
+ * -EAGAIN. */
+static int pcap_file_pipe_wait(struct pcap_queue *pq)
+{
+	struct pollfd p = { .fd = pq->fd, .events = POLLOUT };
+
+	return poll(&p, 1, PCAP_PIPE_WAIT_MS) > 0 && !(p.revents & POLLERR) ?
+		       0 : -EAGAIN;
+}
+
 /* Writes the gathered records with as many writev calls as the kernel
- * needs (a short write continues where it stopped). */
+ * needs (a short write continues where it stopped). A FIFO whose reader
+ * left, or stays full, ends the output: the stream may end mid-record,
+ * so nothing more is written to it (counted as errors). */
 static int pcap_file_flush(struct pcap_queue *pq)
 {
 	struct iovec *iov = pq->iov;
 	int cnt = (int)pq->nb_iov;
-	int r = 0;
+	int r = pq->broken ? -EPIPE : 0;
 
-	while (cnt > 0) {
+	while (cnt > 0 && r == 0) {
 		ssize_t w = writev(pq->fd, iov, cnt);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN && pq->pipe &&
+			    pcap_file_pipe_wait(pq) == 0)
+				continue;
 			r = -errno;
+			if (pq->pipe) {
+				pq->broken = true;
+				HP_WARN(PCAP_LOG,
+					"port %u: tx_pcap FIFO: %s; nothing more is written to it",
+					pq->q.port_id,
+					r == -EAGAIN ? "its reader stalled" :
+						       strerror(-r));
+			}
 			break;
 		}
 		while (cnt > 0 && (size_t)w >= iov->iov_len) {

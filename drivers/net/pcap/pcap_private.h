@@ -101,6 +101,9 @@ struct pcap_queue {
 	unsigned nb_iov;
 	unsigned nb_rec;
 	unsigned nb_failed;		/* records a write failed for */
+	bool pipe;			/* tx file: a FIFO (non-blocking) */
+	bool broken;			/* tx FIFO: its reader left or stalled
+					 * mid-record: nothing more is written */
 };
 
 /* pcap_lib.c: the libpcap functions the driver calls, pcap_lib.X for
@@ -159,6 +162,9 @@ int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
 int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 		       const char *path);
+/* attach_local of a tx file queue: notes whether it is a FIFO (and then
+ * has SIGPIPE ignored, so a reader that leaves gives EPIPE). */
+void pcap_file_tx_local(struct pcap_queue *pq);
 /* Bursts on a file queue, from any process (one thread per queue). */
 uint16_t pcap_file_rx(void *queue, struct hp_mbuf **pkts, uint16_t n);
 uint16_t pcap_file_tx(void *queue, struct hp_mbuf **pkts, uint16_t n);
