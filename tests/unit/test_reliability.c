@@ -299,6 +299,12 @@ static void test_unexpected_fds_closed(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/mp.sock", hp_shm_dir(hp_core_shm()));
 	assert_int_equal(hp_ipc_client_connect(path, &ipc), 0);
+	/* one answered request: the primary has accepted the connection */
+	{
+		struct hp_ipc_msg msg, reply;
+		hp_ipc_msg_init(&msg, CORE_MSG_PROCS, NULL, 0);
+		assert_int_equal(hp_ipc_request(ipc, HP_IPC_PRIMARY, &msg, &reply, 2000), 0);
+	}
 	before = count_fds();
 	for (unsigned i = 0; i < 3 * HP_ARRAY_SIZE(types); i++) {
 		struct hp_ipc_msg msg, reply;
