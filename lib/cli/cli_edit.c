@@ -10,7 +10,6 @@
  * libedit (and libtinfo, libbsd and libmd under it) is loaded with dlopen
  * when a prompt first starts, so that processes without one never map it;
  * it stays loaded. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <histedit.h>
 #include <limits.h>
@@ -20,6 +19,7 @@
 #include <wchar.h>
 
 #include "cli_private.h"
+#include "hp_dl.h"
 
 #define CLI_HISTORY_SIZE 1000
 /* Most completions offered at once (there are 13 commands). */
@@ -48,10 +48,7 @@ static struct cli_libedit {
 
 #define CLI_LIBEDIT_SYM(f) { #f, (void **)&cli_libedit.f }
 
-static const struct {
-	const char *name;
-	void **fn;
-} cli_libedit_syms[] = {
+static const struct hp_dl_sym cli_libedit_syms[] = {
 	CLI_LIBEDIT_SYM(el_init),
 	CLI_LIBEDIT_SYM(el_end),
 	CLI_LIBEDIT_SYM(el_gets),
@@ -72,27 +69,9 @@ static char cli_libedit_why[200];	/* dlerror's words when not */
 
 static void cli_libedit_open(void)
 {
-	void *h = dlopen(CLI_LIBEDIT_SONAME, RTLD_NOW | RTLD_LOCAL);
-	unsigned i;
-
-	if (!h) {
-		snprintf(cli_libedit_why, sizeof(cli_libedit_why), "%s",
-			 dlerror());
-		cli_libedit_res = -ELIBACC;
-		return;
-	}
-	for (i = 0; i < HP_ARRAY_SIZE(cli_libedit_syms); i++) {
-		*cli_libedit_syms[i].fn = dlsym(h, cli_libedit_syms[i].name);
-		if (!*cli_libedit_syms[i].fn)
-			break;
-	}
-	if (i < HP_ARRAY_SIZE(cli_libedit_syms)) {
-		snprintf(cli_libedit_why, sizeof(cli_libedit_why), "%s",
-			 dlerror());
-		memset(&cli_libedit, 0, sizeof(cli_libedit));
-		dlclose(h);
-		cli_libedit_res = -ELIBBAD;
-	}
+	cli_libedit_res = hp_dl_open(CLI_LIBEDIT_SONAME, cli_libedit_syms,
+				     HP_ARRAY_SIZE(cli_libedit_syms),
+				     cli_libedit_why, sizeof(cli_libedit_why));
 }
 
 /* Loads libedit into this process, once (thread-safe): 0, or an error

@@ -7,12 +7,12 @@
  * The table is filled once per process (pthread_once), by the primary's
  * probe or by attach_local, and never unloaded; the bursts that call
  * through it run only on queues that attach_local set up, after that. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hp_dl.h"
 #include "pcap_private.h"
 
 #define PCAP_LIB_SONAME "libpcap.so.0.8"
@@ -24,10 +24,7 @@ struct pcap_lib pcap_lib;
 /* Symbol name and slot in pcap_lib, for each function. */
 #define PCAP_LIB_SYM(f) { "pcap_" #f, (void **)&pcap_lib.f }
 
-static const struct {
-	const char *name;
-	void **fn;
-} pcap_lib_syms[] = {
+static const struct hp_dl_sym pcap_lib_syms[] = {
 	PCAP_LIB_SYM(create),
 	PCAP_LIB_SYM(set_snaplen),
 	PCAP_LIB_SYM(set_promisc),
@@ -53,27 +50,9 @@ static char pcap_lib_why[200];		/* dlerror's words when not */
 
 static void pcap_lib_open(void)
 {
-	void *h = dlopen(PCAP_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
-	unsigned i;
-
-	if (!h) {
-		snprintf(pcap_lib_why, sizeof(pcap_lib_why), "%s", dlerror());
-		pcap_lib_res = -ELIBACC;
-		return;
-	}
-	for (i = 0; i < HP_ARRAY_SIZE(pcap_lib_syms); i++) {
-		*pcap_lib_syms[i].fn = dlsym(h, pcap_lib_syms[i].name);
-		if (!*pcap_lib_syms[i].fn)
-			break;
-	}
-	if (i < HP_ARRAY_SIZE(pcap_lib_syms)) {
-		/* An older libpcap than the headers the driver was built
-		 * with. */
-		snprintf(pcap_lib_why, sizeof(pcap_lib_why), "%s", dlerror());
-		memset(&pcap_lib, 0, sizeof(pcap_lib));
-		dlclose(h);
-		pcap_lib_res = -ELIBBAD;
-	}
+	pcap_lib_res = hp_dl_open(PCAP_LIB_SONAME, pcap_lib_syms,
+				  HP_ARRAY_SIZE(pcap_lib_syms), pcap_lib_why,
+				  sizeof(pcap_lib_why));
 }
 
 int pcap_lib_load(struct hp_port_dev *dev)
