@@ -83,10 +83,13 @@ HP_API enum hp_pci_policy hp_pci_policy_of(const struct hp_pci_addr *addr);
 /* Scans the bus again, where HP_PCI_ACCESS_ENV says (read at each scan),
  * and keeps the devices in address order; returns how many it found.
  * With names, also looks the vendor and device names up in pci.ids (tens
- * of milliseconds: show pci does, start-up and attach do not). On
- * failure the list is empty and err (errlen bytes; may be NULL) says why:
+ * of milliseconds: show pci does, start-up and attach do not). The first
+ * scan of a process loads libpci (dlopen); it stays loaded. On failure
+ * the list is empty and err (errlen bytes; may be NULL) says why:
  * -EINVAL a bad HP_PCI_ACCESS_ENV, -ENOENT or -EACCES the tree or file
- * cannot be read, -EIO libpci failed on it, -ENOMEM. Any process; thread safe. */
+ * cannot be read, -ELIBACC libpci cannot be loaded (err names its
+ * package), -ELIBBAD it lacks a function, -EIO libpci failed on the tree
+ * or file, -ENOMEM. Any process; thread safe. */
 HP_API int hp_pci_scan(bool names, char *err, size_t errlen);
 
 /* Copies up to max devices of the last scan into devs, with the policy in

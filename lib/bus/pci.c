@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The PCI scan, through libpci, and the device list it leaves.
+/* The PCI scan, through libpci (loaded by the first scan, pci_lib.c), and
+ * the device list it leaves.
  *
  * The access method is chosen here, never by libpci's autodetection,
  * which would fall back to raw port I/O when run as root: sysfs (a tree
@@ -19,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <pci/pci.h>
 
 #include "hp_log.h"
 #include "pci_private.h"
@@ -115,9 +114,9 @@ static int pci_where_check(const struct pci_where *w, char *why)
 static void pci_dev_copy(struct pci_access *a, struct pci_dev *d, bool names,
 			 struct hp_pci_dev *out)
 {
-	int known = pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS |
-					     PCI_FILL_NUMA_NODE |
-					     PCI_FILL_DRIVER);
+	int known = pci_lib.fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS |
+						 PCI_FILL_NUMA_NODE |
+						 PCI_FILL_DRIVER);
 	const char *drv = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -129,12 +128,12 @@ static void pci_dev_copy(struct pci_access *a, struct pci_dev *d, bool names,
 	out->class_id = d->device_class;
 	out->numa_node = known & PCI_FILL_NUMA_NODE ? d->numa_node : -1;
 	if (known & PCI_FILL_DRIVER)
-		drv = pci_get_string_property(d, PCI_FILL_DRIVER);
+		drv = pci_lib.get_string_property(d, PCI_FILL_DRIVER);
 	snprintf(out->driver, sizeof(out->driver), "%s", drv ? drv : "");
-	if (names && !pci_lookup_name(a, out->desc, sizeof(out->desc),
-				      PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE |
-					      PCI_LOOKUP_NO_NUMBERS,
-				      d->vendor_id, d->device_id))
+	if (names && !pci_lib.lookup_name(a, out->desc, sizeof(out->desc),
+					  PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE |
+						  PCI_LOOKUP_NO_NUMBERS,
+					  d->vendor_id, d->device_id))
 		out->desc[0] = '\0';
 }
 
@@ -166,7 +165,7 @@ static int pci_scan_lib(const struct pci_where *w, bool names,
 			struct hp_pci_dev *devs, unsigned *ret_nb, char *why)
 {
 	char param[16], path[PATH_MAX];
-	struct pci_access *a = pci_alloc();
+	struct pci_access *a = pci_lib.alloc();
 
 	a->method = (unsigned)w->method;
 	a->error = pci_lib_error;
@@ -177,20 +176,20 @@ static int pci_scan_lib(const struct pci_where *w, bool names,
 	snprintf(param, sizeof(param), "%s",
 		 w->method == PCI_ACCESS_DUMP ? "dump.name" : "sysfs.path");
 	snprintf(path, sizeof(path), "%s", w->path);
-	if (pci_set_param(a, param, path) < 0) {
-		pci_cleanup(a);
+	if (pci_lib.set_param(a, param, path) < 0) {
+		pci_lib.cleanup(a);
 		return pci_err(why, PCI_WHY_MAX, -EIO,
 			       "this libpci has no parameter %s", param);
 	}
 	if (setjmp(pci_jmp)) {
-		pci_cleanup(a);
+		pci_lib.cleanup(a);
 		return pci_err(why, PCI_WHY_MAX, -EIO, "libpci: %s",
 			       pci_lib_msg);
 	}
-	pci_init(a);
-	pci_scan_bus(a);
+	pci_lib.init(a);
+	pci_lib.scan_bus(a);
 	*ret_nb = pci_walk(a, names, devs);
-	pci_cleanup(a);
+	pci_lib.cleanup(a);
 	return 0;
 }
 
@@ -220,6 +219,8 @@ int hp_pci_scan(bool names, char *err, size_t errlen)
 	r = pci_where_get(&w, why);
 	if (r == 0)
 		r = pci_where_check(&w, why);
+	if (r == 0)
+		r = pci_lib_load(why, PCI_WHY_MAX);
 	if (r == 0)
 		r = pci_scan_lib(&w, names, devs, &nb, why);
 	if (r < 0)

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The scan's calls into libpci, loaded with dlopen by a process's first
+ * scan: a process that never scans (a secondary that runs no show pci and
+ * attaches no PCI address) never maps libpci nor what it pulls in (libz,
+ * libudev), which would cost every hotport process most of a millisecond
+ * of start-up.
+ *
+ * The table is filled once per process (pthread_once) and never
+ * unloaded; every call through it comes after pci_lib_load returned 0. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pci_private.h"
+
+#define PCI_LIB_SONAME "libpci.so.3"
+/* The Debian package that holds it, for the error message. */
+#define PCI_LIB_PACKAGE "libpci3"
+
+struct pci_lib pci_lib;
+
+/* Symbol name and slot in pci_lib, for each function. dlsym takes each
+ * symbol's default version (pci_fill_info has several): the newest,
+ * which takes the flags of every older one. */
+#define PCI_LIB_SYM(f) { "pci_" #f, (void **)&pci_lib.f }
+
+static const struct {
+	const char *name;
+	void **fn;
+} pci_lib_syms[] = {
+	PCI_LIB_SYM(alloc),
+	PCI_LIB_SYM(init),
+	PCI_LIB_SYM(cleanup),
+	PCI_LIB_SYM(scan_bus),
+	PCI_LIB_SYM(fill_info),
+	PCI_LIB_SYM(lookup_name),
+	PCI_LIB_SYM(set_param),
+	PCI_LIB_SYM(get_string_property),
+};
+
+static pthread_once_t pci_lib_once = PTHREAD_ONCE_INIT;
+static int pci_lib_res;			/* 0 once loaded, or why not */
+static char pci_lib_why[200];		/* dlerror's words when not */
+
+static void pci_lib_open(void)
+{
+	void *h = dlopen(PCI_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
+	unsigned i;
+
+	if (!h) {
+		snprintf(pci_lib_why, sizeof(pci_lib_why), "%s", dlerror());
+		pci_lib_res = -ELIBACC;
+		return;
+	}
+	for (i = 0; i < HP_ARRAY_SIZE(pci_lib_syms); i++) {
+		*pci_lib_syms[i].fn = dlsym(h, pci_lib_syms[i].name);
+		if (!*pci_lib_syms[i].fn)
+			break;
+	}
+	if (i < HP_ARRAY_SIZE(pci_lib_syms)) {
+		/* An older libpci than the headers lib/bus was built with. */
+		snprintf(pci_lib_why, sizeof(pci_lib_why), "%s", dlerror());
+		memset(&pci_lib, 0, sizeof(pci_lib));
+		dlclose(h);
+		pci_lib_res = -ELIBBAD;
+	}
+}
+
+int pci_lib_load(char *why, size_t whylen)
+{
+	pthread_once(&pci_lib_once, pci_lib_open);
+	if (pci_lib_res < 0)
+		return pci_err(why, whylen, pci_lib_res,
+			       "cannot load libpci (%s): apt-get install %s",
+			       pci_lib_why, PCI_LIB_PACKAGE);
+	return 0;
+}
