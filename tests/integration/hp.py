@@ -153,7 +153,17 @@ class Cleanup:
         return self
 
     def __exit__(self, *exc):
+        # SIGTERM first, so that a primary removes its runtime dir (a
+        # killed one leaves it for the next primary of its prefix, and a
+        # test's prefix has no next one); SIGKILL what does not go.
         for p in reversed(self.procs):
+            if p.p.poll() is None:
+                p.p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.p.wait(3.0 * SLOW)
+            except subprocess.TimeoutExpired:
+                pass
             p.kill()
         return False
 

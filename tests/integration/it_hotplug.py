@@ -46,13 +46,15 @@ def test_attach_from_secondary_seen_everywhere():
 def test_secondary_command_exit_status():
     pfx = hp.prefix("status")
     with hp.Cleanup() as c:
-        c.add(hp.primary(pfx))
+        pri = c.add(hp.primary(pfx))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach net_null7")
         hp.check(st == 0 and "attached: net_null7" in out, "attach with -c: %d %s %s" % (st, out, err))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach nosuch0")
         hp.check(st != 0 and "error:" in out, "bad attach with -c must fail: %d %s %s" % (st, out, err))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
         hp.check(st == 0 and "net_null7" in out, "show ports with -c: %d %s" % (st, out))
+        hp.check(pri.stop() == 0, "primary exit status", pri)
+    hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
 
 
 if __name__ == "__main__":
