@@ -20,6 +20,10 @@ fi
 echo "hotport: hugepages free: $(awk '/HugePages_Free/ {print $2}' /proc/meminfo)"
 
 passed=0 failed=0 skipped=0
+# Runtime dirs there before the run: any other one left at the end is a
+# leak (every test's processes must clean up after themselves).
+rundir=/run/hotport; [ "$(id -u)" -ne 0 ] && rundir=${XDG_RUNTIME_DIR:-/tmp}/hotport
+dirs_before=$(ls "$rundir" 2>/dev/null | sort)
 run_suite() { # NAME BUILDDIR [meson test args...]
 	local name=$1 dir=$2
 	shift 2
@@ -69,6 +73,16 @@ p=$(grep -c '^PASS ' "$fuzz_log") f=$(grep -c '^FAIL ' "$fuzz_log") s=$(grep -c 
 [ $((p + f + s)) -eq 0 ] && f=1
 passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 rm -f "$fuzz_log"
+
+echo "== runtime dirs left behind in $rundir"
+left=$(comm -13 <(echo "$dirs_before") <(ls "$rundir" 2>/dev/null | sort) | grep -v '^$')
+if [ -n "$left" ]; then
+	echo "FAIL: left behind: $(echo $left)"
+	failed=$((failed + 1))
+else
+	echo "ok: none"
+	passed=$((passed + 1))
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
