@@ -7,12 +7,11 @@
  *
  * The table is filled once per process (pthread_once) and never
  * unloaded; every call through it comes after pci_lib_load returned 0. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
 
+#include "hp_dl.h"
 #include "pci_private.h"
 
 #define PCI_LIB_SONAME "libpci.so.3"
@@ -26,10 +25,7 @@ struct pci_lib pci_lib;
  * which takes the flags of every older one. */
 #define PCI_LIB_SYM(f) { "pci_" #f, (void **)&pci_lib.f }
 
-static const struct {
-	const char *name;
-	void **fn;
-} pci_lib_syms[] = {
+static const struct hp_dl_sym pci_lib_syms[] = {
 	PCI_LIB_SYM(alloc),
 	PCI_LIB_SYM(init),
 	PCI_LIB_SYM(cleanup),
@@ -46,26 +42,9 @@ static char pci_lib_why[200];		/* dlerror's words when not */
 
 static void pci_lib_open(void)
 {
-	void *h = dlopen(PCI_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
-	unsigned i;
-
-	if (!h) {
-		snprintf(pci_lib_why, sizeof(pci_lib_why), "%s", dlerror());
-		pci_lib_res = -ELIBACC;
-		return;
-	}
-	for (i = 0; i < HP_ARRAY_SIZE(pci_lib_syms); i++) {
-		*pci_lib_syms[i].fn = dlsym(h, pci_lib_syms[i].name);
-		if (!*pci_lib_syms[i].fn)
-			break;
-	}
-	if (i < HP_ARRAY_SIZE(pci_lib_syms)) {
-		/* An older libpci than the headers lib/bus was built with. */
-		snprintf(pci_lib_why, sizeof(pci_lib_why), "%s", dlerror());
-		memset(&pci_lib, 0, sizeof(pci_lib));
-		dlclose(h);
-		pci_lib_res = -ELIBBAD;
-	}
+	pci_lib_res = hp_dl_open(PCI_LIB_SONAME, pci_lib_syms,
+				 HP_ARRAY_SIZE(pci_lib_syms), pci_lib_why,
+				 sizeof(pci_lib_why));
 }
 
 int pci_lib_load(char *why, size_t whylen)
