@@ -6,6 +6,7 @@ the file back onto the port (io, loop), and the written file holds the
 same packets, which tcpdump reads; a port given to the primary with
 --vdev under DPDK's name (eth_pcap) works too; a missing file gives one
 error line naming it."""
+import errno
 import os
 import signal
 import time
@@ -117,9 +118,21 @@ def test_tx_fifo_reader_leaves_or_stalls():
         os.mkfifo(fifo)
         reader = subprocess.Popen(["cat", fifo], stdout=subprocess.DEVNULL)
         try:
+            # the attach needs the reader there: wait (bounded) until it
+            # has the FIFO open, holding a writer so that it stays
+            deadline = time.monotonic() + 10.0 * hp.SLOW
+            while True:
+                try:
+                    hold = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError as e:
+                    if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
             pri = c.add(hp.primary(pfx, "--vdev", "net_null0"))
             fwd = c.add(hp.secondary(pfx, name="forwarder"))
             fwd.cmd("port attach net_pcap0,tx_pcap=" + fifo, r"Port 1 attached: net_pcap0")
+            os.close(hold)
             fwd.cmd("set fwd io", r"Set io packet forwarding mode")
             fwd.cmd("set port-topology oneway", r"")
             fwd.cmd("port start all", r"Port 1 started")
