@@ -5,7 +5,7 @@
  * libudev), which would cost every hotport process most of a millisecond
  * of start-up.
  *
- * The table is filled once per process (pthread_once) and never
+ * The table is filled once per process (hp_dl_load) and never
  * unloaded; every call through it comes after pci_lib_load returned 0. */
 #include <errno.h>
 #include <pthread.h>
@@ -36,23 +36,20 @@ static const struct hp_dl_sym pci_lib_syms[] = {
 	PCI_LIB_SYM(get_string_property),
 };
 
-static pthread_once_t pci_lib_once = PTHREAD_ONCE_INIT;
-static int pci_lib_res;			/* 0 once loaded, or why not */
-static char pci_lib_why[200];		/* dlerror's words when not */
-
-static void pci_lib_open(void)
-{
-	pci_lib_res = hp_dl_open(PCI_LIB_SONAME, pci_lib_syms,
-				 HP_ARRAY_SIZE(pci_lib_syms), pci_lib_why,
-				 sizeof(pci_lib_why));
-}
+static struct hp_dl_lib pci_lib_dl = {
+	.soname = PCI_LIB_SONAME,
+	.syms = pci_lib_syms,
+	.nb = HP_ARRAY_SIZE(pci_lib_syms),
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
 
 int pci_lib_load(char *why, size_t whylen)
 {
-	pthread_once(&pci_lib_once, pci_lib_open);
-	if (pci_lib_res < 0)
-		return pci_err(why, whylen, pci_lib_res,
+	int r = hp_dl_load(&pci_lib_dl);
+
+	if (r < 0)
+		return pci_err(why, whylen, r,
 			       "cannot load libpci (%s): apt-get install %s",
-			       pci_lib_why, PCI_LIB_PACKAGE);
+			       pci_lib_dl.why, PCI_LIB_PACKAGE);
 	return 0;
 }

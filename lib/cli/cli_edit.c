@@ -63,26 +63,23 @@ static const struct hp_dl_sym cli_libedit_syms[] = {
 	CLI_LIBEDIT_SYM(history),
 };
 
-static pthread_once_t cli_libedit_once = PTHREAD_ONCE_INIT;
-static int cli_libedit_res;		/* 0 once loaded, or why not */
-static char cli_libedit_why[200];	/* dlerror's words when not */
-
-static void cli_libedit_open(void)
-{
-	cli_libedit_res = hp_dl_open(CLI_LIBEDIT_SONAME, cli_libedit_syms,
-				     HP_ARRAY_SIZE(cli_libedit_syms),
-				     cli_libedit_why, sizeof(cli_libedit_why));
-}
+static struct hp_dl_lib cli_libedit_dl = {
+	.soname = CLI_LIBEDIT_SONAME,
+	.syms = cli_libedit_syms,
+	.nb = HP_ARRAY_SIZE(cli_libedit_syms),
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
 
 /* Loads libedit into this process, once (thread-safe): 0, or an error
  * line on cli->out and -ELIBACC or -ELIBBAD (see hp_cli.h). */
 static int cli_libedit_load(struct hp_cli *cli)
 {
-	pthread_once(&cli_libedit_once, cli_libedit_open);
-	if (cli_libedit_res < 0)
-		return cli_fail(cli, cli_libedit_res,
+	int r = hp_dl_load(&cli_libedit_dl);
+
+	if (r < 0)
+		return cli_fail(cli, r,
 				"cannot load libedit (%s): apt-get install %s",
-				cli_libedit_why, CLI_LIBEDIT_PACKAGE);
+				cli_libedit_dl.why, CLI_LIBEDIT_PACKAGE);
 	return 0;
 }
 

@@ -7,8 +7,8 @@
 #include "hp_dl.h"
 #include "hp_log.h"
 
-int hp_dl_open(const char *soname, const struct hp_dl_sym *syms, unsigned nb,
-	       char *why, size_t whylen)
+static int dl_open(const char *soname, const struct hp_dl_sym *syms,
+		   unsigned nb, char *why, size_t whylen)
 {
 	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	unsigned i;
@@ -33,4 +33,19 @@ int hp_dl_open(const char *soname, const struct hp_dl_sym *syms, unsigned nb,
 		return -ELIBBAD;
 	}
 	return 0;
+}
+
+int hp_dl_load(struct hp_dl_lib *lib)
+{
+	int r;
+
+	pthread_mutex_lock(&lib->lock);
+	if (!lib->tried) {
+		lib->res = dl_open(lib->soname, lib->syms, lib->nb, lib->why,
+				   sizeof(lib->why));
+		lib->tried = true;
+	}
+	r = lib->res;
+	pthread_mutex_unlock(&lib->lock);
+	return r;
 }

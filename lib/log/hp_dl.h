@@ -4,6 +4,8 @@
 #ifndef HP_DL_H
 #define HP_DL_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hp_common.h"
@@ -14,11 +16,23 @@ struct hp_dl_sym {
 	void **fn;
 };
 
-/* Opens soname and fills every syms[i].fn: 0; -ELIBACC when the library
- * cannot be opened, -ELIBBAD when a function is missing (then every fn is
- * NULL again), with dlerror's words in why (whylen bytes). The library
- * stays loaded. Call it once (pthread_once). */
-HP_API int hp_dl_open(const char *soname, const struct hp_dl_sym *syms,
-		      unsigned nb, char *why, size_t whylen);
+/* A library to load when first needed: set soname, syms, nb and lock
+ * (PTHREAD_MUTEX_INITIALIZER); the rest is hp_dl_load's. */
+struct hp_dl_lib {
+	const char *soname;
+	const struct hp_dl_sym *syms;
+	unsigned nb;
+	pthread_mutex_t lock;
+	bool tried;		/* loaded, or failed for good */
+	int res;		/* 0, -ELIBACC or -ELIBBAD */
+	char why[200];		/* dlerror's words when res < 0 */
+};
+
+/* Opens lib->soname and fills every syms[i].fn, the first time (any
+ * thread; later calls return the first result): 0; -ELIBACC when the
+ * library cannot be opened, -ELIBBAD when a function is missing (then
+ * every fn is NULL again), with dlerror's words in lib->why. The library
+ * stays loaded. */
+HP_API int hp_dl_load(struct hp_dl_lib *lib);
 
 #endif

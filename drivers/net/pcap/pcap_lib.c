@@ -4,7 +4,7 @@
  * pulls in (libdbus, libsystemd, libgcrypt, ...), which would cost every
  * hotport process milliseconds of start-up.
  *
- * The table is filled once per process (pthread_once), by the primary's
+ * The table is filled once per process (hp_dl_load), by the primary's
  * probe or by attach_local, and never unloaded; the bursts that call
  * through it run only on queues that attach_local set up, after that. */
 #include <errno.h>
@@ -44,23 +44,20 @@ static const struct hp_dl_sym pcap_lib_syms[] = {
 	PCAP_LIB_SYM(close),
 };
 
-static pthread_once_t pcap_lib_once = PTHREAD_ONCE_INIT;
-static int pcap_lib_res;		/* 0 once loaded, or why not */
-static char pcap_lib_why[200];		/* dlerror's words when not */
-
-static void pcap_lib_open(void)
-{
-	pcap_lib_res = hp_dl_open(PCAP_LIB_SONAME, pcap_lib_syms,
-				  HP_ARRAY_SIZE(pcap_lib_syms), pcap_lib_why,
-				  sizeof(pcap_lib_why));
-}
+static struct hp_dl_lib pcap_lib_dl = {
+	.soname = PCAP_LIB_SONAME,
+	.syms = pcap_lib_syms,
+	.nb = HP_ARRAY_SIZE(pcap_lib_syms),
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
 
 int pcap_lib_load(struct hp_port_dev *dev)
 {
-	pthread_once(&pcap_lib_once, pcap_lib_open);
-	if (pcap_lib_res < 0)
+	int r = hp_dl_load(&pcap_lib_dl);
+
+	if (r < 0)
 		snprintf(dev->err, dev->errlen,
 			 "%s: cannot load libpcap (%s): apt-get install %s",
-			 dev->args->name, pcap_lib_why, PCAP_LIB_PACKAGE);
-	return pcap_lib_res;
+			 dev->args->name, pcap_lib_dl.why, PCAP_LIB_PACKAGE);
+	return r;
 }
