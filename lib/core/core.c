@@ -144,7 +144,7 @@ int hp_core_wait_primary(const char *prefix)
 		/* A socket the dead primary left (other secondaries still
 		 * keep its dir) refuses; a new primary's, renamed into place
 		 * once it serves, accepts (it may have come before we did). */
-		if (access(sock, F_OK) == 0 && core_primary_listens(sock))
+		if (core_primary_listens(sock))
 			break;
 		if (poll(p, 2, -1) < 0 && errno != EINTR) {
 			r = -errno;
