@@ -167,6 +167,25 @@ HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 			    int timeout_ms, struct hp_ipc_result *results,
 			    unsigned max, unsigned *ret_nb);
 
+/* Primary: hp_ipc_broadcast to the connected peers whose id is in `to`
+ * only (each once, whatever the repeats); an id not connected is
+ * skipped, with no result, and fails nothing (as a peer gone). nb_to 0
+ * returns 0 at once, with *ret_nb 0. -ENOSPC (nothing sent) when more
+ * of them are connected than max; else as hp_ipc_broadcast. Any thread. */
+HP_API int hp_ipc_multicast(struct hp_ipc *ipc, const uint32_t *to,
+			    unsigned nb_to, struct hp_ipc_msg *req,
+			    int timeout_ms, struct hp_ipc_result *results,
+			    unsigned max, unsigned *ret_nb);
+
+/* Sends msg as a notification (its id becomes 0) to every connected peer
+ * whose id is not in except, to all before waiting on any (a peer whose
+ * socket buffer stays full past HP_IPC_DEFAULT_TIMEOUT_MS is not
+ * reached); msg's fds go to each as copies and stay the caller's.
+ * Returns how many peers it reached, or -EINVAL, -EMSGSIZE, -ENOMEM,
+ * -ESHUTDOWN. Any thread. */
+HP_API int hp_ipc_notify_all(struct hp_ipc *ipc, struct hp_ipc_msg *msg,
+			     const uint32_t *except, unsigned nb_except);
+
 /* Lists the connected peers; returns how many were written (up to max). */
 HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 			unsigned max);

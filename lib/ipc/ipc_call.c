@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Calls: request/reply, notifications and broadcast-and-gather.
+/* Calls: request/reply, notifications, broadcast- and multicast-and-gather.
  *
- * A call (one request, or one broadcast to every peer) gets a fresh 64-bit
+ * A call (one request, or one broadcast to every peer, or one multicast to
+ * the peers named; a broadcast is a multicast to all) gets a fresh 64-bit
  * id and a slot per peer, and goes on ipc->calls before anything is sent.
  * The caller sends to every peer without blocking on any of them, then
  * waits on the call's condition variable until the single absolute
@@ -9,7 +10,9 @@
  * arrives, and a peer's removal fills its slots with the error; whoever
  * fills the last slot wakes the caller. A reply that finds no pending slot
  * but carries an id already handed out arrived late and is dropped
- * quietly; an id never handed out counts as malformed. */
+ * quietly; an id never handed out counts as malformed. A notification to
+ * all (but some) goes to every peer before waiting on any, as a call's
+ * request does, and waits for no reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,27 +150,39 @@ int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
 	return 0;
 }
 
-/* Takes a reference on each connected peer (up to max, or the one peer
- * `only` when `one`) into fresh slots, points each at its result (when
+static bool ipc_id_in(uint32_t id, const uint32_t *ids, unsigned nb)
+{
+	for (unsigned i = 0; i < nb; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Takes a reference on each connected peer whose id is in `to` (every
+ * one when to is NULL) into fresh slots, points each at its result (when
  * results), and queues the call under a new id. Returns the number of
- * slots, -ESHUTDOWN, -ENOTCONN (one unknown peer), -ENOSPC (more peers
- * than max). */
+ * slots, -ESHUTDOWN, -ENOTCONN (a request's peer is not connected),
+ * -ENOSPC (more such peers than max). */
 static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
-			  bool one, uint32_t only, unsigned max,
+			  const uint32_t *to, unsigned nb_to, unsigned max,
 			  struct hp_ipc_result *results)
 {
-	unsigned n = 0;
+	unsigned n = 0, nb_want = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_peers; i++)
+		nb_want += !to || ipc_id_in(ipc->peers[i]->id, to, nb_to);
 	if (ipc->stopping)
 		r = -ESHUTDOWN;
-	else if (!one && ipc->nb_peers > max)
+	else if (nb_want > max)
 		r = -ENOSPC;
+	else if (nb_want == 0 && call->reply)
+		r = -ENOTCONN;
 	for (unsigned i = 0; r == 0 && i < ipc->nb_peers; i++) {
 		struct ipc_peer *p = ipc->peers[i];
 
-		if (one && p->id != only)
+		if (to && !ipc_id_in(p->id, to, nb_to))
 			continue;
 		atomic_fetch_add(&p->refs, 1);
 		call->slots[n] = (struct ipc_slot){ .peer = p, .peer_id = p->id };
@@ -178,8 +193,6 @@ static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
 		}
 		n++;
 	}
-	if (r == 0 && n == 0 && one)
-		r = -ENOTCONN;
 	if (r == 0) {
 		call->id = ipc->next_call_id++;
 		call->nb_slots = n;
@@ -248,13 +261,13 @@ static void ipc_call_wait(struct hp_ipc *ipc, struct ipc_call *call,
 		ipc_peer_put(call->slots[i].peer);
 }
 
-/* Runs a call to the peer `only` (when `one`) or to every peer (up to
- * max): queues it, sends req, waits for the replies until one deadline.
- * The outcome is in the call's slots. Returns their number, or -EINVAL,
+/* Runs a call to the peers in `to` (every one when NULL; up to max):
+ * queues it, sends req, waits for the replies until one deadline. The
+ * outcome is in the call's slots. Returns their number, or -EINVAL,
  * -EMSGSIZE, -ESHUTDOWN, -ENOTCONN, -ENOSPC. */
 static int ipc_call_run(struct hp_ipc *ipc, struct ipc_call *call,
-			struct hp_ipc_msg *req, int timeout_ms, bool one,
-			uint32_t only, unsigned max,
+			struct hp_ipc_msg *req, int timeout_ms,
+			const uint32_t *to, unsigned nb_to, unsigned max,
 			struct hp_ipc_result *results)
 {
 	struct timespec deadline;
@@ -265,7 +278,7 @@ static int ipc_call_run(struct hp_ipc *ipc, struct ipc_call *call,
 	ipc_deadline(timeout_ms, &deadline);
 	if (!ipc_enter(ipc))
 		return -ESHUTDOWN;
-	n = ipc_call_start(ipc, call, one, only, max, results);
+	n = ipc_call_start(ipc, call, to, nb_to, max, results);
 	if (n >= 0) {
 		ipc_call_send(ipc, call, req, &deadline);
 		ipc_call_wait(ipc, call, &deadline);
@@ -283,7 +296,7 @@ int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *req,
 	if (!ipc || !ret_reply)
 		return -EINVAL;
 	call = ipc_call_new(ipc, 1, ret_reply);
-	r = call ? ipc_call_run(ipc, call, req, timeout_ms, true, peer, 1, NULL) :
+	r = call ? ipc_call_run(ipc, call, req, timeout_ms, &peer, 1, 1, NULL) :
 		   -ENOMEM;
 	if (r >= 0)
 		r = call->slots[0].status;
@@ -356,15 +369,16 @@ int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *msg)
 	return ipc_send_one(ipc, peer, IPC_KIND_NOTIFY, 0, msg);
 }
 
-int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
-		     int timeout_ms, struct hp_ipc_result *results,
-		     unsigned max, unsigned *ret_nb)
+/* A broadcast (to NULL) or multicast, past the argument checks. */
+static int ipc_gather(struct hp_ipc *ipc, const uint32_t *to, unsigned nb_to,
+		      struct hp_ipc_msg *req, int timeout_ms,
+		      struct hp_ipc_result *results, unsigned max,
+		      unsigned *ret_nb)
 {
+	unsigned nb_slots = max < ipc->max_peers ? max : ipc->max_peers;
 	struct ipc_call *call;
 	int r, n;
 
-	if (!ipc || !ret_nb || (max && !results))
-		return -EINVAL;
 	/* Nobody to ask (a primary alone): done, without a call's set-up. */
 	pthread_mutex_lock(&ipc->lock);
 	n = (int)ipc->nb_peers;
@@ -373,10 +387,12 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 		*ret_nb = 0;
 		return 0;
 	}
-	/* At most min(max, max_peers) slots get used; max_peers is fixed. */
-	call = ipc_call_new(ipc, max < ipc->max_peers ? max : ipc->max_peers,
-			    NULL);
-	n = call ? ipc_call_run(ipc, call, req, timeout_ms, false, 0, max,
+	/* At most min(max, max_peers, nb_to) slots get used; max_peers is
+	 * fixed. */
+	if (to && nb_to < nb_slots)
+		nb_slots = nb_to;
+	call = ipc_call_new(ipc, nb_slots, NULL);
+	n = call ? ipc_call_run(ipc, call, req, timeout_ms, to, nb_to, max,
 				results) :
 		   -ENOMEM;
 	r = n < 0 ? n : 0;
@@ -389,6 +405,93 @@ int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 		*ret_nb = (unsigned)n;
 	ipc_call_put(call);
 	if (r < 0)
-		HP_DEBUG(IPC_LOG, "broadcast: %s", strerror(-r));
+		HP_DEBUG(IPC_LOG, "%s: %s", to ? "multicast" : "broadcast",
+			 strerror(-r));
+	return r;
+}
+
+int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
+		     int timeout_ms, struct hp_ipc_result *results,
+		     unsigned max, unsigned *ret_nb)
+{
+	if (!ipc || !ret_nb || (max && !results))
+		return -EINVAL;
+	return ipc_gather(ipc, NULL, 0, req, timeout_ms, results, max, ret_nb);
+}
+
+int hp_ipc_multicast(struct hp_ipc *ipc, const uint32_t *to, unsigned nb_to,
+		     struct hp_ipc_msg *req, int timeout_ms,
+		     struct hp_ipc_result *results, unsigned max,
+		     unsigned *ret_nb)
+{
+	if (!ipc || !ret_nb || (max && !results) || (nb_to && !to))
+		return -EINVAL;
+	if (nb_to == 0) {
+		*ret_nb = 0;
+		return 0;
+	}
+	return ipc_gather(ipc, to, nb_to, req, timeout_ms, results, max, ret_nb);
+}
+
+/* Takes a reference on each connected peer not in except, into p and t;
+ * returns how many. */
+static unsigned ipc_peers_but(struct hp_ipc *ipc, const uint32_t *except,
+			      unsigned nb_except, struct ipc_peer **p,
+			      struct ipc_target *t)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_peers; i++) {
+		if (ipc_id_in(ipc->peers[i]->id, except, nb_except))
+			continue;
+		p[n] = ipc->peers[i];
+		atomic_fetch_add(&p[n]->refs, 1);
+		t[n] = (struct ipc_target){ .fd = p[n]->fd };
+		n++;
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	return n;
+}
+
+int hp_ipc_notify_all(struct hp_ipc *ipc, struct hp_ipc_msg *msg,
+		      const uint32_t *except, unsigned nb_except)
+{
+	struct timespec deadline;
+	struct ipc_target *t = NULL;
+	struct ipc_peer **p = NULL;
+	uint8_t hdr[IPC_HDR_SIZE];
+	unsigned n;
+	int r;
+
+	if (!ipc || (nb_except && !except))
+		return -EINVAL;
+	r = ipc_msg_check(msg);
+	if (r < 0)
+		return r;
+	msg->id = 0;
+	ipc_hdr_make(hdr, IPC_KIND_NOTIFY, msg->type, 0, msg->status, msg->len);
+	ipc_deadline(-1, &deadline);
+	if (!ipc_enter(ipc))
+		return -ESHUTDOWN;
+	t = calloc(ipc->max_peers, sizeof(*t));
+	p = calloc(ipc->max_peers, sizeof(*p));
+	if (!t || !p) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n = ipc_peers_but(ipc, except, nb_except, p, t);
+	ipc_send_many(t, n, hdr, msg, &deadline);
+	for (unsigned i = 0; i < n; i++) {
+		r += t[i].err == 0;
+		ipc_peer_put(p[i]);
+	}
+out:
+	ipc_leave(ipc);
+	free(p);
+	free(t);
+	if (r < 0)
+		HP_DEBUG(IPC_LOG, "notification type %u to all: %s", msg->type,
+			 strerror(-r));
 	return r;
 }

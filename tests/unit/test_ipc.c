@@ -817,6 +817,213 @@ static void test_ipc_send_full_buffer(void **state)
 	free(msg);
 }
 
+#define T_PING 106	/* secondaries of a trio: counted, answered unless silent */
+
+/* One in-process secondary of a trio and what its handlers saw. */
+struct trio_cli {
+	struct hp_ipc *ipc;
+	uint32_t id;		/* its peer id on the primary */
+	int idx;
+	atomic_uint pings;	/* T_PING requests received */
+	atomic_bool silent;	/* leave T_PING unanswered */
+	int ping_fd;		/* +1 per T_PING received */
+	int note_fd;		/* +1 per T_NOTE received */
+	atomic_uint note_fds;	/* fds that came with them (closed) */
+};
+
+/* A primary and three secondaries in this process. */
+struct trio {
+	struct srv s;
+	struct trio_cli c[3];
+};
+
+static void ping_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	struct trio_cli *c = arg;
+	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
+	char text[16];
+
+	atomic_fetch_add(&c->pings, 1);
+	evt_post(c->ping_fd);
+	if (!atomic_load(&c->silent)) {
+		snprintf(text, sizeof(text), "pong%d", c->idx);
+		hp_ipc_msg_init(reply, req->type, text, strlen(text));
+		reply->status = c->idx;
+		hp_ipc_reply(ipc, peer, req, reply);
+	}
+	free(reply);
+}
+
+static void trio_note_handler(struct hp_ipc *ipc, uint32_t peer,
+			      const struct hp_ipc_msg *msg, void *arg)
+{
+	struct trio_cli *c = arg;
+
+	(void)ipc;
+	(void)peer;
+	atomic_fetch_add(&c->note_fds, msg->nb_fds);
+	ipc_close_fds(msg->fds, msg->nb_fds);
+	evt_post(c->note_fd);
+}
+
+/* Starts the primary, then connects the three one after the other (so
+ * that each one's peer id is known). */
+static void trio_start(struct trio *t)
+{
+	memset(t, 0, sizeof(*t));
+	srv_start(&t->s, NULL);
+	for (int i = 0; i < 3; i++) {
+		struct trio_cli *c = &t->c[i];
+
+		c->idx = i;
+		c->ping_fd = eventfd(0, EFD_CLOEXEC);
+		c->note_fd = eventfd(0, EFD_CLOEXEC);
+		assert_int_equal(hp_ipc_client_connect(t->s.d.path, &c->ipc), 0);
+		assert_int_equal(hp_ipc_register(c->ipc, T_PING, ping_handler, c),
+				 0);
+		assert_int_equal(hp_ipc_register(c->ipc, T_NOTE,
+						 trio_note_handler, c), 0);
+		assert_true(evt_wait(t->s.up_fd, 1, WAIT_MS));
+		c->id = atomic_load(&t->s.last_up);
+	}
+}
+
+static void trio_stop(struct trio *t)
+{
+	for (int i = 0; i < 3; i++) {
+		hp_ipc_destroy(t->c[i].ipc);
+		close(t->c[i].ping_fd);
+		close(t->c[i].note_fd);
+	}
+	srv_stop(&t->s);
+}
+
+/* The trio member with this peer id. */
+static struct trio_cli *trio_find(struct trio *t, uint32_t id)
+{
+	for (int i = 0; i < 3; i++)
+		if (t->c[i].id == id)
+			return &t->c[i];
+	fail_msg("no secondary with peer id %u", id);
+	return NULL;
+}
+
+static void test_ipc_multicast(void **state)
+{
+	struct trio t;
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_result res[3];
+	unsigned nb = 99;
+
+	(void)state;
+	trio_start(&t);
+	hp_ipc_msg_init(req, T_PING, "m", 1);
+	uint32_t to[] = { t.c[2].id, 999, t.c[0].id, t.c[2].id };
+
+	/* nobody named: done at once */
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, to, 0, req, WAIT_MS, res, 3,
+					  &nb), 0);
+	assert_int_equal(nb, 0);
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, NULL, 1, req, WAIT_MS, res,
+					  3, &nb), -EINVAL);
+	/* two connected peers named (one twice), an unknown id skipped */
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, to, 4, req, WAIT_MS, res, 1,
+					  &nb), -ENOSPC);
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, to, 4, req, WAIT_MS, res, 2,
+					  &nb), 0);
+	assert_int_equal(nb, 2);
+	for (unsigned i = 0; i < nb; i++) {
+		struct trio_cli *c = trio_find(&t, res[i].peer);
+		char want[16];
+
+		assert_true(c == &t.c[0] || c == &t.c[2]);
+		assert_int_equal(res[i].status, 0);
+		assert_int_equal(res[i].reply_status, c->idx);
+		snprintf(want, sizeof(want), "pong%d", c->idx);
+		assert_string_equal(res[i].reply_text, want);
+	}
+	assert_int_not_equal(res[0].peer, res[1].peer);
+	assert_int_equal(atomic_load(&t.c[0].pings), 1);
+	assert_int_equal(atomic_load(&t.c[1].pings), 0);
+	assert_int_equal(atomic_load(&t.c[2].pings), 1);
+
+	/* only unknown ids: nothing sent, nothing failed */
+	to[0] = 999;
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, to, 2, req, WAIT_MS, res, 3,
+					  &nb), 0);
+	assert_int_equal(nb, 0);
+
+	/* a silent one among those named: its part times out alone */
+	atomic_store(&t.c[1].silent, true);
+	to[0] = t.c[1].id;
+	to[1] = t.c[0].id;
+	int64_t t0 = now_ms();
+	assert_int_equal(hp_ipc_multicast(t.s.ipc, to, 2, req, 200, res, 3, &nb),
+			 -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 195 && now_ms() - t0 < 1500);
+	assert_int_equal(nb, 2);
+	for (unsigned i = 0; i < nb; i++)
+		assert_int_equal(res[i].status,
+				 res[i].peer == t.c[1].id ? -ETIMEDOUT : 0);
+	assert_int_equal(atomic_load(&t.c[2].pings), 1);
+	trio_stop(&t);
+	free(req);
+}
+
+static void test_ipc_notify_all(void **state)
+{
+	struct trio t;
+	struct hp_ipc_msg *msg = malloc(sizeof(*msg));
+	uint32_t except[1];
+	int p[2], before;
+
+	(void)state;
+	trio_start(&t);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	before = count_fds();
+	hp_ipc_msg_init(msg, T_NOTE, "n", 1);
+	msg->fds[0] = p[1];
+	msg->nb_fds = 1;
+	except[0] = t.c[1].id;
+	assert_int_equal(hp_ipc_notify_all(t.s.ipc, msg, except, 1), 2);
+	assert_int_equal(msg->id, 0);
+	assert_true(evt_wait(t.c[0].note_fd, 1, WAIT_MS));
+	assert_true(evt_wait(t.c[2].note_fd, 1, WAIT_MS));
+	/* the one left out: a request sent after the notification is
+	 * handled after it would have been */
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	hp_ipc_msg_init(msg, T_PING, "p", 1);
+	assert_int_equal(hp_ipc_request(t.s.ipc, t.c[1].id, msg, rep, WAIT_MS),
+			 0);
+	free(rep);
+	assert_false(evt_wait(t.c[1].note_fd, 1, 0));
+	/* each got a copy of the fd and closed it; the sender keeps its own */
+	assert_int_equal(atomic_load(&t.c[0].note_fds), 1);
+	assert_int_equal(atomic_load(&t.c[2].note_fds), 1);
+	assert_int_equal(count_fds(), before);
+	assert_true(fcntl(p[1], F_GETFD) >= 0);
+
+	/* no exception: all three; bad arguments */
+	hp_ipc_msg_init(msg, T_NOTE, "n", 1);
+	assert_int_equal(hp_ipc_notify_all(t.s.ipc, msg, NULL, 0), 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(evt_wait(t.c[i].note_fd, 1, WAIT_MS));
+	assert_int_equal(hp_ipc_notify_all(t.s.ipc, msg, NULL, 1), -EINVAL);
+	msg->len = HP_IPC_MAX_PAYLOAD + 1;
+	assert_int_equal(hp_ipc_notify_all(t.s.ipc, msg, NULL, 0), -EMSGSIZE);
+	/* from a secondary: to the primary */
+	assert_int_equal(hp_ipc_register(t.s.ipc, T_NOTE, trio_note_handler,
+					 &t.c[0]), 0);
+	hp_ipc_msg_init(msg, T_NOTE, "n", 1);
+	assert_int_equal(hp_ipc_notify_all(t.c[1].ipc, msg, NULL, 0), 1);
+	assert_true(evt_wait(t.c[0].note_fd, 1, WAIT_MS));
+	trio_stop(&t);
+	close(p[0]);
+	close(p[1]);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +1045,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_peer_limit, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_concurrent_requests, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_send_full_buffer, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_multicast, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_notify_all, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
