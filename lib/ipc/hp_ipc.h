@@ -55,11 +55,12 @@ struct hp_ipc_peer_info {
 };
 
 /* Handles a request or notification of one type; runs on the endpoint's
- * worker thread, one message at a time in arrival order, and may itself
- * call hp_ipc_request or hp_ipc_broadcast. It must answer a request with
- * hp_ipc_reply (or the caller times out). msg's fds are the handler's to
- * keep or close. A request of a type with no handler is answered
- * -ENOTSUP (and logged). */
+ * worker thread, one message at a time in arrival order (or on the I/O
+ * thread when registered inline: hp_ipc_in_io_thread tells), and may
+ * itself call hp_ipc_request, hp_ipc_broadcast or hp_ipc_multicast. It
+ * must answer a request with hp_ipc_reply (or the caller times out). msg's
+ * fds are the handler's to keep or close. A request of a type with no
+ * handler is answered -ENOTSUP (and logged). */
 typedef void (*hp_ipc_handler_fn)(struct hp_ipc *ipc, uint32_t peer,
 				  const struct hp_ipc_msg *msg, void *arg);
 
@@ -113,12 +114,29 @@ HP_API int hp_ipc_register(struct hp_ipc *ipc, uint16_t type,
 			   hp_ipc_handler_fn fn, void *arg);
 
 /* Like hp_ipc_register, but the handler runs on the I/O thread as the
- * message arrives, saving a thread hand-off: it must answer quickly and
- * never call hp_ipc_request or hp_ipc_broadcast (their replies arrive on
- * the very thread it blocks). Inline messages are not ordered with the
- * worker's. -EINVAL, -ENOMEM. */
+ * message arrives, saving a thread hand-off. It should answer quickly, or
+ * hand the message to the worker with hp_ipc_defer. It may call
+ * hp_ipc_request, hp_ipc_broadcast or hp_ipc_multicast: the I/O thread
+ * then runs the event loop itself until that call is done, and meanwhile
+ * passes the messages of inline types to the worker (they run there
+ * instead). Inline messages are not ordered with the worker's. -EINVAL,
+ * -ENOMEM. */
 HP_API int hp_ipc_register_inline(struct hp_ipc *ipc, uint16_t type,
 				  hp_ipc_handler_fn fn, void *arg);
+
+/* From an inline handler, on the I/O thread: hands msg, with its fds, to
+ * the worker thread, which then runs the same handler (with the same arg)
+ * in its turn with the worker's messages, as if it had been registered
+ * with hp_ipc_register; the reply of a request still takes the way the
+ * request came. The fds are the worker's then (closed if the endpoint
+ * stops first); on failure they stay the caller's. -EINVAL (not from an
+ * inline handler, or a bad msg), -ENOMEM. */
+HP_API int hp_ipc_defer(struct hp_ipc *ipc, uint32_t peer,
+			const struct hp_ipc_msg *msg);
+
+/* True on the I/O thread of ipc (where its inline handlers run); false on
+ * any other thread, and for NULL. */
+HP_API bool hp_ipc_in_io_thread(const struct hp_ipc *ipc);
 
 /* For a handler of a message that carries no fds: closes any that came
  * with msg anyway (a peer's mistake or malice must not fill this
@@ -130,7 +148,8 @@ HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,
 				     void *arg);
 
 /* Sends req to peer and waits up to timeout_ms (<0: default) for its
- * reply, written to ret_reply (its fds become the caller's). Any thread.
+ * reply, written to ret_reply (its fds become the caller's). Any thread,
+ * an inline handler's too.
  * -ETIMEDOUT, -ECONNRESET when the peer hangs up first, -ENOTCONN for an
  * unknown peer, -EPROTO when the peer speaks another protocol version
  * (logged with both versions), -ESHUTDOWN. The reply's own status is in
@@ -162,7 +181,8 @@ HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
  * -ETIMEDOUT; a reply's fds are closed. Returns 0 when
  * every peer replied or hung up, -ETIMEDOUT when any did not answer in
  * time (its result says so), -ENOSPC (nothing sent) if max is too small,
- * -ESHUTDOWN. Any thread. */
+ * -ESHUTDOWN (also when hp_ipc_destroy cuts it short: the peers it left
+ * unsettled have that status). Any thread, an inline handler's too. */
 HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 			    int timeout_ms, struct hp_ipc_result *results,
 			    unsigned max, unsigned *ret_nb);
@@ -171,7 +191,8 @@ HP_API int hp_ipc_broadcast(struct hp_ipc *ipc, struct hp_ipc_msg *req,
  * only (each once, whatever the repeats); an id not connected is
  * skipped, with no result, and fails nothing (as a peer gone). nb_to 0
  * returns 0 at once, with *ret_nb 0. -ENOSPC (nothing sent) when more
- * of them are connected than max; else as hp_ipc_broadcast. Any thread. */
+ * of them are connected than max; else as hp_ipc_broadcast. Any thread,
+ * an inline handler's too. */
 HP_API int hp_ipc_multicast(struct hp_ipc *ipc, const uint32_t *to,
 			    unsigned nb_to, struct hp_ipc_msg *req,
 			    int timeout_ms, struct hp_ipc_result *results,

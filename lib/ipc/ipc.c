@@ -5,11 +5,22 @@
  * threads. The I/O thread blocks in epoll_wait on the listening socket, on
  * every connection and on an eventfd that asks it to stop; it accepts
  * peers, reads messages, hands replies straight to the waiting caller
- * (matched by id, woken through its condition variable) and queues
- * requests, notifications and peer up/down events for the worker. The
- * worker runs handlers and peer callbacks one at a time in arrival order,
- * so a handler may itself make requests and wait: the I/O thread, which
- * never runs user code, delivers their replies.
+ * (matched by id, woken through its condition variable), runs the
+ * handlers registered inline, and queues the other requests and
+ * notifications, and peer up/down events, for the worker. The worker runs
+ * handlers and peer callbacks one at a time in arrival order, so a
+ * handler may itself make requests and wait: the I/O thread delivers
+ * their replies. An inline handler may hand its message to the worker
+ * (hp_ipc_defer), which runs the same handler there.
+ *
+ * An inline handler may also make a call itself. Its replies arrive on
+ * the thread it holds, so the call runs the event loop there
+ * (ipc_io_poll, from ipc_call.c) until it is done: a nested loop, blocked
+ * in epoll_wait up to the call's deadline, that dispatches replies,
+ * accepts and hang-ups as usual but queues messages of inline types for
+ * the worker (the outer handler owns inline_msg: no inline handler runs
+ * within another). A stop request seen there ends the call (-ESHUTDOWN)
+ * and then the outer loop.
  *
  * A peer that hangs up (EPOLLHUP, EPOLLRDHUP, end of stream) is removed at
  * once: its pending calls fail with -ECONNRESET, it counts as done in any
@@ -29,6 +40,9 @@
 /* epoll data of the two fds that are not connections. */
 #define IPC_EV_STOP UINT64_MAX
 #define IPC_EV_LISTEN (UINT64_MAX - 1)
+
+/* The endpoint whose I/O thread this is, if any. */
+static _Thread_local const struct hp_ipc *ipc_io_self;
 
 void ipc_peer_put(struct ipc_peer *peer)
 {
@@ -146,13 +160,16 @@ void ipc_leave(struct hp_ipc *ipc)
 }
 
 /* Runs an inline handler of hdr's type on this (the I/O) thread; false
- * when the type has none. */
+ * when the type has none, or while a call runs the event loop from the
+ * inline handler that owns inline_msg (the worker runs it then). */
 static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
 			  const struct ipc_hdr *hdr, struct ipc_rx *rx)
 {
 	hp_ipc_handler_fn fn = NULL;
 	void *arg = NULL;
 
+	if (ipc->io_nested)
+		return false;
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_handlers; i++) {
 		if (ipc->handlers[i].type == hdr->type &&
@@ -168,7 +185,10 @@ static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
 	ipc_msg_fill(&ipc->inline_msg, hdr, rx->buf + IPC_HDR_SIZE);
 	ipc->inline_msg.nb_fds = rx->nb_fds;
 	memcpy(ipc->inline_msg.fds, rx->fds, sizeof(int) * rx->nb_fds);
+	ipc->inline_fn = fn;
+	ipc->inline_arg = arg;
 	fn(ipc, peer->id, &ipc->inline_msg, arg);
+	ipc->inline_fn = NULL;
 	return true;
 }
 
@@ -279,28 +299,49 @@ static void ipc_rx_peer(struct hp_ipc *ipc, uint32_t id, uint32_t events)
 		ipc_peer_remove(ipc, id, r == -EPROTO ? -EPROTO : -ECONNRESET);
 }
 
+/* Waits up to timeout_ms (-1: no limit) for what epoll reports and
+ * handles it. -ESHUTDOWN once the stop request was seen (or epoll_wait
+ * failed): the I/O thread then ends, and so does a call's nested loop
+ * (ipc_call.c) and the loop around the inline handler that made it.
+ * I/O thread. */
+int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms)
+{
+	struct epoll_event evs[32];
+	int n;
+
+	if (ipc->io_stop)
+		return -ESHUTDOWN;
+	n = epoll_wait(ipc->epoll_fd, evs, HP_ARRAY_SIZE(evs), timeout_ms);
+	if (n < 0 && errno != EINTR) {
+		HP_ERR(IPC_LOG, "epoll_wait: %s: the I/O thread stops",
+		       strerror(errno));
+		ipc->io_stop = true;
+	}
+	for (int i = 0; i < n && !ipc->io_stop; i++) {
+		if (evs[i].data.u64 == IPC_EV_STOP)
+			ipc->io_stop = true;
+		else if (evs[i].data.u64 == IPC_EV_LISTEN)
+			ipc_server_accept(ipc);
+		else
+			ipc_rx_peer(ipc, (uint32_t)evs[i].data.u64,
+				    evs[i].events);
+	}
+	return ipc->io_stop ? -ESHUTDOWN : 0;
+}
+
 static void *ipc_io_main(void *arg)
 {
 	struct hp_ipc *ipc = arg;
-	struct epoll_event evs[32];
 
-	for (;;) {
-		int n = epoll_wait(ipc->epoll_fd, evs, HP_ARRAY_SIZE(evs), -1);
+	ipc_io_self = ipc;
+	while (ipc_io_poll(ipc, -1) == 0)
+		;
+	return NULL;
+}
 
-		if (n < 0 && errno != EINTR) {
-			HP_ERR(IPC_LOG, "epoll_wait: %s", strerror(errno));
-			return NULL;
-		}
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.u64 == IPC_EV_STOP)
-				return NULL;
-			if (evs[i].data.u64 == IPC_EV_LISTEN)
-				ipc_server_accept(ipc);
-			else
-				ipc_rx_peer(ipc, (uint32_t)evs[i].data.u64,
-					    evs[i].events);
-		}
-	}
+bool hp_ipc_in_io_thread(const struct hp_ipc *ipc)
+{
+	return ipc && ipc_io_self == ipc;
 }
 
 static int ipc_epoll_add(struct hp_ipc *ipc, int fd, uint64_t data)

@@ -235,21 +235,51 @@ static void ipc_call_send(struct hp_ipc *ipc, struct ipc_call *call,
 		free(t);
 }
 
+/* I/O thread (a call from an inline handler): runs the event loop itself
+ * until every slot is settled or the deadline passed, since the replies
+ * arrive on this very thread. Returns the error of the slots left:
+ * -ETIMEDOUT, or -ESHUTDOWN when the loop saw the stop request. */
+static int ipc_call_loop(struct hp_ipc *ipc, struct ipc_call *call,
+			 const struct timespec *deadline)
+{
+	int ms, r = 0;
+
+	ipc->io_nested = true;
+	for (;;) {
+		pthread_mutex_lock(&ipc->lock);
+		unsigned left = call->nb_left;
+		pthread_mutex_unlock(&ipc->lock);
+		if (!left || (ms = ipc_ms_left(deadline)) == 0)
+			break;
+		r = ipc_io_poll(ipc, ms);
+		if (r < 0)
+			break;
+	}
+	ipc->io_nested = false;
+	return r < 0 ? -ESHUTDOWN : -ETIMEDOUT;
+}
+
 /* Waits until every slot is settled or the deadline passed (the rest get
- * -ETIMEDOUT), then takes the call off the list and drops the peers. */
+ * -ETIMEDOUT, or -ESHUTDOWN), then takes the call off the list and drops
+ * the peers. */
 static void ipc_call_wait(struct hp_ipc *ipc, struct ipc_call *call,
 			  const struct timespec *deadline)
 {
-	pthread_mutex_lock(&ipc->lock);
-	while (call->nb_left) {
-		if (pthread_cond_timedwait(&call->cond, &ipc->lock, deadline) ==
-		    ETIMEDOUT) {
-			for (unsigned i = 0; i < call->nb_slots; i++)
-				if (!call->slots[i].done)
-					ipc_slot_done(call, &call->slots[i],
-						      -ETIMEDOUT);
-		}
+	int err = -ETIMEDOUT;
+
+	if (hp_ipc_in_io_thread(ipc)) {
+		err = ipc_call_loop(ipc, call, deadline);
+		pthread_mutex_lock(&ipc->lock);
+	} else {
+		pthread_mutex_lock(&ipc->lock);
+		while (call->nb_left &&
+		       pthread_cond_timedwait(&call->cond, &ipc->lock,
+					      deadline) != ETIMEDOUT)
+			;
 	}
+	for (unsigned i = 0; i < call->nb_slots; i++)
+		if (!call->slots[i].done)
+			ipc_slot_done(call, &call->slots[i], err);
 	for (struct ipc_call **pp = &ipc->calls; *pp; pp = &(*pp)->next) {
 		if (*pp == call) {
 			*pp = call->next;
@@ -398,8 +428,10 @@ static int ipc_gather(struct hp_ipc *ipc, const uint32_t *to, unsigned nb_to,
 	r = n < 0 ? n : 0;
 	for (int i = 0; i < n; i++) {
 		results[i].status = call->slots[i].status;
-		if (results[i].status == -ETIMEDOUT)
+		if (results[i].status == -ETIMEDOUT && r == 0)
 			r = -ETIMEDOUT;
+		if (results[i].status == -ESHUTDOWN)
+			r = -ESHUTDOWN; /* hp_ipc_destroy cut it short */
 	}
 	if (n >= 0)
 		*ret_nb = (unsigned)n;

@@ -185,7 +185,7 @@ int ipc_send(int fd, const uint8_t *hdr, const struct hp_ipc_msg *msg)
 }
 
 /* Milliseconds left until deadline, rounded up; 0 once it passed. */
-static int ipc_ms_left(const struct timespec *deadline)
+int ipc_ms_left(const struct timespec *deadline)
 {
 	struct timespec now;
 	int64_t ns;

@@ -101,6 +101,8 @@ struct ipc_work {
 	bool up;		/* peer event: up or down */
 	uint16_t kind;		/* message: request or notify */
 	struct hp_ipc_msg *msg; /* message: allocated with the item */
+	hp_ipc_handler_fn fn;	/* deferred message: its inline handler */
+	void *arg;
 };
 
 struct ipc_handler {
@@ -137,7 +139,6 @@ struct hp_ipc {
 	uint64_t next_call_id;
 	struct ipc_call *calls;
 	struct ipc_handler *handlers;
-	struct hp_ipc_msg inline_msg; /* I/O thread: an inline handler's message */
 	unsigned nb_handlers;
 	hp_ipc_peer_fn peer_fn;
 	void *peer_arg;
@@ -149,7 +150,13 @@ struct hp_ipc {
 	struct ipc_work **wq_tail;
 	bool wq_stop;
 
-	struct ipc_rx rx; /* I/O thread only */
+	/* I/O thread only. */
+	struct ipc_rx rx;
+	struct hp_ipc_msg inline_msg; /* an inline handler's message */
+	hp_ipc_handler_fn inline_fn;  /* the inline handler running, if any */
+	void *inline_arg;
+	bool io_nested;	/* a call runs the event loop (ipc_call.c) */
+	bool io_stop;	/* the stop request was seen: the loop ends */
 };
 
 /* ipc_msg.c: wire format and socket I/O. */
@@ -166,6 +173,7 @@ void ipc_send_many(struct ipc_target *t, unsigned n, const uint8_t *hdr,
 		   const struct hp_ipc_msg *msg, const struct timespec *deadline);
 int ipc_recv(int fd, struct ipc_rx *rx);
 void ipc_deadline(int timeout_ms, struct timespec *ret_ts);
+int ipc_ms_left(const struct timespec *deadline);
 
 /* ipc.c: endpoint, peers, I/O thread. */
 int ipc_endpoint_new(bool is_server, unsigned max_peers,
@@ -178,6 +186,7 @@ void ipc_peer_put(struct ipc_peer *peer);
 int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err);
 bool ipc_enter(struct hp_ipc *ipc);
 void ipc_leave(struct hp_ipc *ipc);
+int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms);
 
 /* ipc_server.c: the listening socket. */
 void ipc_server_accept(struct hp_ipc *ipc);

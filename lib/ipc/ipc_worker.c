@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The worker thread: runs handlers and peer callbacks one at a time, in the
- * order the I/O thread queued them. */
+ * order the I/O thread queued them, and the messages inline handlers defer
+ * to it. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hp_log.h"
 #include "ipc_private.h"
@@ -52,11 +55,37 @@ void ipc_worker_push(struct hp_ipc *ipc, struct ipc_work *w)
 		pthread_cond_signal(&ipc->wq_cond);
 }
 
+int hp_ipc_defer(struct hp_ipc *ipc, uint32_t peer,
+		 const struct hp_ipc_msg *msg)
+{
+	struct ipc_work *w;
+
+	if (!hp_ipc_in_io_thread(ipc) || !ipc->inline_fn || !msg ||
+	    msg->nb_fds > HP_IPC_MAX_FDS || msg->len > HP_IPC_MAX_PAYLOAD)
+		return -EINVAL;
+	w = ipc_work_new(peer, 0, true);
+	if (!w)
+		return -ENOMEM;
+	w->kind = msg->id ? IPC_KIND_REQUEST : IPC_KIND_NOTIFY;
+	w->fn = ipc->inline_fn;
+	w->arg = ipc->inline_arg;
+	/* The fds go with the copy. */
+	memcpy(w->msg, msg, offsetof(struct hp_ipc_msg, payload) + msg->len);
+	pthread_mutex_lock(&ipc->lock);
+	ipc_worker_push(ipc, w);
+	pthread_mutex_unlock(&ipc->lock);
+	return 0;
+}
+
 static void ipc_worker_msg(struct hp_ipc *ipc, struct ipc_work *w)
 {
-	hp_ipc_handler_fn fn = NULL;
-	void *arg = NULL;
+	hp_ipc_handler_fn fn = w->fn;
+	void *arg = w->arg;
 
+	if (fn) {
+		fn(ipc, w->peer, w->msg, arg);
+		return;
+	}
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_handlers; i++) {
 		if (ipc->handlers[i].type == w->msg->type) {

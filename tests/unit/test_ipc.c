@@ -1024,6 +1024,283 @@ static void test_ipc_notify_all(void **state)
 	free(msg);
 }
 
+#define T_DEFER 107	/* primary, inline: defers to the worker, which answers */
+#define T_FANOUT 108	/* primary, inline: broadcasts T_PING, answers the count */
+#define T_IECHO 109	/* primary, inline: echoes, telling where it ran */
+#define T_ASK 110	/* secondary, inline: asks the primary T_ECHO, answers */
+
+/* What the inline handlers of the primary saw. */
+struct inl {
+	atomic_int runs_io;	/* runs on the I/O thread */
+	atomic_int runs_worker;	/* runs on the worker */
+	atomic_int defer_r;	/* what hp_ipc_defer returned */
+	atomic_int fan_r;	/* what the nested broadcast returned */
+	atomic_llong fan_ms;	/* how long it took */
+};
+
+static void defer_handler(struct hp_ipc *ipc, uint32_t peer,
+			  const struct hp_ipc_msg *req, void *arg)
+{
+	struct inl *in = arg;
+	struct hp_ipc_msg *reply;
+	char text[64];
+
+	if (hp_ipc_in_io_thread(ipc)) {
+		atomic_fetch_add(&in->runs_io, 1);
+		atomic_store(&in->defer_r, hp_ipc_defer(ipc, peer, req));
+		return;
+	}
+	atomic_fetch_add(&in->runs_worker, 1);
+	reply = malloc(sizeof(*reply));
+	snprintf(text, sizeof(text), "deferred:%.*s", (int)req->len,
+		 (const char *)req->payload);
+	hp_ipc_msg_init(reply, req->type, text, strlen(text));
+	reply->status = (int32_t)req->nb_fds;
+	if (req->nb_fds == 1 && write(req->fds[0], "w", 1) != 1)
+		reply->status = -errno;
+	ipc_close_fds(req->fds, req->nb_fds);
+	hp_ipc_reply(ipc, peer, req, reply);
+	free(reply);
+}
+
+static void test_ipc_defer(void **state)
+{
+	struct srv s = { 0 };
+	struct inl in = { .defer_r = 1 };
+	struct hp_ipc *cli;
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	int p[2], before;
+	char c;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register_inline(s.ipc, T_DEFER, defer_handler,
+						&in), 0);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "warm"), 0);
+	before = count_fds();
+
+	hp_ipc_msg_init(req, T_DEFER, "job", 3);
+	req->fds[0] = p[1];
+	req->nb_fds = 1;
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, WAIT_MS),
+			 0);
+	assert_int_equal(rep->status, 1); /* the fd went to the worker */
+	assert_int_equal(rep->len, 12);
+	assert_memory_equal(rep->payload, "deferred:job", 12);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(atomic_load(&in.defer_r), 0);
+	assert_int_equal(atomic_load(&in.runs_io), 1);
+	assert_int_equal(atomic_load(&in.runs_worker), 1);
+	assert_int_equal(count_fds(), before); /* the worker closed its copy */
+
+	/* only from an inline handler */
+	assert_false(hp_ipc_in_io_thread(s.ipc));
+	assert_false(hp_ipc_in_io_thread(NULL));
+	assert_int_equal(hp_ipc_defer(s.ipc, 1, req), -EINVAL);
+	assert_int_equal(hp_ipc_defer(NULL, 1, req), -EINVAL);
+
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+	close(p[0]);
+	close(p[1]);
+	free(req);
+	free(rep);
+}
+
+/* Primary, inline: broadcasts T_PING with the deadline the request
+ * carries; answers with the broadcast's return as status and "nb=N ok=N"
+ * (results, and replies among them). */
+static void fanout_handler(struct hp_ipc *ipc, uint32_t peer,
+			   const struct hp_ipc_msg *req, void *arg)
+{
+	struct inl *in = arg;
+	struct hp_ipc_msg *msg = malloc(sizeof(*msg));
+	struct hp_ipc_result res[4];
+	unsigned nb = 0, ok = 0;
+	int timeout = 0, r;
+	char text[32];
+
+	memcpy(&timeout, req->payload, sizeof(timeout));
+	hp_ipc_msg_init(msg, T_PING, "f", 1);
+	int64_t t0 = now_ms();
+	r = hp_ipc_broadcast(ipc, msg, timeout, res, 4, &nb);
+	atomic_store(&in->fan_ms, now_ms() - t0);
+	atomic_store(&in->fan_r, r);
+	for (unsigned i = 0; i < nb; i++)
+		ok += res[i].status == 0;
+	snprintf(text, sizeof(text), "nb=%u ok=%u", nb, ok);
+	hp_ipc_msg_init(msg, req->type, text, strlen(text));
+	msg->status = r;
+	hp_ipc_reply(ipc, peer, req, msg);
+	free(msg);
+}
+
+/* Primary, inline: echoes, and counts where it ran. */
+static void iecho_handler(struct hp_ipc *ipc, uint32_t peer,
+			  const struct hp_ipc_msg *req, void *arg)
+{
+	struct inl *in = arg;
+
+	atomic_fetch_add(hp_ipc_in_io_thread(ipc) ? &in->runs_io :
+						    &in->runs_worker, 1);
+	echo_handler(ipc, peer, req, NULL);
+}
+
+/* Secondary, inline: asks the primary (T_ECHO, the request's payload)
+ * from its I/O thread and answers with that call's outcome. */
+static void ask_handler(struct hp_ipc *ipc, uint32_t peer,
+			const struct hp_ipc_msg *req, void *arg)
+{
+	struct hp_ipc_msg *ask = malloc(sizeof(*ask));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	int r;
+
+	(void)arg;
+	hp_ipc_msg_init(ask, T_ECHO, req->payload, req->len);
+	r = hp_ipc_request(ipc, HP_IPC_PRIMARY, ask, rep, WAIT_MS);
+	if (r == 0 && !hp_ipc_in_io_thread(ipc))
+		r = -EXDEV;
+	if (r < 0) {
+		hp_ipc_msg_init(rep, req->type, NULL, 0);
+		rep->status = r;
+	}
+	hp_ipc_reply(ipc, peer, req, rep);
+	free(ask);
+	free(rep);
+}
+
+/* A T_FANOUT request made from a thread of its own. */
+struct fan_req {
+	struct hp_ipc *cli;
+	int timeout;		/* of the broadcast */
+	int r;
+	struct hp_ipc_msg rep;
+	atomic_bool done;
+};
+
+static void *fan_main(void *arg)
+{
+	struct fan_req *f = arg;
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+
+	hp_ipc_msg_init(req, T_FANOUT, &f->timeout, sizeof(f->timeout));
+	f->r = hp_ipc_request(f->cli, HP_IPC_PRIMARY, req, &f->rep, 2 * WAIT_MS);
+	atomic_store(&f->done, true);
+	free(req);
+	return NULL;
+}
+
+static void fan_check(struct fan_req *f, int status, const char *text)
+{
+	assert_int_equal(f->r, 0);
+	assert_int_equal(f->rep.status, status);
+	assert_int_equal(f->rep.len, strlen(text));
+	assert_memory_equal(f->rep.payload, text, f->rep.len);
+}
+
+static void test_ipc_inline_calls(void **state)
+{
+	struct trio t;
+	struct inl in = { 0 };
+	struct fan_req *f = calloc(1, sizeof(*f));
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	pthread_t th;
+
+	(void)state;
+	trio_start(&t);
+	assert_int_equal(hp_ipc_register_inline(t.s.ipc, T_FANOUT,
+						fanout_handler, &in), 0);
+	assert_int_equal(hp_ipc_register_inline(t.s.ipc, T_IECHO, iecho_handler,
+						&in), 0);
+	assert_int_equal(echo_check(t.c[1].ipc, HP_IPC_PRIMARY, "x"), 0);
+
+	/* a broadcast from the primary's I/O thread: every reply arrives */
+	f->cli = t.c[0].ipc;
+	f->timeout = WAIT_MS;
+	fan_main(f);
+	fan_check(f, 0, "nb=3 ok=3");
+
+	/* one that times out, in time; meanwhile another peer's requests are
+	 * answered, an inline type's by the worker */
+	hp_ipc_msg_init(req, T_IECHO, "i", 1);
+	assert_int_equal(hp_ipc_request(t.c[1].ipc, HP_IPC_PRIMARY, req, rep,
+					WAIT_MS), 0);
+	assert_int_equal(atomic_load(&in.runs_io), 1);
+	atomic_store(&t.c[2].silent, true);
+	while (evt_wait(t.c[2].ping_fd, 1, 0))
+		;
+	f->timeout = 1000;
+	atomic_store(&f->done, false);
+	assert_int_equal(pthread_create(&th, NULL, fan_main, f), 0);
+	assert_true(evt_wait(t.c[2].ping_fd, 1, WAIT_MS)); /* loop runs */
+	assert_int_equal(echo_check(t.c[1].ipc, HP_IPC_PRIMARY, "y"), 0);
+	assert_int_equal(hp_ipc_request(t.c[1].ipc, HP_IPC_PRIMARY, req, rep,
+					WAIT_MS), 0);
+	assert_memory_equal(rep->payload, "re:i", 4);
+	assert_false(atomic_load(&f->done)); /* answered during the loop */
+	assert_int_equal(atomic_load(&in.runs_worker), 1);
+	assert_int_equal(atomic_load(&in.runs_io), 1);
+	pthread_join(th, NULL);
+	fan_check(f, -ETIMEDOUT, "nb=3 ok=2");
+	assert_int_equal(atomic_load(&in.fan_r), -ETIMEDOUT);
+	assert_true(atomic_load(&in.fan_ms) >= 995 &&
+		    atomic_load(&in.fan_ms) < 3000);
+	/* after it, inline handlers run inline again */
+	assert_int_equal(hp_ipc_request(t.c[1].ipc, HP_IPC_PRIMARY, req, rep,
+					WAIT_MS), 0);
+	assert_int_equal(atomic_load(&in.runs_io), 2);
+
+	/* a secondary's inline handler asks the primary */
+	assert_int_equal(hp_ipc_register_inline(t.c[0].ipc, T_ASK, ask_handler,
+						NULL), 0);
+	hp_ipc_msg_init(req, T_ASK, "q", 1);
+	assert_int_equal(hp_ipc_request(t.s.ipc, t.c[0].id, req, rep, WAIT_MS),
+			 0);
+	assert_int_equal(rep->status, 1); /* echo_handler's: the length */
+	assert_memory_equal(rep->payload, "re:q", 4);
+
+	trio_stop(&t);
+	free(f);
+	free(req);
+	free(rep);
+}
+
+/* hp_ipc_destroy of the primary while an inline handler waits in a
+ * broadcast: the call fails -ESHUTDOWN, the I/O thread ends, destroy
+ * returns at once. */
+static void test_ipc_inline_call_destroy(void **state)
+{
+	struct trio t;
+	struct inl in = { .fan_r = 1 };
+	struct fan_req *f = calloc(1, sizeof(*f));
+	pthread_t th;
+	int64_t t0;
+
+	(void)state;
+	trio_start(&t);
+	assert_int_equal(hp_ipc_register_inline(t.s.ipc, T_FANOUT,
+						fanout_handler, &in), 0);
+	atomic_store(&t.c[2].silent, true);
+	f->cli = t.c[0].ipc;
+	f->timeout = 20000;
+	assert_int_equal(pthread_create(&th, NULL, fan_main, f), 0);
+	assert_true(evt_wait(t.c[2].ping_fd, 1, WAIT_MS));
+	t0 = now_ms();
+	hp_ipc_destroy(t.s.ipc);
+	t.s.ipc = NULL;
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(atomic_load(&in.fan_r), -ESHUTDOWN);
+	pthread_join(th, NULL);
+	assert_int_equal(f->r, -ECONNRESET); /* the primary went */
+	trio_stop(&t);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1047,6 +1324,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_send_full_buffer, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_multicast, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_notify_all, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_defer, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_inline_calls, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_inline_call_destroy, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
