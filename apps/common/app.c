@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,20 +98,30 @@ static const char *app_lcores_reason(int res)
 	}
 }
 
+/* Names of the ports announced here: a DESTROY event may come when the
+ * port's slot is free already. Event callbacks run one at a time. */
+static char *app_port_names[HP_MAX_PORTS];
+
 /* Tells the user when a port enters or leaves this process. */
 static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
 {
 	struct hp_port_info info;
 	const char *name = hp_port_info_get(port_id, &info) == 0 ? info.name : "";
+	char **known = &app_port_names[port_id];
 
 	(void)arg;
 	switch (ev) {
 	case HP_PORT_EVENT_NEW:
+		free(*known);
+		*known = strdup(name);
 		printf("Port %u: %s is now usable in this process\n", port_id, name);
 		break;
 	case HP_PORT_EVENT_DESTROY:
-		printf("Port %u: %s left this process\n", port_id, name);
+		printf("Port %u: %s left this process\n", port_id,
+		       *known ? *known : name);
+		free(*known);
+		*known = NULL;
 		break;
 	case HP_PORT_EVENT_CONFIG:
 		printf("Port %u: %s reconfigured: %u rx, %u tx queues\n", port_id,

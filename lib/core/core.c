@@ -337,6 +337,7 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	if (core.role == HP_ROLE_PRIMARY) {
 		if (up)
 			return;
+		hp_port_peer_gone(peer);
 		/* A peer that never joined has no memory, so no caches; it
 		 * may well live on (hung up on for sending garbage): waiting
 		 * for it to exit would only stall this thread. */

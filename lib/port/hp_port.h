@@ -31,10 +31,14 @@ enum hp_port_admin {
 	HP_PORT_CLOSED = 2,	/* resources released; may be detached */
 };
 
-/* Events delivered to callbacks in every process. */
+/* Events delivered to callbacks in every process: per attach of a port,
+ * NEW once, CONFIG per change, DESTROY once. A secondary hears of a
+ * port's attach or detach just after the requester has its answer. */
 enum hp_port_event {
-	HP_PORT_EVENT_NEW = 1,	   /* attached and in this process's fast path */
-	HP_PORT_EVENT_DESTROY = 2, /* detached from this process */
+	HP_PORT_EVENT_NEW = 1,	   /* attached and usable in this process */
+	HP_PORT_EVENT_DESTROY = 2, /* detached from this process; the port may
+				    * be gone from the table already (keep
+				    * what you need of it from NEW) */
 	HP_PORT_EVENT_REMOVED = 3, /* the backing device went away */
 	HP_PORT_EVENT_CONFIG = 4,  /* its queues changed in this process */
 };
@@ -176,13 +180,18 @@ HP_API int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 			struct hp_mempool *pool, int timeout_ms);
 
 /* For lib/core, secondary: finds the table once the memory is mapped and
- * attaches every attached port in this process. -EPROTO when the table
- * was built with another HP_MAX_PORTS or layout. */
+ * makes every attached port usable in this process (its NEW event fires;
+ * a port built on demand gets its entry at first use). -EPROTO when the
+ * table was built with another HP_MAX_PORTS or layout. */
 HP_API int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool);
 
 /* For lib/core: detaches every port from this process (secondary), or
  * stops and detaches every port (primary). */
 HP_API void hp_port_fini(void);
+
+/* For lib/core, primary: ipc peer `peer` (a secondary) is gone; frees its
+ * process index and forgets its fast-path entries. */
+HP_API void hp_port_peer_gone(uint32_t peer);
 
 /* Name of a state or admin state, for messages. */
 HP_API const char *hp_port_state_name(enum hp_port_state state);

@@ -35,11 +35,25 @@ struct hp_port_fp {
 /* This process's fast-path entries, indexed by port id; RCU-protected. */
 HP_API extern struct hp_port_fp *hp_port_fp_table[HP_MAX_PORTS];
 
+/* The slow path of hp_port_fp_get: builds and publishes this process's
+ * entry of an attached port whose driver builds entries on demand; NULL
+ * for any other port, and for an online reader (hp_rcu_is_online) that
+ * finds this process's port lock busy: it never waits there, its next
+ * burst tries again. */
+HP_API struct hp_port_fp *hp_port_fp_demand(uint16_t port_id);
+
+/* This process's entry of port_id, built on first use; NULL if the port
+ * is not usable here. Reader side of RCU: see the contract above. */
 static inline struct hp_port_fp *hp_port_fp_get(uint16_t port_id)
 {
+	struct hp_port_fp *fp;
+
 	if (HP_UNLIKELY(port_id >= HP_MAX_PORTS))
 		return NULL;
-	return __atomic_load_n(&hp_port_fp_table[port_id], __ATOMIC_CONSUME);
+	fp = __atomic_load_n(&hp_port_fp_table[port_id], __ATOMIC_CONSUME);
+	if (HP_UNLIKELY(fp == NULL))
+		fp = hp_port_fp_demand(port_id);
+	return fp;
 }
 
 /* Receives up to nb_pkts packets from queue queue_id of port_id; returns

@@ -134,6 +134,14 @@ struct hp_port_driver {
 					 * if not, hp_port_detach refuses with
 					 * -ENOTSUP and the port stays until
 					 * the primary exits */
+	bool on_demand;			/* attach_local needs nothing but the
+					 * port's shared state (no fds) and can
+					 * fail only for memory: a secondary
+					 * builds its entry when it first uses
+					 * the port, and an attach, detach or
+					 * reconfiguration waits only for the
+					 * secondaries that did (see
+					 * doc/design.md, "On-demand entries") */
 	/* Primary, once per attach: checks devargs, fills shared state. */
 	int (*probe)(struct hp_port_dev *dev);
 	/* Primary, once per detach or failed attach: undoes probe. */

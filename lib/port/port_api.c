@@ -207,58 +207,103 @@ int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
 	return port_op(port_id, &a);
 }
 
-/* Primary: a secondary's attach, detach or port operation. */
+/* The pid of peer as the primary sees it, 0 if it is gone. */
+static pid_t port_peer_pid(struct hp_ipc *ipc, uint32_t peer)
+{
+	static struct hp_ipc_peer_info peers[HP_MAX_PROCS]; /* hotplug_lock */
+	int n = hp_ipc_peers(ipc, peers, HP_ARRAY_SIZE(peers));
+
+	for (int i = 0; i < n; i++)
+		if (peers[i].id == peer)
+			return peers[i].pid;
+	return 0;
+}
+
+/* Primary: a secondary's attach, detach or port operation. It runs on
+ * the I/O thread as the request arrives, unless another attach, detach or
+ * operation holds the port table: then the worker thread runs it, which
+ * may wait (the I/O thread never waits on a holder that may itself be
+ * waiting for messages the I/O thread reads). */
 static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 			    const struct hp_ipc_msg *msg, void *arg)
 {
 	struct port_msg_req req;
 	struct port_msg_rep rep;
 	struct hp_ipc_msg reply;
-	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
 	char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
-	pid_t pid = 0;
-	int r, n;
+	enum hp_port_event ev = 0;
+	uint32_t gen = 0;
+	pid_t pid;
+	int r;
 
 	(void)arg;
+	if (!hp_ipc_in_io_thread(ipc))
+		pthread_mutex_lock(&port_ctx.hotplug_lock);
+	else if (pthread_mutex_trylock(&port_ctx.hotplug_lock) != 0) {
+		hp_ipc_defer(ipc, peer, msg);
+		return;
+	}
 	hp_ipc_drop_fds(peer, msg);
 	memset(&req, 0, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	memcpy(&req, msg->payload,
 	       msg->len < sizeof(req) ? msg->len : sizeof(req));
 	req.devargs[HP_DEVARGS_MAX] = '\0';
-	n = hp_ipc_peers(ipc, peers, HP_ARRAY_SIZE(peers));
-	for (int i = 0; i < n; i++)
-		if (peers[i].id == peer)
-			pid = peers[i].pid;
+	pid = port_peer_pid(ipc, peer);
 
 	switch (msg->type) {
 	case PORT_MSG_ATTACH_REQ:
-		r = port_attach_primary(req.devargs, pid, &rep.port_id, rep.err,
-					sizeof(rep.err));
+		r = port_attach_locked(req.devargs, pid, &rep.port_id, &gen,
+				       rep.err, sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
 			       hp_log_quote(q, sizeof(q), req.devargs,
 					    PORT_QUOTE_MAX),
 			       (int)pid, rep.err);
+		ev = HP_PORT_EVENT_NEW;
 		break;
 	case PORT_MSG_DETACH_REQ:
-		r = port_detach_primary(req.port_id, false, rep.name,
-					sizeof(rep.name), rep.err,
-					sizeof(rep.err));
+		r = port_detach_locked(req.port_id, false, rep.name,
+				       sizeof(rep.name), &gen, rep.err,
+				       sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
 			       req.port_id, (int)pid, rep.err);
 		else
 			rep.port_id = req.port_id;
+		ev = HP_PORT_EVENT_DESTROY;
 		break;
 	default:
-		r = port_op_primary(req.port_id, &req.op, rep.err,
-				    sizeof(rep.err));
+		r = port_op_locked(req.port_id, &req.op, rep.err,
+				   sizeof(rep.err));
 		break;
 	}
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	hp_ipc_msg_init(&reply, msg->type, &rep, sizeof(rep));
 	reply.status = r;
 	hp_ipc_reply(ipc, peer, msg, &reply);
+	/* The requester has its answer; now the others hear of it. */
+	if (r == 0 && ev)
+		port_notify(rep.port_id, gen, ev, NULL, 0);
+}
+
+/* Every secondary: a port came, went or changed (no reply). */
+static void port_handle_event(struct hp_ipc *ipc, uint32_t peer,
+			      const struct hp_ipc_msg *msg, void *arg)
+{
+	struct port_msg_local m;
+
+	(void)ipc;
+	(void)arg;
+	hp_ipc_drop_fds(peer, msg);
+	if (msg->len != sizeof(m)) {
+		HP_WARN(PORT_LOG, "port event of %u bytes dropped", msg->len);
+		return;
+	}
+	memcpy(&m, msg->payload, sizeof(m));
+	if (m.event == HP_PORT_EVENT_NEW || m.event == HP_PORT_EVENT_DESTROY ||
+	    m.event == HP_PORT_EVENT_CONFIG)
+		port_announce(m.port_id, m.generation, m.event);
 }
 
 /* Every secondary: publish, rebuild or unpublish a port here. */
@@ -304,18 +349,54 @@ static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
 
 /* Primary: a joining secondary waits here until no attach or detach is
  * under way; after the answer every broadcast reaches it, and every
- * earlier one has finished, so its scan of the table misses nothing. */
+ * earlier one has finished, so its scan of the table misses nothing. The
+ * answer gives it its process index (its bit in each slot's holders). */
 static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 			     const struct hp_ipc_msg *msg, void *arg)
 {
+	struct port_msg_join_rep rep = { 0 };
 	struct hp_ipc_msg reply;
+	int r = -ENOSPC;
 
 	(void)arg;
 	hp_ipc_drop_fds(peer, msg);
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	for (unsigned i = 0; i < HP_MAX_PROCS; i++) {
+		if (port_ctx.proc_peer[i] == peer)
+			port_ctx.proc_peer[i] = 0; /* joins twice: one index */
+		if (r < 0 && port_ctx.proc_peer[i] == 0) {
+			port_ctx.proc_peer[i] = peer;
+			rep.index = i;
+			r = 0;
+		}
+	}
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
+	if (r < 0)
+		HP_ERR(PORT_LOG, "peer %u: all %d process indexes are in use",
+		       peer, HP_MAX_PROCS);
+	hp_ipc_msg_init(&reply, msg->type, &rep, sizeof(rep));
+	reply.status = r;
 	hp_ipc_reply(ipc, peer, msg, &reply);
+}
+
+void hp_port_peer_gone(uint32_t peer)
+{
+	if (!port_ctx.primary)
+		return;
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	for (unsigned i = 0; i < HP_MAX_PROCS; i++) {
+		if (port_ctx.proc_peer[i] != peer)
+			continue;
+		/* Its entries died with it: no detach waits for it, and the
+		 * index is clean for the next secondary. */
+		if (port_ctx.table)
+			PORT_FOREACH_USED(port_ctx.table, id)
+				__atomic_fetch_and(&port_ctx.table->slots[id].holders[i / 64],
+						   ~(1ull << (i % 64)),
+						   __ATOMIC_RELAXED);
+		port_ctx.proc_peer[i] = 0;
+	}
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 }
 
 /* Primary: the fds of an attached port, for a secondary that joins. */
@@ -371,13 +452,24 @@ int port_fds_fetch(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds)
 
 int port_join_barrier(void)
 {
+	struct port_msg_join_rep rep;
 	struct hp_ipc_msg msg, reply;
 	int r;
 
 	hp_ipc_msg_init(&msg, PORT_MSG_JOIN, NULL, 0);
 	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
 			   port_request_timeout());
-	return r < 0 ? r : reply.status;
+	if (r == 0)
+		r = reply.status;
+	if (r == 0 && reply.len != sizeof(rep))
+		r = -EBADMSG;
+	if (r < 0)
+		return r;
+	memcpy(&rep, reply.payload, sizeof(rep));
+	if (rep.index >= HP_MAX_PROCS)
+		return -EBADMSG;
+	port_ctx.proc_index = (int)rep.index;
+	return 0;
 }
 
 void port_handlers_register(struct hp_ipc *ipc)
@@ -385,9 +477,12 @@ void port_handlers_register(struct hp_ipc *ipc)
 	if (port_ctx.primary) {
 		hp_ipc_register(ipc, PORT_MSG_JOIN, port_handle_join, NULL);
 		hp_ipc_register(ipc, PORT_MSG_FDS_REQ, port_handle_fds, NULL);
-		hp_ipc_register(ipc, PORT_MSG_ATTACH_REQ, port_handle_req, NULL);
-		hp_ipc_register(ipc, PORT_MSG_DETACH_REQ, port_handle_req, NULL);
-		hp_ipc_register(ipc, PORT_MSG_OP_REQ, port_handle_req, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_REQ,
+				       port_handle_req, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_REQ,
+				       port_handle_req, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_OP_REQ, port_handle_req,
+				       NULL);
 	} else {
 		/* Local attach/refresh/detach never wait on IPC: run them as
 		 * they arrive, one hand-off fewer per secondary per hotplug. */
@@ -397,5 +492,7 @@ void port_handlers_register(struct hp_ipc *ipc)
 				       port_handle_local, NULL);
 		hp_ipc_register_inline(ipc, PORT_MSG_REFRESH_LOCAL,
 				       port_handle_local, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_EVENT, port_handle_event,
+				       NULL);
 	}
 }

@@ -71,16 +71,41 @@ static void port_slot_release(struct port_slot *s)
 	hp_shm_free(port_ctx.shm, s->drv_shared);
 	s->drv_shared = NULL;
 	port_qstats_zero(s);
+	for (unsigned w = 0; w < PORT_HOLDER_WORDS; w++)
+		PORT_ST(s->holders[w], 0);
 	PORT_ST(s->generation, s->generation + 1);
 	port_slot_set_state(s, HP_PORT_FREE);
 }
 
-/* Broadcasts a local attach, detach or refresh and reports the first
- * failure of a live process; a process that hung up counts as done. */
+int port_holders_peers(uint16_t port_id, uint32_t *peers)
+{
+	const struct port_slot *s = port_slot_get(port_id);
+	int n = 0;
+
+	/* After the caller's write of the state or configuration: a
+	 * secondary that sets its bit later sees that write. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned w = 0; w < PORT_HOLDER_WORDS; w++) {
+		uint64_t bits = __atomic_load_n(&s->holders[w], __ATOMIC_SEQ_CST);
+
+		for (; bits; bits &= bits - 1) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+
+			if (i < HP_MAX_PROCS && port_ctx.proc_peer[i])
+				peers[n++] = port_ctx.proc_peer[i];
+		}
+	}
+	return n;
+}
+
+/* Sends a local attach, detach or refresh and reports the first failure
+ * of a live process; a process that hung up counts as done. A port built
+ * on demand is detached or refreshed only where it is in use. */
 int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		   size_t errlen)
 {
 	static struct hp_ipc_result res[HP_MAX_PROCS];
+	static uint32_t to[HP_MAX_PROCS];
 	struct port_msg_local m = { .port_id = port_id, .generation = gen };
 	struct hp_ipc_msg msg;
 	unsigned n = 0;
@@ -93,8 +118,15 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		msg.nb_fds = f->nb;
 		memcpy(msg.fds, f->fd, sizeof(int) * f->nb);
 	}
-	r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms, res,
-			     HP_ARRAY_SIZE(res), &n);
+	if (type != PORT_MSG_ATTACH_LOCAL &&
+	    port_on_demand(port_slot_get(port_id)))
+		r = hp_ipc_multicast(port_ctx.ipc, to,
+				     (unsigned)port_holders_peers(port_id, to),
+				     &msg, port_ctx.timeout_ms, res,
+				     HP_ARRAY_SIZE(res), &n);
+	else
+		r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms,
+				     res, HP_ARRAY_SIZE(res), &n);
 	for (unsigned i = 0; i < n; i++) {
 		if (res[i].status == -ETIMEDOUT) {
 			port_err(err, errlen,
@@ -116,6 +148,17 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		return r;
 	}
 	return 0;
+}
+
+void port_notify(uint16_t port_id, uint32_t gen, enum hp_port_event ev,
+		 const uint32_t *except, unsigned nb_except)
+{
+	struct port_msg_local m = { .port_id = port_id, .event = (uint16_t)ev,
+				    .generation = gen };
+	struct hp_ipc_msg msg;
+
+	hp_ipc_msg_init(&msg, PORT_MSG_EVENT, &m, sizeof(m));
+	hp_ipc_notify_all(port_ctx.ipc, &msg, except, nb_except);
 }
 
 /* Copies src into dst of size bytes, cut to fit, always terminated
@@ -241,14 +284,25 @@ static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
 
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen)
 {
+	static uint32_t holders[HP_MAX_PROCS];
 	struct port_slot *s = port_slot_get(port_id);
-	int r;
+	int r, n = 0;
 
 	r = port_local_refresh(port_id, s->generation, err, errlen);
 	if (r < 0)
 		return r;
-	return port_broadcast(PORT_MSG_REFRESH_LOCAL, port_id, s->generation,
-			      err, errlen);
+	r = port_broadcast(PORT_MSG_REFRESH_LOCAL, port_id, s->generation,
+			   err, errlen);
+	if (r < 0)
+		return r;
+	/* Processes that rebuilt told their users; the others learn of the
+	 * change here, and build the new entry when they use the port. */
+	if (port_on_demand(s)) {
+		n = port_holders_peers(port_id, holders);
+		port_notify(port_id, s->generation, HP_PORT_EVENT_CONFIG,
+			    holders, (unsigned)n);
+	}
+	return 0;
 }
 
 /* Joins port_id, now attached everywhere, and the peer its probe named:
@@ -388,8 +442,9 @@ static int port_parse(const char *devargs, struct hp_devargs *args,
 	return 0;
 }
 
-int port_attach_primary(const char *devargs, pid_t requester,
-			uint16_t *ret_port_id, char *err, size_t errlen)
+int port_attach_locked(const char *devargs, pid_t requester,
+		       uint16_t *ret_port_id, uint32_t *ret_gen, char *err,
+		       size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	static struct hp_pci_dev pci;	/* under hotplug_lock */
@@ -398,7 +453,6 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	uint16_t id;
 	int r;
 
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	r = port_gone(err, errlen);
 	if (r == 0)
 		r = port_parse(devargs, &args, &drv, &pci, err, errlen);
@@ -425,15 +479,19 @@ int port_attach_primary(const char *devargs, pid_t requester,
 	r = port_local_attach(id, s->generation, NULL, err, errlen);
 	if (r < 0)
 		goto err_unprobe;
-	r = port_broadcast(PORT_MSG_ATTACH_LOCAL, id, s->generation, err,
-			   errlen);
-	if (r < 0)
-		goto err_undo_all;
+	/* Secondaries build an on-demand port's entry when they use it. */
+	if (!port_on_demand(s)) {
+		r = port_broadcast(PORT_MSG_ATTACH_LOCAL, id, s->generation,
+				   err, errlen);
+		if (r < 0)
+			goto err_undo_all;
+	}
 	port_slot_set_state(s, HP_PORT_ATTACHED);
 	r = port_peer_link(id, err, errlen);
 	if (r < 0)
 		goto err_undo_all;
 	*ret_port_id = id;
+	*ret_gen = s->generation;
 	HP_INFO(PORT_LOG, "port %u: attached %s (requested by pid %d)", id,
 		args.name, (int)requester);
 	goto out;
@@ -455,12 +513,11 @@ err_undo_all:
 err_unprobe:
 	port_unprobe(id, drv, &args);
 out:
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	return r;
 }
 
-int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
-			size_t len, char *err, size_t errlen)
+int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
+		       size_t len, uint32_t *ret_gen, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	const struct hp_port_driver *drv;
@@ -468,7 +525,6 @@ int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 	uint32_t st;
 	int r;
 
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	r = port_gone(err, errlen);
 	if (r < 0)
 		goto out;
@@ -523,8 +579,38 @@ int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 	if (name && len)
 		snprintf(name, len, "%s", s->name);
 	HP_INFO(PORT_LOG, "port %u: detached %s", port_id, s->name);
+	*ret_gen = s->generation;
 	port_unprobe(port_id, drv, &args);
 out:
+	return r;
+}
+
+int port_attach_primary(const char *devargs, pid_t requester,
+			uint16_t *ret_port_id, char *err, size_t errlen)
+{
+	uint32_t gen;
+	int r;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_attach_locked(devargs, requester, ret_port_id, &gen, err,
+			       errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	if (r == 0)
+		port_notify(*ret_port_id, gen, HP_PORT_EVENT_NEW, NULL, 0);
+	return r;
+}
+
+int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
+			size_t len, char *err, size_t errlen)
+{
+	uint32_t gen;
+	int r;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_detach_locked(port_id, shutdown, name, len, &gen, err,
+			       errlen);
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	if (r == 0)
+		port_notify(port_id, gen, HP_PORT_EVENT_DESTROY, NULL, 0);
 	return r;
 }

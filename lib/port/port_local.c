@@ -10,7 +10,23 @@
  * now, publish it in place of the old one, wait for the readers, then let
  * the driver free the old one; if the build fails the old entry stays. All
  * run under local_lock and check the slot's generation and state, so a
- * late or repeated message is harmless. */
+ * late or repeated message is harmless.
+ *
+ * On demand: a port whose driver says so (on_demand, no fds) reaches a
+ * secondary's fast path when a thread there first asks for it
+ * (hp_port_fp_get, the bursts). The secondary sets its bit in the slot's
+ * holders, then reads the slot's state again: the primary, which marks the
+ * slot DETACHING (or changes its configuration) before it reads the
+ * holders, either sees the bit and asks this process to unpublish (or
+ * rebuild), or this process sees the new state and backs off. Both sides
+ * put a full fence between their write and their read, so one of the two
+ * always happens. Only holders are asked anything: an attach, detach or
+ * reconfiguration never waits for a secondary that did not use the port.
+ *
+ * Events: each process fires NEW once per generation of a port (when the
+ * port comes: by message, or at join), then at most one CONFIG per
+ * change, then DESTROY once; port_announce keeps the pairs whatever order
+ * the messages come in. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +215,7 @@ int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u (%s): in this process's fast path", port_id,
 		 slot->name);
-	port_event_fire(port_id, HP_PORT_EVENT_NEW);
+	port_announce(port_id, gen, HP_PORT_EVENT_NEW);
 	return 0;
 
 out_unlock:
@@ -268,6 +284,114 @@ void port_local_detach(uint16_t port_id, uint32_t gen)
 		port_fds_close(&port_ctx.fds[port_id]);
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u: out of this process's fast path", port_id);
-	port_event_fire(port_id, HP_PORT_EVENT_DESTROY);
+	port_announce(port_id, gen, HP_PORT_EVENT_DESTROY);
 	free(pl);
+}
+
+void port_announce(uint16_t port_id, uint32_t gen, enum hp_port_event ev)
+{
+	struct port_slot *slot;
+	bool fire = false;
+
+	if (port_id >= HP_MAX_PORTS)
+		return;
+	pthread_mutex_lock(&port_ctx.local_lock);
+	slot = port_ctx.joined ? port_slot_get(port_id) : NULL;
+	bool on = port_ctx.announced[port_id].on &&
+		  port_ctx.announced[port_id].gen == gen;
+	switch (ev) {
+	case HP_PORT_EVENT_NEW:
+		/* Only while that generation is there: a late message about
+		 * a port gone since must not announce it. */
+		fire = !on && slot && PORT_LD(slot->generation) == gen &&
+		       __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) !=
+			       HP_PORT_FREE;
+		if (fire) {
+			port_ctx.announced[port_id].on = true;
+			port_ctx.announced[port_id].gen = gen;
+		}
+		break;
+	case HP_PORT_EVENT_DESTROY:
+		fire = on;
+		if (fire)
+			port_ctx.announced[port_id].on = false;
+		break;
+	default:
+		fire = on;
+		break;
+	}
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	if (fire)
+		port_event_fire(port_id, ev);
+}
+
+bool port_on_demand(const struct port_slot *s)
+{
+	const struct hp_port_driver *drv = port_driver_get(s->driver);
+
+	return drv && drv->on_demand && s->nb_fds == 0;
+}
+
+/* Sets or clears this process's bit in the slot's holders. */
+static void port_holder_mark(struct port_slot *slot, bool on)
+{
+	unsigned i = (unsigned)port_ctx.proc_index;
+	uint64_t bit = 1ull << (i % 64);
+
+	if (on)
+		__atomic_fetch_or(&slot->holders[i / 64], bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&slot->holders[i / 64], ~bit,
+				   __ATOMIC_SEQ_CST);
+}
+
+struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
+{
+	struct port_slot *slot = port_slot_get(port_id);
+	struct hp_port_fp *fp = NULL;
+	struct port_local *pl;
+	char err[PORT_ERR_MAX];
+	uint32_t gen;
+	int r;
+
+	/* Cheap refusals first: polling a port that is not there comes
+	 * here on every burst. */
+	if (!slot || port_ctx.primary || port_ctx.proc_index < 0 ||
+	    __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED)
+		return NULL;
+	/* An online reader must not wait for the lock: its holder may be
+	 * waiting for this very thread's quiescent state. */
+	if (!hp_rcu_is_online())
+		pthread_mutex_lock(&port_ctx.local_lock);
+	else if (pthread_mutex_trylock(&port_ctx.local_lock) != 0)
+		return NULL;
+	if (!port_ctx.joined || !port_on_demand(slot))
+		goto out;
+	if (port_ctx.locals[port_id]) {
+		fp = &port_ctx.locals[port_id]->fp;
+		goto out;
+	}
+	gen = PORT_LD(slot->generation);
+	port_holder_mark(slot, true);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&slot->state, __ATOMIC_SEQ_CST) != HP_PORT_ATTACHED ||
+	    PORT_LD(slot->generation) != gen) {
+		port_holder_mark(slot, false); /* going: the primary unpublishes */
+		goto out;
+	}
+	pl = port_local_new(port_id, slot, gen, err, sizeof(err), &r);
+	if (!pl) {
+		port_holder_mark(slot, false);
+		HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s", port_id,
+			slot->name, err);
+		goto out;
+	}
+	port_ctx.locals[port_id] = pl;
+	fp = &pl->fp;
+	__atomic_store_n(&hp_port_fp_table[port_id], fp, __ATOMIC_RELEASE);
+	HP_DEBUG(PORT_LOG, "port %u (%s): in this process's fast path, on first use",
+		 port_id, slot->name);
+out:
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	return fp;
 }

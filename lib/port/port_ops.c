@@ -136,13 +136,12 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 	return r;
 }
 
-int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
-		    size_t errlen)
+int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
+		   size_t errlen)
 {
 	struct port_slot *s;
 	int r;
 
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	r = port_gone(err, errlen);
 	if (r < 0)
 		goto out;
@@ -178,6 +177,16 @@ int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 		r = -EINVAL;
 	}
 out:
+	return r;
+}
+
+int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
+		    size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_op_locked(port_id, a, err, errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	return r;
 }

@@ -25,6 +25,8 @@ struct port_conf {
 	struct hp_port_queue_conf txq[HP_PORT_MAX_QUEUES];
 };
 
+#define PORT_HOLDER_WORDS ((HP_MAX_PROCS + 63) / 64)
+
 /* One slot of the shared port table. The primary writes every field but
  * the counters; fast-path threads of any process write the counters of
  * the queues they poll. */
@@ -47,6 +49,10 @@ struct port_slot {
 	int32_t socket_id;	/* NUMA node, -1 unknown */
 	struct port_conf conf;	/* probe's defaults, then hp_port_configure
 				 * and queue set-up; primary */
+	/* Bit i: the secondary with process index i may have the port in
+	 * its fast path (on-demand drivers); it sets its own bit, the
+	 * primary clears them when the slot or that secondary goes. */
+	uint64_t holders[PORT_HOLDER_WORDS];
 	struct hp_port_qstats rx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
 	struct hp_port_qstats tx_stats[HP_PORT_MAX_QUEUES]; /* pollers */
 };
@@ -95,6 +101,8 @@ enum port_msg_type {
 	PORT_MSG_JOIN = 37,	   /* secondary -> primary: wait for hotplug */
 	PORT_MSG_REFRESH_LOCAL = 38, /* primary -> all: rebuild the entry */
 	PORT_MSG_FDS_REQ = 39,	   /* secondary -> primary: a port's fds */
+	PORT_MSG_EVENT = 40,	   /* primary -> all: a port came, went or
+				    * changed (notification, no reply) */
 };
 
 enum port_op {
@@ -130,15 +138,20 @@ struct port_msg_rep {
 
 struct port_msg_local {
 	uint16_t port_id;
-	uint16_t pad;		/* 0: no uninitialised bytes go out */
+	uint16_t event;		/* PORT_MSG_EVENT: enum hp_port_event; else 0 */
 	uint32_t generation;
+};
+
+/* The primary's answer to PORT_MSG_JOIN. */
+struct port_msg_join_rep {
+	uint32_t index;		/* the secondary's process index */
 };
 
 /* Process-wide state of the port layer. */
 struct port_ctx {
 	bool primary;
-	bool joined;
-	pid_t pid;		  /* this process, as hotplug requests name it */		  /* secondary: memory mapped, table known */
+	bool joined;		  /* secondary: memory mapped, table known */
+	pid_t pid;		  /* this process, as hotplug requests name it */
 	struct hp_shm *shm;
 	struct hp_ipc *ipc;
 	struct port_table *table;
@@ -147,6 +160,16 @@ struct port_ctx {
 	pthread_mutex_t hotplug_lock; /* primary: one attach/detach at a time */
 	pthread_mutex_t local_lock;   /* this process's fast-path entries */
 	struct port_local *locals[HP_MAX_PORTS];
+	/* Under local_lock: each port whose NEW event this process fired
+	 * and whose DESTROY it has not, with the generation it was for. */
+	struct {
+		bool on;
+		uint32_t gen;
+	} announced[HP_MAX_PORTS];
+	int proc_index;		  /* secondary: its bit in holders, -1 */
+	/* Primary, under hotplug_lock: the ipc peer id of each secondary
+	 * process index (0: free). */
+	uint32_t proc_peer[HP_MAX_PROCS];
 	/* Each port's fds as this process holds them: the primary's from
 	 * probe to remove (under hotplug_lock), a secondary's while the port
 	 * is in its fast path (under local_lock). */
@@ -177,6 +200,8 @@ void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
 void port_fds_close(struct hp_port_fds *f);
 
 /* port_local.c: this process's side of attach, detach and refresh */
+void port_announce(uint16_t port_id, uint32_t gen, enum hp_port_event ev);
+bool port_on_demand(const struct port_slot *s);
 int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 		      char *err, size_t errlen);
 void port_local_detach(uint16_t port_id, uint32_t gen);
@@ -191,7 +216,8 @@ int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 		   size_t errlen);
 
 /* port_hotplug.c: the primary's side; a detach at shutdown also removes
- * the ports of drivers that are not detachable. */
+ * the ports of drivers that are not detachable. Both take hotplug_lock
+ * and, on success, tell every secondary (port_notify). */
 int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen);
 int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
@@ -199,10 +225,27 @@ int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		   size_t errlen);
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen);
+/* Tells every secondary (but those in except) that a port came, went or
+ * changed; no reply is awaited. */
+void port_notify(uint16_t port_id, uint32_t gen, enum hp_port_event ev,
+		 const uint32_t *except, unsigned nb_except);
+/* The ipc peer ids of the secondaries in port_id's holders (at most
+ * HP_MAX_PROCS), after a full fence. Under hotplug_lock. */
+int port_holders_peers(uint16_t port_id, uint32_t *peers);
+/* port_attach_primary and port_detach_primary with hotplug_lock held by
+ * the caller; they tell the secondaries nothing (port_notify does). */
+int port_attach_locked(const char *devargs, pid_t requester,
+		       uint16_t *ret_port_id, uint32_t *ret_gen, char *err,
+		       size_t errlen);
+int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
+		       size_t len, uint32_t *ret_gen, char *err, size_t errlen);
 
 /* port_ops.c: the primary's side of start/stop/close and configuration */
 int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 		    size_t errlen);
+/* port_op_primary with hotplug_lock held by the caller. */
+int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
+		   size_t errlen);
 
 /* port_api.c */
 void port_handlers_register(struct hp_ipc *ipc);

@@ -6,6 +6,8 @@
 #ifndef HP_RCU_H
 #define HP_RCU_H
 
+#include <stdbool.h>
+
 #include "hp_common.h"
 
 /* Registers the calling thread as a fast-path reader (online); pairs with
@@ -19,6 +21,9 @@ HP_API void hp_rcu_quiescent(void);
 HP_API void hp_rcu_thread_offline(void);
 /* Marks the calling reader as reading again after hp_rcu_thread_offline. */
 HP_API void hp_rcu_thread_online(void);
+/* Whether this thread is a registered reader and online now (it must not
+ * wait for anything a grace period waits for). */
+HP_API bool hp_rcu_is_online(void);
 /* Waits until every reader thread of this process has passed a quiescent
  * state or is offline. Never from a registered online reader thread. */
 HP_API void hp_rcu_synchronize(void);

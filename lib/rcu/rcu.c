@@ -61,6 +61,11 @@ void hp_rcu_thread_online(void)
 	rcu_thread_online();
 }
 
+bool hp_rcu_is_online(void)
+{
+	return rcu_read_ongoing() != 0;
+}
+
 void hp_rcu_synchronize(void)
 {
 	synchronize_rcu();

@@ -12,7 +12,7 @@
 /* Layout version of shared memory (header, port table, packet buffers);
  * bump it whenever a shared struct changes. A secondary of another one is
  * refused, with both versions named. */
-#define HP_SHM_LAYOUT_VERSION 2
+#define HP_SHM_LAYOUT_VERSION 3
 /* Most segments one instance maps (one per NUMA node at most). */
 #define HP_SHM_MAX_SEGS 8
 /* Longest zone name, with its NUL. */

@@ -173,6 +173,37 @@ static void test_port_attach_from_secondary_seen_by_all(void **state)
 	child_stop(&b);
 }
 
+/* A port built on demand: a secondary that never used it is not asked at
+ * detach (here it is stopped, and the detach still succeeds at once); the
+ * one that used it is, and loses it. */
+static void test_port_on_demand_asks_only_users(void **state)
+{
+	struct child user = { 0 }, idle = { 0 };
+	char buf[256], err[256];
+	uint16_t id;
+	int st;
+
+	(void)state;
+	child_start(&user, false);
+	child_start(&idle, false);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "has 0"), "ok 1");
+	kill(idle.pid, SIGSTOP);
+	assert_int_equal(waitpid(idle.pid, &st, WUNTRACED), idle.pid);
+	assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)), 0);
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "has 0"), "ok 0");
+	/* Again, the user asking: the slot is reused, the user builds anew. */
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "attach net_null1"), "ok 0");
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "has 0"), "ok 1");
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "detach 0"), "ok net_null1");
+	assert_string_equal(child_cmd(&user, buf, sizeof(buf), "has 0"), "ok 0");
+	kill(idle.pid, SIGCONT);
+	assert_string_equal(child_cmd(&idle, buf, sizeof(buf), "has 0"), "ok 0");
+	assert_string_equal(child_cmd(&idle, buf, sizeof(buf), "count"), "ok 0");
+	child_stop(&user);
+	child_stop(&idle);
+}
+
 static void test_port_late_secondary_sees_ports(void **state)
 {
 	struct child c = { 0 };
@@ -354,6 +385,8 @@ static void test_port_stalled_secondary_fails_detach(void **state)
 	(void)state;
 	child_start(&c, false);
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	/* The child uses the port: its fast path has it. */
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "has 0"), "ok 1");
 	/* Regression: kill() returns before the child's threads stop, and a
 	 * busy machine let its I/O thread answer the detach first; wait
 	 * until the whole child is stopped. */
@@ -666,6 +699,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_attach_detach_primary, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_on_demand_asks_only_users, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_table_full, setup, primary_teardown),

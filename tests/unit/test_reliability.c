@@ -390,7 +390,8 @@ static void test_2000_cycles_flat(void **state)
 }
 
 /* Stalls (SIGSTOP) at a detach, again and again: each fails with
- * -ETIMEDOUT naming the stalled pid and frees nothing; after SIGCONT the
+ * -ETIMEDOUT naming the stalled pid (which had used the port) and frees
+ * nothing; ports it never used come and go meanwhile; after SIGCONT the
  * retry succeeds, and another secondary sees everything meanwhile. */
 static void test_stalled_secondaries(void **state)
 {
@@ -406,8 +407,13 @@ static void test_stalled_secondaries(void **state)
 	for (unsigned i = 0; i < rounds; i++) {
 		assert_string_equal(child_cmd(&other, buf, sizeof(buf), "attach net_null%u", i), "ok 0");
 		id = 0;
+		assert_string_equal(child_cmd(&stalled, buf, sizeof(buf), "has 0"), "ok 1");
 		kill(stalled.pid, SIGSTOP);
 		assert_int_equal(waitpid(stalled.pid, &st, WUNTRACED), stalled.pid);
+		uint16_t unused;
+		assert_int_equal(hp_port_attach("net_null_unused", &unused), 0);
+		assert_string_equal(child_cmd(&other, buf, sizeof(buf), "has %u", unused), "ok 1");
+		assert_int_equal(hp_port_detach(unused, NULL, 0), 0);
 		assert_int_equal(hp_port_detach_msg(id, NULL, 0, err, sizeof(err)), -ETIMEDOUT);
 		snprintf(expect, sizeof(expect), "secondary pid %d did not answer", (int)stalled.pid);
 		if (!strstr(err, expect))

@@ -118,6 +118,7 @@ static const struct hp_port_driver null_driver = {
 	.keys = null_keys,
 	.shared_size = sizeof(struct null_shared),
 	.detachable = true,
+	.on_demand = true,
 	.probe = null_probe,
 	.attach_local = null_attach_local,
 };

@@ -256,6 +256,7 @@ static const struct hp_port_driver ring_driver = {
 	.keys = ring_keys,
 	.shared_size = sizeof(struct ring_shared),
 	.detachable = true,
+	.on_demand = true,
 	.probe = ring_probe,
 	.remove = ring_remove,
 	.attach_local = ring_attach_local,
