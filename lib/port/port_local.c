@@ -261,7 +261,7 @@ out_unlock:
 	free(old);
 	/* Users of the queue counts (forwarding streams) follow the change. */
 	if (rebuilt)
-		port_event_fire(port_id, HP_PORT_EVENT_CONFIG);
+		port_announce(port_id, gen, HP_PORT_EVENT_CONFIG);
 	return r;
 }
 

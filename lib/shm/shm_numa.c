@@ -1,14 +1,73 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* NUMA placement: turns --socket-mem into segments and binds each to its
- * node with libnuma. */
+ * node with libnuma.
+ *
+ * libnuma is loaded (dlopen) only on a machine with more than one node
+ * online, as the kernel lists them in /sys/devices/system/node/online:
+ * elsewhere placement is a no-op, and a process that links libnuma pays
+ * for mapping it and for its constructor, which reads four files of /proc
+ * and /sys at every start. */
 #include <errno.h>
+#include <fcntl.h>
 #include <numa.h>
 #include <numaif.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "hp_dl.h"
 #include "hp_log.h"
 #include "shm_private.h"
+
+#define SHM_NUMA_SONAME "libnuma.so.1"
+#define SHM_NUMA_ONLINE "/sys/devices/system/node/online"
+
+/* The calls into libnuma, typed from its headers. */
+static struct {
+	__typeof__(numa_available) *available;
+	__typeof__(numa_num_configured_nodes) *num_configured_nodes;
+	__typeof__(numa_max_node) *max_node;
+	__typeof__(numa_allocate_nodemask) *allocate_nodemask;
+	__typeof__(numa_bitmask_setbit) *bitmask_setbit;
+	__typeof__(numa_bitmask_free) *bitmask_free;
+	__typeof__(mbind) *mbind;
+} shm_numa;
+
+#define SHM_NUMA_SYM(f, name) { name, (void **)&shm_numa.f }
+
+static const struct hp_dl_sym shm_numa_syms[] = {
+	SHM_NUMA_SYM(available, "numa_available"),
+	SHM_NUMA_SYM(num_configured_nodes, "numa_num_configured_nodes"),
+	SHM_NUMA_SYM(max_node, "numa_max_node"),
+	SHM_NUMA_SYM(allocate_nodemask, "numa_allocate_nodemask"),
+	SHM_NUMA_SYM(bitmask_setbit, "numa_bitmask_setbit"),
+	SHM_NUMA_SYM(bitmask_free, "numa_bitmask_free"),
+	SHM_NUMA_SYM(mbind, "mbind"),
+};
+
+static struct hp_dl_lib shm_numa_dl = {
+	.soname = SHM_NUMA_SONAME,
+	.syms = shm_numa_syms,
+	.nb = HP_ARRAY_SIZE(shm_numa_syms),
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* Whether the kernel lists more than node 0 online (no file: no NUMA). */
+static bool shm_numa_multi_node(void)
+{
+	char buf[64];
+	ssize_t n = -1;
+	int fd = open(SHM_NUMA_ONLINE, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strcmp(buf, "0\n") != 0 && strcmp(buf, "0") != 0;
+}
 
 /* Most entries --socket-mem may list (libnuma's usual node limit). */
 #define SHM_NUMA_MAX_NODES 1024
@@ -17,9 +76,19 @@
 
 int shm_numa_nodes(void)
 {
-	if (numa_available() < 0 || numa_num_configured_nodes() < 2)
+	int r;
+
+	if (!shm_numa_multi_node())
 		return 1;
-	return numa_max_node() + 1;
+	r = hp_dl_load(&shm_numa_dl);
+	if (r < 0) {
+		HP_WARN(SHM_LOG, "more than one NUMA node, but %s: memory is not placed (apt-get install libnuma1)",
+			shm_numa_dl.why);
+		return 1;
+	}
+	if (shm_numa.available() < 0 || shm_numa.num_configured_nodes() < 2)
+		return 1;
+	return shm_numa.max_node() + 1;
 }
 
 /* Reads one "MB" item; -EINVAL unless it is digits only and fits in bytes. */
@@ -117,15 +186,22 @@ int hp_shm_socket_mem_check(const char *spec)
 
 int shm_numa_bind(void *addr, size_t len, int node)
 {
-	struct bitmask *mask = numa_allocate_nodemask();
-	int r = 0;
+	struct bitmask *mask;
+	int r = hp_dl_load(&shm_numa_dl);
 
-	numa_bitmask_setbit(mask, (unsigned)node);
-	if (mbind(addr, len, MPOL_BIND, mask->maskp, mask->size + 1, 0) < 0) {
+	if (r < 0) {
+		HP_ERR(SHM_LOG, "cannot place memory on node %d: %s", node,
+		       shm_numa_dl.why);
+		return r;
+	}
+	mask = shm_numa.allocate_nodemask();
+	shm_numa.bitmask_setbit(mask, (unsigned)node);
+	if (shm_numa.mbind(addr, len, MPOL_BIND, mask->maskp, mask->size + 1,
+			   0) < 0) {
 		r = -errno;
 		HP_DEBUG(SHM_LOG, "binding %zu bytes at %p to node %d: %s", len,
 			 addr, node, strerror(-r));
 	}
-	numa_bitmask_free(mask);
+	shm_numa.bitmask_free(mask);
 	return r;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """libpcap, libedit and libpci are loaded when first used, never at
-start-up: a process maps libpcap once it has a pcap port, libedit once its
+start-up (and libnuma only on a machine with more than one NUMA node): a process maps libpcap once it has a pcap port, libedit once its
 prompt starts and libpci once it scans the PCI bus (the primary at
 start-up, any process for show pci or a PCI attach); where they cannot be
 loaded (hidden in a mount namespace), a pcap port, -i, show pci and a PCI
@@ -10,7 +10,8 @@ primary's start-up scan warns once, and everything else works.
 
 Regression test: linking libpcap and libedit made every process map 13
 more libraries (libdbus, libsystemd, libgcrypt, ...) and start 3 ms later;
-linking libpci (with libz and libudev) cost each secondary 0.7 ms more."""
+linking libpci (with libz and libudev) cost each secondary 0.7 ms more;
+linking libnuma made every process read four files at start-up."""
 import os
 import re
 import shutil
@@ -32,6 +33,20 @@ def mapped(pid):
     with open("/proc/%d/maps" % pid) as f:
         maps = f.read()
     return {lib for lib in LIBS if "/" + lib.split(".so")[0] + ".so." in maps}
+
+
+def multi_node():
+    """Whether the kernel lists more than node 0 online."""
+    try:
+        with open("/sys/devices/system/node/online") as f:
+            return f.read().strip() != "0"
+    except OSError:
+        return False
+
+
+def maps_numa(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "/libnuma.so." in f.read()
 
 
 def lib_path(lib):
@@ -56,6 +71,9 @@ def test_loaded_on_first_use():
             for p, libs in ((pri, {PCI}), (s, set())):
                 hp.check(mapped(p.pid) == libs, "%s maps %s at start-up" %
                          (p.name, mapped(p.pid)), p)
+                if not multi_node():
+                    hp.check(not maps_numa(p.pid), "%s maps libnuma on a "
+                             "single-node machine" % p.name, p)
             s.cmd("port attach net_pcap1,tx_pcap=%s/out.pcap" % tmp, r"Port 1 attached")
             for p, libs in ((pri, {PCAP, PCI}), (s, {PCAP})):
                 hp.check(mapped(p.pid) == libs,
