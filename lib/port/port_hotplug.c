@@ -82,11 +82,12 @@ int port_holders_peers(uint16_t port_id, uint32_t *peers)
 	const struct port_slot *s = port_slot_get(port_id);
 	int n = 0;
 
-	/* After the caller's write of the state or configuration: a
-	 * secondary that sets its bit later sees that write. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* A read-modify-write of each word, after the caller's write of the
+	 * state or configuration: a secondary whose bit-setting comes later
+	 * on that word reads from it, and so sees that write. */
 	for (unsigned w = 0; w < PORT_HOLDER_WORDS; w++) {
-		uint64_t bits = __atomic_load_n(&s->holders[w], __ATOMIC_SEQ_CST);
+		uint64_t bits = __atomic_fetch_or((uint64_t *)&s->holders[w], 0,
+						  __ATOMIC_SEQ_CST);
 
 		for (; bits; bits &= bits - 1) {
 			unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);

@@ -19,8 +19,9 @@
  * slot DETACHING (or changes its configuration) before it reads the
  * holders, either sees the bit and asks this process to unpublish (or
  * rebuild), or this process sees the new state and backs off. Both sides
- * put a full fence between their write and their read, so one of the two
- * always happens. Only holders are asked anything: an attach, detach or
+ * access the holders word with a sequentially consistent read-modify-write
+ * (the primary's ORs in 0), so one of the two always happens: whichever
+ * comes second on that word reads from the first. Only holders are asked anything: an attach, detach or
  * reconfiguration never waits for a secondary that did not use the port.
  *
  * Events: each process fires NEW once per generation of a port (when the
@@ -373,8 +374,7 @@ struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
 	}
 	gen = PORT_LD(slot->generation);
 	port_holder_mark(slot, true);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&slot->state, __ATOMIC_SEQ_CST) != HP_PORT_ATTACHED ||
+	if (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
 	    PORT_LD(slot->generation) != gen) {
 		port_holder_mark(slot, false); /* going: the primary unpublishes */
 		goto out;

@@ -230,7 +230,8 @@ int port_refresh_all(uint16_t port_id, char *err, size_t errlen);
 void port_notify(uint16_t port_id, uint32_t gen, enum hp_port_event ev,
 		 const uint32_t *except, unsigned nb_except);
 /* The ipc peer ids of the secondaries in port_id's holders (at most
- * HP_MAX_PROCS), after a full fence. Under hotplug_lock. */
+ * HP_MAX_PROCS), each word read with a read-modify-write. Under
+ * hotplug_lock. */
 int port_holders_peers(uint16_t port_id, uint32_t *peers);
 /* port_attach_primary and port_detach_primary with hotplug_lock held by
  * the caller; they tell the secondaries nothing (port_notify does). */
