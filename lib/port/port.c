@@ -16,6 +16,7 @@ struct hp_port_fp *hp_port_fp_table[HP_MAX_PORTS];
 struct port_ctx port_ctx = {
 	.hotplug_lock = PTHREAD_MUTEX_INITIALIZER,
 	.local_lock = PTHREAD_MUTEX_INITIALIZER,
+	.procs_lock = PTHREAD_MUTEX_INITIALIZER,
 	.proc_index = -1,
 };
 
@@ -226,10 +227,8 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 		char err[PORT_ERR_MAX];
 		if (port_state_load(s) != HP_PORT_ATTACHED)
 			continue;
-		if (port_on_demand(s)) {
-			port_announce((uint16_t)id, gen, HP_PORT_EVENT_NEW);
-			continue;
-		}
+		if (port_on_demand(s))
+			continue; /* built at first use */
 		if (s->nb_fds) {
 			r = port_fds_fetch((uint16_t)id, gen, &fds);
 			if (r == -ESTALE)
@@ -247,6 +246,7 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",
 				id, s->name, err);
 	}
+	port_rescan(); /* NEW for every port usable here */
 	return 0;
 }
 
@@ -267,20 +267,16 @@ void hp_port_fini(void)
 	} else {
 		for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
 			uint32_t gen = 0;
-			bool here, told;
+			bool here;
 			pthread_mutex_lock(&port_ctx.local_lock);
 			here = port_ctx.locals[id] != NULL;
-			told = port_ctx.announced[id].on;
 			if (here)
 				gen = port_ctx.locals[id]->generation;
-			else if (told)
-				gen = port_ctx.announced[id].gen;
 			pthread_mutex_unlock(&port_ctx.local_lock);
 			if (here)
 				port_local_detach(id, gen);
-			else if (told)
-				port_announce(id, gen, HP_PORT_EVENT_DESTROY);
 		}
+		port_forget_all();
 	}
 	/* The ipc worker may still serve a request until lib/core stops it:
 	 * under hotplug_lock, it then finds no table and refuses. */
@@ -289,7 +285,9 @@ void hp_port_fini(void)
 	port_ctx.joined = false;
 	port_ctx.table = NULL;
 	port_ctx.proc_index = -1;
+	pthread_mutex_lock(&port_ctx.procs_lock);
 	memset(port_ctx.proc_peer, 0, sizeof(port_ctx.proc_peer));
+	pthread_mutex_unlock(&port_ctx.procs_lock);
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 }

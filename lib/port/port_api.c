@@ -231,8 +231,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	struct port_msg_rep rep;
 	struct hp_ipc_msg reply;
 	char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
-	enum hp_port_event ev = 0;
-	uint32_t gen = 0;
+	bool tell = true;
 	pid_t pid;
 	int r;
 
@@ -253,29 +252,28 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 
 	switch (msg->type) {
 	case PORT_MSG_ATTACH_REQ:
-		r = port_attach_locked(req.devargs, pid, &rep.port_id, &gen,
+		r = port_attach_locked(req.devargs, pid, &rep.port_id,
 				       rep.err, sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
 			       hp_log_quote(q, sizeof(q), req.devargs,
 					    PORT_QUOTE_MAX),
 			       (int)pid, rep.err);
-		ev = HP_PORT_EVENT_NEW;
 		break;
 	case PORT_MSG_DETACH_REQ:
 		r = port_detach_locked(req.port_id, false, rep.name,
-				       sizeof(rep.name), &gen, rep.err,
+				       sizeof(rep.name), rep.err,
 				       sizeof(rep.err));
 		if (r < 0)
 			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
 			       req.port_id, (int)pid, rep.err);
 		else
 			rep.port_id = req.port_id;
-		ev = HP_PORT_EVENT_DESTROY;
 		break;
 	default:
 		r = port_op_locked(req.port_id, &req.op, rep.err,
 				   sizeof(rep.err));
+		tell = port_op_changes_conf(&req.op);
 		break;
 	}
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
@@ -283,27 +281,19 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	reply.status = r;
 	hp_ipc_reply(ipc, peer, msg, &reply);
 	/* The requester has its answer; now the others hear of it. */
-	if (r == 0 && ev)
-		port_notify(rep.port_id, gen, ev, NULL, 0);
+	if (r == 0 && tell)
+		port_notify();
 }
 
-/* Every secondary: a port came, went or changed (no reply). */
+/* Every secondary: ports came, went or changed (the doorbell; no reply):
+ * a look at the table fires the events. */
 static void port_handle_event(struct hp_ipc *ipc, uint32_t peer,
 			      const struct hp_ipc_msg *msg, void *arg)
 {
-	struct port_msg_local m;
-
 	(void)ipc;
 	(void)arg;
 	hp_ipc_drop_fds(peer, msg);
-	if (msg->len != sizeof(m)) {
-		HP_WARN(PORT_LOG, "port event of %u bytes dropped", msg->len);
-		return;
-	}
-	memcpy(&m, msg->payload, sizeof(m));
-	if (m.event == HP_PORT_EVENT_NEW || m.event == HP_PORT_EVENT_DESTROY ||
-	    m.event == HP_PORT_EVENT_CONFIG)
-		port_announce(m.port_id, m.generation, m.event);
+	port_rescan();
 }
 
 /* Every secondary: publish, rebuild or unpublish a port here. */
@@ -361,15 +351,19 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 	(void)arg;
 	hp_ipc_drop_fds(peer, msg);
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	for (unsigned i = 0; i < HP_MAX_PROCS; i++) {
+	pthread_mutex_lock(&port_ctx.procs_lock);
+	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++) {
 		if (port_ctx.proc_peer[i] == peer)
 			port_ctx.proc_peer[i] = 0; /* joins twice: one index */
 		if (r < 0 && port_ctx.proc_peer[i] == 0) {
 			port_ctx.proc_peer[i] = peer;
+			__atomic_store_n(&port_ctx.table->doorbell[i], 0,
+					 __ATOMIC_SEQ_CST);
 			rep.index = i;
 			r = 0;
 		}
 	}
+	pthread_mutex_unlock(&port_ctx.procs_lock);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	if (r < 0)
 		HP_ERR(PORT_LOG, "peer %u: all %d process indexes are in use",
@@ -384,6 +378,7 @@ void hp_port_peer_gone(uint32_t peer)
 	if (!port_ctx.primary)
 		return;
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	pthread_mutex_lock(&port_ctx.procs_lock);
 	for (unsigned i = 0; i < HP_MAX_PROCS; i++) {
 		if (port_ctx.proc_peer[i] != peer)
 			continue;
@@ -396,6 +391,7 @@ void hp_port_peer_gone(uint32_t peer)
 						   __ATOMIC_RELAXED);
 		port_ctx.proc_peer[i] = 0;
 	}
+	pthread_mutex_unlock(&port_ctx.procs_lock);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 }
 

@@ -151,15 +151,22 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 	return 0;
 }
 
-void port_notify(uint16_t port_id, uint32_t gen, enum hp_port_event ev,
-		 const uint32_t *except, unsigned nb_except)
+void port_notify(void)
 {
-	struct port_msg_local m = { .port_id = port_id, .event = (uint16_t)ev,
-				    .generation = gen };
 	struct hp_ipc_msg msg;
+	uint32_t peers[HP_MAX_PROCS];
+	unsigned n = 0;
 
-	hp_ipc_msg_init(&msg, PORT_MSG_EVENT, &m, sizeof(m));
-	hp_ipc_notify_all(port_ctx.ipc, &msg, except, nb_except);
+	pthread_mutex_lock(&port_ctx.procs_lock);
+	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++)
+		if (port_ctx.proc_peer[i] &&
+		    !__atomic_exchange_n(&port_ctx.table->doorbell[i], 1,
+					 __ATOMIC_SEQ_CST))
+			peers[n++] = port_ctx.proc_peer[i];
+	pthread_mutex_unlock(&port_ctx.procs_lock);
+	hp_ipc_msg_init(&msg, PORT_MSG_EVENT, NULL, 0);
+	for (unsigned i = 0; i < n; i++)
+		hp_ipc_notify(port_ctx.ipc, peers[i], &msg);
 }
 
 /* Copies src into dst of size bytes, cut to fit, always terminated
@@ -285,25 +292,15 @@ static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
 
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen)
 {
-	static uint32_t holders[HP_MAX_PROCS];
 	struct port_slot *s = port_slot_get(port_id);
-	int r, n = 0;
+	int r;
 
+	PORT_ST(s->conf_gen, s->conf_gen + 1);
 	r = port_local_refresh(port_id, s->generation, err, errlen);
 	if (r < 0)
 		return r;
-	r = port_broadcast(PORT_MSG_REFRESH_LOCAL, port_id, s->generation,
-			   err, errlen);
-	if (r < 0)
-		return r;
-	/* Processes that rebuilt told their users; the others learn of the
-	 * change here, and build the new entry when they use the port. */
-	if (port_on_demand(s)) {
-		n = port_holders_peers(port_id, holders);
-		port_notify(port_id, s->generation, HP_PORT_EVENT_CONFIG,
-			    holders, (unsigned)n);
-	}
-	return 0;
+	return port_broadcast(PORT_MSG_REFRESH_LOCAL, port_id, s->generation,
+			      err, errlen);
 }
 
 /* Joins port_id, now attached everywhere, and the peer its probe named:
@@ -444,8 +441,7 @@ static int port_parse(const char *devargs, struct hp_devargs *args,
 }
 
 int port_attach_locked(const char *devargs, pid_t requester,
-		       uint16_t *ret_port_id, uint32_t *ret_gen, char *err,
-		       size_t errlen)
+		       uint16_t *ret_port_id, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	static struct hp_pci_dev pci;	/* under hotplug_lock */
@@ -492,7 +488,6 @@ int port_attach_locked(const char *devargs, pid_t requester,
 	if (r < 0)
 		goto err_undo_all;
 	*ret_port_id = id;
-	*ret_gen = s->generation;
 	HP_INFO(PORT_LOG, "port %u: attached %s (requested by pid %d)", id,
 		args.name, (int)requester);
 	goto out;
@@ -518,7 +513,7 @@ out:
 }
 
 int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
-		       size_t len, uint32_t *ret_gen, char *err, size_t errlen)
+		       size_t len, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
 	const struct hp_port_driver *drv;
@@ -580,7 +575,6 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 	if (name && len)
 		snprintf(name, len, "%s", s->name);
 	HP_INFO(PORT_LOG, "port %u: detached %s", port_id, s->name);
-	*ret_gen = s->generation;
 	port_unprobe(port_id, drv, &args);
 out:
 	return r;
@@ -589,29 +583,25 @@ out:
 int port_attach_primary(const char *devargs, pid_t requester,
 			uint16_t *ret_port_id, char *err, size_t errlen)
 {
-	uint32_t gen;
 	int r;
 
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	r = port_attach_locked(devargs, requester, ret_port_id, &gen, err,
-			       errlen);
+	r = port_attach_locked(devargs, requester, ret_port_id, err, errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	if (r == 0)
-		port_notify(*ret_port_id, gen, HP_PORT_EVENT_NEW, NULL, 0);
+		port_notify();
 	return r;
 }
 
 int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 			size_t len, char *err, size_t errlen)
 {
-	uint32_t gen;
 	int r;
 
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	r = port_detach_locked(port_id, shutdown, name, len, &gen, err,
-			       errlen);
+	r = port_detach_locked(port_id, shutdown, name, len, err, errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	if (r == 0)
-		port_notify(port_id, gen, HP_PORT_EVENT_DESTROY, NULL, 0);
+		port_notify();
 	return r;
 }

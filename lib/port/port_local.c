@@ -24,10 +24,12 @@
  * comes second on that word reads from the first. Only holders are asked anything: an attach, detach or
  * reconfiguration never waits for a secondary that did not use the port.
  *
- * Events: each process fires NEW once per generation of a port (when the
- * port comes: by message, or at join), then at most one CONFIG per
- * change, then DESTROY once; port_announce keeps the pairs whatever order
- * the messages come in. */
+ * Events: each process fires NEW once per generation of a port, CONFIG
+ * per change it notices, then DESTROY once. port_sync compares the slot
+ * with what this process last announced, after each local attach, detach
+ * or rebuild, and for every port when the primary rings the doorbell
+ * (port_rescan): events follow the table whatever order messages come
+ * in, and a doorbell rung while one is unread costs nothing. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +218,7 @@ int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u (%s): in this process's fast path", port_id,
 		 slot->name);
-	port_announce(port_id, gen, HP_PORT_EVENT_NEW);
+	port_sync(port_id);
 	return 0;
 
 out_unlock:
@@ -262,7 +264,7 @@ out_unlock:
 	free(old);
 	/* Users of the queue counts (forwarding streams) follow the change. */
 	if (rebuilt)
-		port_announce(port_id, gen, HP_PORT_EVENT_CONFIG);
+		port_sync(port_id);
 	return r;
 }
 
@@ -285,45 +287,100 @@ void port_local_detach(uint16_t port_id, uint32_t gen)
 		port_fds_close(&port_ctx.fds[port_id]);
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	HP_DEBUG(PORT_LOG, "port %u: out of this process's fast path", port_id);
-	port_announce(port_id, gen, HP_PORT_EVENT_DESTROY);
+	port_sync(port_id);
 	free(pl);
 }
 
-void port_announce(uint16_t port_id, uint32_t gen, enum hp_port_event ev)
+/* Under local_lock: brings port_id's announcement in line with the slot
+ * and writes the events to fire (at most 2) to ev; returns their count. A
+ * port is there for this process while it has an entry of the slot's
+ * generation and the slot is ATTACHING or ATTACHED, and, in a secondary,
+ * while an on-demand port is ATTACHED (its entry comes at first use). */
+static unsigned port_sync_locked(uint16_t port_id, enum hp_port_event *ev)
 {
-	struct port_slot *slot;
-	bool fire = false;
+	struct port_slot *slot = port_ctx.joined ? port_slot_get(port_id) : NULL;
+	typeof(&port_ctx.announced[0]) a = &port_ctx.announced[port_id];
+	uint64_t bit = 1ull << (port_id % 64);
+	uint32_t st = slot ? __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) :
+			     HP_PORT_FREE;
+	uint32_t gen = slot ? PORT_LD(slot->generation) : 0;
+	uint32_t conf_gen = slot ? PORT_LD(slot->conf_gen) : 0;
+	const struct port_local *pl = port_ctx.locals[port_id];
+	bool there, mine = pl && pl->generation == gen;
+	unsigned n = 0;
+
+	if (mine)
+		there = st == HP_PORT_ATTACHING || st == HP_PORT_ATTACHED;
+	else
+		there = st == HP_PORT_ATTACHED && !port_ctx.primary &&
+			port_on_demand(slot);
+
+	if (a->on && (!there || a->gen != gen)) {
+		a->on = false;
+		port_ctx.announced_map[port_id / 64] &= ~bit;
+		ev[n++] = HP_PORT_EVENT_DESTROY;
+	}
+	if (there && !a->on) {
+		a->on = true;
+		a->gen = gen;
+		a->conf_gen = conf_gen;
+		port_ctx.announced_map[port_id / 64] |= bit;
+		ev[n++] = HP_PORT_EVENT_NEW;
+	} else if (there && a->conf_gen != conf_gen) {
+		a->conf_gen = conf_gen;
+		ev[n++] = HP_PORT_EVENT_CONFIG;
+	}
+	return n;
+}
+
+void port_sync(uint16_t port_id)
+{
+	enum hp_port_event ev[2];
+	unsigned n;
 
 	if (port_id >= HP_MAX_PORTS)
 		return;
 	pthread_mutex_lock(&port_ctx.local_lock);
-	slot = port_ctx.joined ? port_slot_get(port_id) : NULL;
-	bool on = port_ctx.announced[port_id].on &&
-		  port_ctx.announced[port_id].gen == gen;
-	switch (ev) {
-	case HP_PORT_EVENT_NEW:
-		/* Only while that generation is there: a late message about
-		 * a port gone since must not announce it. */
-		fire = !on && slot && PORT_LD(slot->generation) == gen &&
-		       __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) !=
-			       HP_PORT_FREE;
-		if (fire) {
-			port_ctx.announced[port_id].on = true;
-			port_ctx.announced[port_id].gen = gen;
-		}
-		break;
-	case HP_PORT_EVENT_DESTROY:
-		fire = on;
-		if (fire)
-			port_ctx.announced[port_id].on = false;
-		break;
-	default:
-		fire = on;
-		break;
-	}
+	n = port_sync_locked(port_id, ev);
 	pthread_mutex_unlock(&port_ctx.local_lock);
-	if (fire)
-		port_event_fire(port_id, ev);
+	for (unsigned i = 0; i < n; i++)
+		port_event_fire(port_id, ev[i]);
+}
+
+void port_rescan(void)
+{
+	uint64_t look[PORT_USED_WORDS];
+
+	pthread_mutex_lock(&port_ctx.local_lock);
+	/* Turned back to 0 before the look: a change after it rings again. */
+	if (port_ctx.joined && port_ctx.proc_index >= 0)
+		__atomic_exchange_n(&port_ctx.table->doorbell[port_ctx.proc_index],
+				    0, __ATOMIC_SEQ_CST);
+	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
+		look[w] = port_ctx.announced_map[w] |
+			  (port_ctx.joined ?
+				   __atomic_load_n(&port_ctx.table->used[w],
+						   __ATOMIC_ACQUIRE) :
+				   0);
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
+		for (uint64_t bits = look[w]; bits; bits &= bits - 1)
+			port_sync((uint16_t)(w * 64 + (unsigned)__builtin_ctzll(bits)));
+}
+
+void port_forget_all(void)
+{
+	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
+		bool told;
+
+		pthread_mutex_lock(&port_ctx.local_lock);
+		told = port_ctx.announced[id].on;
+		port_ctx.announced[id].on = false;
+		port_ctx.announced_map[id / 64] &= ~(1ull << (id % 64));
+		pthread_mutex_unlock(&port_ctx.local_lock);
+		if (told)
+			port_event_fire(id, HP_PORT_EVENT_DESTROY);
+	}
 }
 
 bool port_on_demand(const struct port_slot *s)

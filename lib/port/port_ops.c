@@ -136,6 +136,12 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 	return r;
 }
 
+bool port_op_changes_conf(const struct port_op_args *a)
+{
+	return a->op == PORT_OP_CONFIGURE || a->op == PORT_OP_RXQ_SETUP ||
+	       a->op == PORT_OP_TXQ_SETUP;
+}
+
 int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		   size_t errlen)
 {
@@ -188,5 +194,7 @@ int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	r = port_op_locked(port_id, a, err, errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	if (r == 0 && port_op_changes_conf(a))
+		port_notify();
 	return r;
 }

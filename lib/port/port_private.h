@@ -34,6 +34,7 @@ struct port_slot {
 	uint32_t state;		/* enum hp_port_state; primary; read with acquire */
 	uint32_t admin;		/* enum hp_port_admin; primary; read by bursts */
 	uint32_t generation;	/* attach/detach cycles of this slot; primary */
+	uint32_t conf_gen;	/* changes of conf and peer; primary */
 	int32_t requester;	/* pid that asked for the attach; primary */
 	char name[HP_NAME_MAX];	/* device name; primary */
 	char driver[32];	/* driver name; primary */
@@ -68,6 +69,11 @@ struct port_table {
 	 * clears it with the state. Scans read these words, not 3 MB of
 	 * sparse slots. */
 	uint64_t used[PORT_USED_WORDS];
+	/* Per secondary process index: 1 while a PORT_MSG_EVENT to it is
+	 * unread. The primary sends one only when it turns this from 0 to 1,
+	 * the secondary turns it back to 0 before it looks at the table: at
+	 * most one is ever queued, and none is needed while one is. */
+	uint32_t doorbell[HP_MAX_PROCS];
 	struct port_slot slots[HP_MAX_PORTS];
 };
 
@@ -101,8 +107,8 @@ enum port_msg_type {
 	PORT_MSG_JOIN = 37,	   /* secondary -> primary: wait for hotplug */
 	PORT_MSG_REFRESH_LOCAL = 38, /* primary -> all: rebuild the entry */
 	PORT_MSG_FDS_REQ = 39,	   /* secondary -> primary: a port's fds */
-	PORT_MSG_EVENT = 40,	   /* primary -> all: a port came, went or
-				    * changed (notification, no reply) */
+	PORT_MSG_EVENT = 40,	   /* primary -> all: ports came, went or
+				    * changed: look (doorbell, no reply) */
 };
 
 enum port_op {
@@ -138,7 +144,7 @@ struct port_msg_rep {
 
 struct port_msg_local {
 	uint16_t port_id;
-	uint16_t event;		/* PORT_MSG_EVENT: enum hp_port_event; else 0 */
+	uint16_t pad;		/* 0: no uninitialised bytes go out */
 	uint32_t generation;
 };
 
@@ -161,14 +167,20 @@ struct port_ctx {
 	pthread_mutex_t local_lock;   /* this process's fast-path entries */
 	struct port_local *locals[HP_MAX_PORTS];
 	/* Under local_lock: each port whose NEW event this process fired
-	 * and whose DESTROY it has not, with the generation it was for. */
+	 * and whose DESTROY it has not, with the generation it was for and
+	 * the configuration it last told of; their ids in announced_map. */
 	struct {
 		bool on;
 		uint32_t gen;
+		uint32_t conf_gen;
 	} announced[HP_MAX_PORTS];
+	uint64_t announced_map[PORT_USED_WORDS];
 	int proc_index;		  /* secondary: its bit in holders, -1 */
-	/* Primary, under hotplug_lock: the ipc peer id of each secondary
-	 * process index (0: free). */
+	/* Primary: the ipc peer id of each secondary process index (0:
+	 * free); written under hotplug_lock and procs_lock, read under
+	 * either (port_notify takes only procs_lock: it runs on the ipc I/O
+	 * thread, which must never wait for hotplug_lock). */
+	pthread_mutex_t procs_lock;
 	uint32_t proc_peer[HP_MAX_PROCS];
 	/* Each port's fds as this process holds them: the primary's from
 	 * probe to remove (under hotplug_lock), a secondary's while the port
@@ -200,7 +212,13 @@ void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
 void port_fds_close(struct hp_port_fds *f);
 
 /* port_local.c: this process's side of attach, detach and refresh */
-void port_announce(uint16_t port_id, uint32_t gen, enum hp_port_event ev);
+/* Fires the events that bring port_id's announcement in this process in
+ * line with its slot (NEW, CONFIG, DESTROY). */
+void port_sync(uint16_t port_id);
+/* The doorbell: port_sync for every used or announced port. */
+void port_rescan(void);
+/* Fires DESTROY for every announced port (this process is leaving). */
+void port_forget_all(void);
 bool port_on_demand(const struct port_slot *s);
 int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 		      char *err, size_t errlen);
@@ -225,10 +243,9 @@ int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		   size_t errlen);
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen);
-/* Tells every secondary (but those in except) that a port came, went or
- * changed; no reply is awaited. */
-void port_notify(uint16_t port_id, uint32_t gen, enum hp_port_event ev,
-		 const uint32_t *except, unsigned nb_except);
+/* Rings every secondary's doorbell: ports came, went or changed. No
+ * reply is awaited, and none is sent where one is still unread. */
+void port_notify(void);
 /* The ipc peer ids of the secondaries in port_id's holders (at most
  * HP_MAX_PROCS), each word read with a read-modify-write. Under
  * hotplug_lock. */
@@ -236,15 +253,18 @@ int port_holders_peers(uint16_t port_id, uint32_t *peers);
 /* port_attach_primary and port_detach_primary with hotplug_lock held by
  * the caller; they tell the secondaries nothing (port_notify does). */
 int port_attach_locked(const char *devargs, pid_t requester,
-		       uint16_t *ret_port_id, uint32_t *ret_gen, char *err,
-		       size_t errlen);
+		       uint16_t *ret_port_id, char *err, size_t errlen);
 int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
-		       size_t len, uint32_t *ret_gen, char *err, size_t errlen);
+		       size_t len, char *err, size_t errlen);
 
 /* port_ops.c: the primary's side of start/stop/close and configuration */
 int port_op_primary(uint16_t port_id, const struct port_op_args *a, char *err,
 		    size_t errlen);
-/* port_op_primary with hotplug_lock held by the caller. */
+/* Whether the operation changes the port's configuration (a CONFIG
+ * event everywhere). */
+bool port_op_changes_conf(const struct port_op_args *a);
+/* port_op_primary with hotplug_lock held by the caller; it tells the
+ * secondaries nothing (port_notify does). */
 int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		   size_t errlen);
 
