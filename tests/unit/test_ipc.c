@@ -895,7 +895,7 @@ static void trio_note_handler(struct hp_ipc *ipc, uint32_t peer,
 }
 
 /* Starts the primary, then connects the three one after the other (so
- * that each one's peer id is known). */
+ * that each one's peer id is known), each making one request. */
 static void trio_start(struct trio *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -913,6 +913,8 @@ static void trio_start(struct trio *t)
 						 trio_note_handler, c), 0);
 		assert_true(evt_wait(t->s.up_fd, 1, WAIT_MS));
 		c->id = atomic_load(&t->s.last_up);
+		/* answered on the channel: the primary has it (fds final) */
+		assert_int_equal(echo_check(c->ipc, HP_IPC_PRIMARY, "hi"), 0);
 	}
 }
 
@@ -1119,12 +1121,14 @@ static void test_ipc_defer(void **state)
 	assert_int_equal(rep->len, 12);
 	assert_memory_equal(rep->payload, "deferred:job", 12);
 	assert_int_equal(read(p[0], &c, 1), 1);
-	assert_int_equal(atomic_load(&in.defer_r), 0);
-	assert_int_equal(atomic_load(&in.runs_io), 1);
-	assert_int_equal(atomic_load(&in.runs_worker), 1);
 	assert_int_equal(count_fds(), before); /* the worker closed its copy */
 	/* the request took the channel, and so did the worker's reply */
 	assert_int_equal(atomic_load(&cli->chan_sent), 2);
+	/* the I/O thread reads this one once the inline handler returned */
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "sync"), 0);
+	assert_int_equal(atomic_load(&in.defer_r), 0);
+	assert_int_equal(atomic_load(&in.runs_io), 1);
+	assert_int_equal(atomic_load(&in.runs_worker), 1);
 
 	/* only from an inline handler */
 	assert_false(hp_ipc_in_io_thread(s.ipc));
@@ -1297,6 +1301,43 @@ static void test_ipc_inline_calls(void **state)
 	free(f);
 	free(req);
 	free(rep);
+}
+
+/* The stop request alone (the eventfd hp_ipc_destroy writes) seen by the
+ * loop of an inline handler's call: the call fails -ESHUTDOWN and the
+ * I/O thread ends after the handler; destroy then goes as usual. */
+static void test_ipc_inline_call_stop(void **state)
+{
+	struct trio t;
+	struct inl in = { .fan_r = 1 };
+	struct fan_req *f = calloc(1, sizeof(*f));
+	uint64_t one = 1;
+	pthread_t th;
+
+	(void)state;
+	trio_start(&t);
+	assert_int_equal(hp_ipc_register_inline(t.s.ipc, T_FANOUT,
+						fanout_handler, &in), 0);
+	for (int i = 0; i < 3; i++)
+		atomic_store(&t.c[i].silent, true);
+	f->cli = t.c[0].ipc;
+	f->timeout = 20000;
+	assert_int_equal(pthread_create(&th, NULL, fan_main, f), 0);
+	assert_true(evt_wait(t.c[2].ping_fd, 1, WAIT_MS));
+	assert_int_equal(write(t.s.ipc->event_fd, &one, sizeof(one)),
+			 sizeof(one));
+	pthread_join(th, NULL); /* the handler still answered */
+	fan_check(f, -ESHUTDOWN, "nb=3 ok=0");
+	/* nobody reads the primary's sockets any more */
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	hp_ipc_msg_init(req, T_ECHO, "z", 1);
+	assert_int_equal(hp_ipc_request(t.c[1].ipc, HP_IPC_PRIMARY, req, rep,
+					200), -ETIMEDOUT);
+	trio_stop(&t);
+	free(req);
+	free(rep);
+	free(f);
 }
 
 /* hp_ipc_destroy of the primary while an inline handler waits in a
@@ -1628,6 +1669,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_notify_all, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_defer, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_inline_calls, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_inline_call_stop, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_inline_call_destroy, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_channel_two_callers, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_channel_primary_killed, kill_leftovers),
