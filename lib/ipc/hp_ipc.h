@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The request channel between the primary and its secondaries: one
- * SOCK_SEQPACKET connection per secondary, versioned messages with fds,
- * request/reply, broadcast-and-gather, notifications, peer death. */
+ * SOCK_SEQPACKET connection per secondary (and a private socket for its
+ * requests to the primary), versioned messages with fds, request/reply,
+ * broadcast- and multicast-and-gather, notifications, peer death. */
 #ifndef HP_IPC_H
 #define HP_IPC_H
 
@@ -35,6 +36,9 @@ struct hp_ipc_msg {
 	uint32_t len;	  /* payload bytes used, <= HP_IPC_MAX_PAYLOAD */
 	unsigned nb_fds;  /* fds carried, <= HP_IPC_MAX_FDS */
 	int fds[HP_IPC_MAX_FDS]; /* received fds belong to the receiver */
+	uint32_t via;	  /* lib/ipc's own: the way a received request came
+			   * (its reply goes back the same way); a copy of
+			   * the request to answer later keeps it */
 	uint8_t payload[HP_IPC_MAX_PAYLOAD];
 };
 
@@ -98,12 +102,15 @@ HP_API int hp_ipc_server_create(const char *path,
 				const struct hp_ipc_server_opts *opts,
 				struct hp_ipc **ret_ipc);
 
-/* Secondary: connects to the primary at path and starts the threads; pairs
- * with hp_ipc_destroy. -ENOENT or -ECONNREFUSED when no primary listens. */
+/* Secondary: connects to the primary at path, hands it a request channel
+ * (a socket of its own for this process's requests; without it, they
+ * take the connection) and starts the threads; pairs with hp_ipc_destroy.
+ * -ENOENT or -ECONNREFUSED when no primary listens. */
 HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
 
 /* Stops the threads, fails pending calls with -ESHUTDOWN (and waits for
- * their callers to return), closes every connection; a primary unlinks
+ * their callers to return, a caller on the request channel too), closes
+ * every connection; a primary unlinks
  * its socket. Peer-down callbacks are not called. Accepts NULL. Not from
  * a handler or peer callback. */
 HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
@@ -149,7 +156,10 @@ HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,
 
 /* Sends req to peer and waits up to timeout_ms (<0: default) for its
  * reply, written to ret_reply (its fds become the caller's). Any thread,
- * an inline handler's too.
+ * an inline handler's too. A secondary's request to the primary, from any
+ * thread but the I/O thread, takes the request channel when no other
+ * thread is using it: the reply then wakes the caller itself (such
+ * requests are not ordered with this process's other messages).
  * -ETIMEDOUT, -ECONNRESET when the peer hangs up first, -ENOTCONN for an
  * unknown peer, -EPROTO when the peer speaks another protocol version
  * (logged with both versions), -ESHUTDOWN. The reply's own status is in

@@ -22,9 +22,14 @@
  * within another). A stop request seen there ends the call (-ESHUTDOWN)
  * and then the outer loop.
  *
+ * The primary's I/O thread also watches each secondary's request channel
+ * (ipc_chan.c): a second socket of that peer, read like its connection,
+ * whose requests are answered there.
+ *
  * A peer that hangs up (EPOLLHUP, EPOLLRDHUP, end of stream) is removed at
  * once: its pending calls fail with -ECONNRESET, it counts as done in any
- * running broadcast, and its peer-down event is queued. */
+ * running broadcast, its channel is closed, and its peer-down event is
+ * queued. A channel that hangs up only goes itself. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,10 +42,6 @@
 #include "hp_log.h"
 #include "ipc_private.h"
 
-/* epoll data of the two fds that are not connections. */
-#define IPC_EV_STOP UINT64_MAX
-#define IPC_EV_LISTEN (UINT64_MAX - 1)
-
 /* The endpoint whose I/O thread this is, if any. */
 static _Thread_local const struct hp_ipc *ipc_io_self;
 
@@ -49,6 +50,8 @@ void ipc_peer_put(struct ipc_peer *peer)
 	if (!peer || atomic_fetch_sub(&peer->refs, 1) != 1)
 		return;
 	close(peer->fd);
+	if (peer->chan_fd >= 0)
+		close(peer->chan_fd);
 	ipc_work_free(peer->down_work);
 	free(peer);
 }
@@ -84,6 +87,7 @@ int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
 	atomic_init(&peer->refs, 1);
 	peer->id = id;
 	peer->fd = fd;
+	peer->chan_fd = -1;
 	peer->pid = pid;
 	peer->uid = uid;
 	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -127,6 +131,10 @@ int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err)
 	epoll_ctl(ipc->epoll_fd, EPOLL_CTL_DEL, peer->fd, NULL);
 	/* Wakes any sender waiting for room in this socket. */
 	shutdown(peer->fd, SHUT_RDWR);
+	if (peer->chan_fd >= 0) {
+		epoll_ctl(ipc->epoll_fd, EPOLL_CTL_DEL, peer->chan_fd, NULL);
+		shutdown(peer->chan_fd, SHUT_RDWR);
+	}
 	ipc_calls_fail_peer(ipc, id, err);
 	if (!ipc->stopping) {
 		ipc_worker_push(ipc, peer->down_work);
@@ -163,7 +171,8 @@ void ipc_leave(struct hp_ipc *ipc)
  * when the type has none, or while a call runs the event loop from the
  * inline handler that owns inline_msg (the worker runs it then). */
 static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
-			  const struct ipc_hdr *hdr, struct ipc_rx *rx)
+			  const struct ipc_hdr *hdr, struct ipc_rx *rx,
+			  uint32_t via)
 {
 	hp_ipc_handler_fn fn = NULL;
 	void *arg = NULL;
@@ -183,6 +192,7 @@ static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
 	if (!fn)
 		return false;
 	ipc_msg_fill(&ipc->inline_msg, hdr, rx->buf + IPC_HDR_SIZE);
+	ipc->inline_msg.via = via;
 	ipc->inline_msg.nb_fds = rx->nb_fds;
 	memcpy(ipc->inline_msg.fds, rx->fds, sizeof(int) * rx->nb_fds);
 	ipc->inline_fn = fn;
@@ -195,9 +205,10 @@ static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
 /* Queues a request or notification for the worker, or runs its inline
  * handler at once. */
 static int ipc_rx_queue(struct hp_ipc *ipc, struct ipc_peer *peer,
-			const struct ipc_hdr *hdr, struct ipc_rx *rx)
+			const struct ipc_hdr *hdr, struct ipc_rx *rx,
+			uint32_t via)
 {
-	if (ipc_rx_inline(ipc, peer, hdr, rx))
+	if (ipc_rx_inline(ipc, peer, hdr, rx, via))
 		return 0;
 
 	struct ipc_work *w = ipc_work_new(peer->id, peer->pid, true);
@@ -210,6 +221,7 @@ static int ipc_rx_queue(struct hp_ipc *ipc, struct ipc_peer *peer,
 	}
 	w->kind = hdr->kind;
 	ipc_msg_fill(w->msg, hdr, rx->buf + IPC_HDR_SIZE);
+	w->msg->via = via;
 	w->msg->nb_fds = rx->nb_fds;
 	memcpy(w->msg->fds, rx->fds, sizeof(int) * rx->nb_fds);
 	pthread_mutex_lock(&ipc->lock);
@@ -218,18 +230,24 @@ static int ipc_rx_queue(struct hp_ipc *ipc, struct ipc_peer *peer,
 	return 0;
 }
 
+/* A secondary's word on a message of the primary in another protocol
+ * version; returns -EPROTO. */
+int ipc_version_error(const struct ipc_hdr *hdr)
+{
+	HP_ERR(IPC_LOG,
+	       "primary speaks protocol version %u, this process speaks %u",
+	       hdr->version, HP_IPC_PROTO_VERSION);
+	return -EPROTO;
+}
+
 /* A message in another protocol version: the primary answers -EPROTO with
- * its own version and hangs up; a secondary fails its calls with -EPROTO.
- * Returns the error that removes the peer. */
-static int ipc_rx_version(struct hp_ipc *ipc, struct ipc_peer *peer,
+ * its own version (on fd, where it came) and hangs up; a secondary fails
+ * its calls with -EPROTO. Returns the error that removes the peer. */
+static int ipc_rx_version(struct hp_ipc *ipc, struct ipc_peer *peer, int fd,
 			  const struct ipc_hdr *hdr)
 {
-	if (!ipc->is_server) {
-		HP_ERR(IPC_LOG,
-		       "primary speaks protocol version %u, this process speaks %u",
-		       hdr->version, HP_IPC_PROTO_VERSION);
-		return -EPROTO;
-	}
+	if (!ipc->is_server)
+		return ipc_version_error(hdr);
 	HP_WARN(IPC_LOG,
 		"peer %u (pid %d) speaks protocol version %u, this process speaks %u: disconnecting",
 		peer->id, (int)peer->pid, hdr->version, HP_IPC_PROTO_VERSION);
@@ -238,12 +256,14 @@ static int ipc_rx_version(struct hp_ipc *ipc, struct ipc_peer *peer,
 	uint8_t buf[IPC_HDR_SIZE];
 
 	ipc_hdr_make(buf, IPC_KIND_REPLY, hdr->type, hdr->id, -EPROTO, 0);
-	ipc_send(peer->fd, buf, &empty);
+	ipc_send(fd, buf, &empty);
 	return -EPROTO;
 }
 
-/* Handles one received datagram; a negative return removes the peer. */
-static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer)
+/* Handles one datagram received on the peer's connection, or on its
+ * channel (chan); a negative return removes the peer. */
+static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer,
+			   bool chan)
 {
 	struct ipc_rx *rx = &ipc->rx;
 	struct ipc_hdr hdr;
@@ -259,7 +279,8 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer)
 	r = ipc_hdr_decode(rx->buf, rx->size, &hdr);
 	if (r == -EPROTO) {
 		ipc_close_fds(rx->fds, rx->nb_fds);
-		return ipc_rx_version(ipc, peer, &hdr);
+		return ipc_rx_version(ipc, peer, chan ? peer->chan_fd : peer->fd,
+				      &hdr);
 	}
 	if (r == 0 && hdr.kind == IPC_KIND_REQUEST && hdr.id == 0)
 		r = -EBADMSG;
@@ -269,34 +290,44 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer)
 				     r == -EMSGSIZE ? "payload length over the limit" :
 				     "bad magic, header, kind or length");
 	}
+	if (hdr.type == IPC_TYPE_CHANNEL)
+		return ipc_chan_accept(ipc, peer, &hdr, rx, chan);
 	if (hdr.kind == IPC_KIND_REPLY)
 		return ipc_rx_reply(ipc, peer, &hdr, rx);
-	return ipc_rx_queue(ipc, peer, &hdr, rx);
+	return ipc_rx_queue(ipc, peer, &hdr, rx,
+			    chan ? IPC_VIA_CHAN : IPC_VIA_CONN);
 }
 
-/* Reads one datagram of a connection that epoll reported. One per event
- * saves the recvmsg that would only say EAGAIN; epoll (level-triggered)
- * reports the connection again while more is queued, and the others get
- * their turn in between. Queued messages are read before a hang-up ends
- * the stream. */
-static void ipc_rx_peer(struct hp_ipc *ipc, uint32_t id, uint32_t events)
+/* Reads one datagram of a connection or channel (data: its epoll data)
+ * that epoll reported. One per event saves the recvmsg that would only
+ * say EAGAIN; epoll (level-triggered) reports the socket again while more
+ * is queued, and the others get their turn in between. Queued messages
+ * are read before a hang-up ends the stream, which removes the peer, or
+ * only drops the channel. */
+static void ipc_rx_peer(struct hp_ipc *ipc, uint64_t data, uint32_t events)
 {
+	bool chan = data & IPC_EV_CHAN;
+	uint32_t id = (uint32_t)data;
 	struct ipc_peer *peer;
-	int r;
+	int r, err = 0;
 
 	pthread_mutex_lock(&ipc->lock);
 	peer = ipc_peer_get(ipc, id);
 	pthread_mutex_unlock(&ipc->lock);
 	if (!peer)
 		return; /* removed since epoll_wait returned */
-	r = ipc_recv(peer->fd, &ipc->rx);
-	if (r > 0)
-		r = ipc_rx_dispatch(ipc, peer);
-	else if (r == 0 && (events & (EPOLLHUP | EPOLLERR)))
+	r = ipc_recv(chan ? peer->chan_fd : peer->fd, &ipc->rx);
+	if (r == 0 && (events & (EPOLLHUP | EPOLLERR)))
 		r = -ECONNRESET;
+	if (r > 0)
+		err = ipc_rx_dispatch(ipc, peer, chan);
+	else if (r < 0 && chan)
+		ipc_chan_drop(ipc, peer);
+	else if (r < 0)
+		err = -ECONNRESET;
 	ipc_peer_put(peer);
-	if (r < 0)
-		ipc_peer_remove(ipc, id, r == -EPROTO ? -EPROTO : -ECONNRESET);
+	if (err < 0)
+		ipc_peer_remove(ipc, id, err == -EPROTO ? -EPROTO : -ECONNRESET);
 }
 
 /* Waits up to timeout_ms (-1: no limit) for what epoll reports and
@@ -323,8 +354,7 @@ int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms)
 		else if (evs[i].data.u64 == IPC_EV_LISTEN)
 			ipc_server_accept(ipc);
 		else
-			ipc_rx_peer(ipc, (uint32_t)evs[i].data.u64,
-				    evs[i].events);
+			ipc_rx_peer(ipc, evs[i].data.u64, evs[i].events);
 	}
 	return ipc->io_stop ? -ESHUTDOWN : 0;
 }
@@ -367,8 +397,10 @@ int ipc_endpoint_new(bool is_server, unsigned max_peers,
 	ipc->next_peer_id = 1;
 	ipc->next_call_id = 1;
 	ipc->wq_tail = &ipc->wq_head;
+	ipc->chan_fd = -1;
 	pthread_mutex_init(&ipc->lock, NULL);
 	pthread_mutex_init(&ipc->wq_lock, NULL);
+	pthread_mutex_init(&ipc->chan_lock, NULL);
 	pthread_condattr_init(&ipc->condattr);
 	pthread_condattr_setclock(&ipc->condattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&ipc->idle, &ipc->condattr);
@@ -453,6 +485,7 @@ int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 		close(fd);
 		goto err_destroy;
 	}
+	ipc_chan_open(ipc, fd);
 	/* The primary is there when connect returns: no peer-up event. */
 	pthread_mutex_lock(&ipc->lock);
 	r = ipc_peer_add(ipc, fd, cred.pid, cred.uid, HP_IPC_PRIMARY, false);
@@ -501,6 +534,9 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 	ipc->stopping = true;
 	ipc_calls_fail_all(ipc, -ESHUTDOWN);
 	pthread_mutex_unlock(&ipc->lock);
+	/* Wakes a caller waiting on the channel (it returns -ESHUTDOWN). */
+	if (ipc->chan_fd >= 0)
+		shutdown(ipc->chan_fd, SHUT_RDWR);
 
 	ipc_stop_io(ipc);
 	ipc_worker_stop(ipc);
@@ -517,10 +553,13 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 		close(ipc->epoll_fd);
 	if (ipc->event_fd >= 0)
 		close(ipc->event_fd);
+	if (ipc->chan_fd >= 0)
+		close(ipc->chan_fd);
 	pthread_cond_destroy(&ipc->wq_cond);
 	pthread_cond_destroy(&ipc->idle);
 	pthread_condattr_destroy(&ipc->condattr);
 	pthread_mutex_destroy(&ipc->wq_lock);
+	pthread_mutex_destroy(&ipc->chan_lock);
 	pthread_mutex_destroy(&ipc->lock);
 	free(ipc->handlers);
 	free(ipc->peers);

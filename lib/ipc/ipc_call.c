@@ -10,9 +10,21 @@
  * arrives, and a peer's removal fills its slots with the error; whoever
  * fills the last slot wakes the caller. A reply that finds no pending slot
  * but carries an id already handed out arrived late and is dropped
- * quietly; an id never handed out counts as malformed. A notification to
- * all (but some) goes to every peer before waiting on any, as a call's
- * request does, and waits for no reply. */
+ * quietly; an id never handed out counts as malformed.
+ *
+ * A caller on the I/O thread (an inline handler) cannot sleep there: the
+ * replies arrive on that very thread. It runs the event loop itself
+ * (ipc_call_loop: epoll_wait up to the deadline, as the thread's own loop
+ * does) until the call is done; meanwhile messages of inline types go to
+ * the worker.
+ *
+ * A secondary's request to the primary from another thread takes the
+ * request channel when it is free (ipc_chan.c): its id comes from the same
+ * counter, but it is not on ipc->calls, since the caller reads its reply
+ * itself. A reply goes back the way its request came (hp_ipc_msg.via).
+ *
+ * A notification to all (but some) goes to every peer before waiting on
+ * any, as a call's request does, and waits for no reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,21 +337,30 @@ int hp_ipc_request(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *req,
 
 	if (!ipc || !ret_reply)
 		return -EINVAL;
+	/* The I/O thread takes the connection: its loop must go on. */
+	if (peer == HP_IPC_PRIMARY && ipc->chan_fd >= 0 &&
+	    !hp_ipc_in_io_thread(ipc)) {
+		r = ipc_chan_request(ipc, req, ret_reply, timeout_ms);
+		if (r != -EAGAIN)
+			goto out;
+	}
 	call = ipc_call_new(ipc, 1, ret_reply);
 	r = call ? ipc_call_run(ipc, call, req, timeout_ms, &peer, 1, 1, NULL) :
 		   -ENOMEM;
 	if (r >= 0)
 		r = call->slots[0].status;
 	ipc_call_put(call);
+out:
 	if (r < 0)
 		HP_DEBUG(IPC_LOG, "request to peer %u: %s", peer, strerror(-r));
 	return r;
 }
 
 /* Sends one message that waits for no reply (a reply or a notification),
- * with the default deadline for a full socket buffer. */
+ * on the peer's connection or its channel (via), with the default deadline
+ * for a full socket buffer. */
 static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
-			uint64_t id, const struct hp_ipc_msg *msg)
+			uint64_t id, const struct hp_ipc_msg *msg, uint32_t via)
 {
 	struct timespec deadline;
 	struct ipc_target t = { .err = -ENOTCONN };
@@ -352,12 +373,12 @@ static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
 		return -ENOTCONN;
 	pthread_mutex_lock(&ipc->lock);
 	p = ipc_peer_get(ipc, peer);
+	if (p)
+		t.fd = via == IPC_VIA_CHAN ? p->chan_fd : p->fd;
 	pthread_mutex_unlock(&ipc->lock);
-	if (p) {
-		t.fd = p->fd;
+	if (p && t.fd >= 0)
 		ipc_send_many(&t, 1, hdr, msg, &deadline);
-		ipc_peer_put(p);
-	}
+	ipc_peer_put(p);
 	ipc_leave(ipc);
 	if (t.err == -EPIPE || t.err == -ECONNRESET)
 		t.err = -ENOTCONN;
@@ -383,7 +404,7 @@ int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
 	if (r < 0)
 		return r;
 	reply->id = id;
-	return ipc_send_one(ipc, peer, IPC_KIND_REPLY, id, reply);
+	return ipc_send_one(ipc, peer, IPC_KIND_REPLY, id, reply, req->via);
 }
 
 int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *msg)
@@ -396,7 +417,7 @@ int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer, struct hp_ipc_msg *msg)
 	if (r < 0)
 		return r;
 	msg->id = 0;
-	return ipc_send_one(ipc, peer, IPC_KIND_NOTIFY, 0, msg);
+	return ipc_send_one(ipc, peer, IPC_KIND_NOTIFY, 0, msg, IPC_VIA_CONN);
 }
 
 /* A broadcast (to NULL) or multicast, past the argument checks. */

@@ -90,6 +90,7 @@ void ipc_msg_fill(struct hp_ipc_msg *msg, const struct ipc_hdr *hdr,
 	msg->status = hdr->status;
 	msg->len = hdr->len;
 	msg->nb_fds = 0;
+	msg->via = IPC_VIA_CONN;
 	memcpy(msg->payload, payload, hdr->len);
 }
 
@@ -121,6 +122,7 @@ int hp_ipc_msg_init(struct hp_ipc_msg *msg, uint16_t type, const void *payload,
 	msg->status = 0;
 	msg->len = (uint32_t)len;
 	msg->nb_fds = 0;
+	msg->via = IPC_VIA_CONN;
 	if (len)
 		memcpy(msg->payload, payload, len);
 	return 0;

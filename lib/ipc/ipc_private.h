@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* lib/ipc internals shared by its files: wire header, endpoint, peers,
- * pending calls and the worker queue. Not installed. */
+ * request channels, pending calls and the worker queue. Not installed. */
 #ifndef IPC_PRIVATE_H
 #define IPC_PRIVATE_H
 
@@ -27,6 +27,24 @@ enum ipc_kind {
 	IPC_KIND_REPLY = 2,   /* answers the request with its id */
 	IPC_KIND_NOTIFY = 3,  /* wants no reply; id 0 */
 };
+
+/* Message types of lib/ipc itself (1..15), handled by the I/O thread. */
+enum ipc_type {
+	IPC_TYPE_CHANNEL = 1, /* secondary -> primary notification: one fd,
+			       * the far end of its request channel */
+};
+
+/* hp_ipc_msg.via: the way a request came, and its reply goes back. */
+enum ipc_via {
+	IPC_VIA_CONN = 0, /* the peer's connection */
+	IPC_VIA_CHAN = 1, /* the peer's request channel */
+};
+
+/* epoll data: a connection's is its peer id, a channel's the id |
+ * IPC_EV_CHAN; then the eventfd's and the listening socket's. */
+#define IPC_EV_CHAN (UINT64_C(1) << 32)
+#define IPC_EV_STOP UINT64_MAX
+#define IPC_EV_LISTEN (UINT64_MAX - 1)
 
 /* A wire header in host form. */
 struct ipc_hdr {
@@ -63,6 +81,9 @@ struct ipc_peer {
 	atomic_uint refs;
 	uint32_t id;
 	int fd;
+	int chan_fd;	/* primary: the peer's request channel, or -1; set
+			 * once by the I/O thread under ipc->lock, shut down
+			 * when it hangs up, closed with fd */
 	pid_t pid;
 	uid_t uid;
 	unsigned malformed;	   /* I/O thread only */
@@ -157,6 +178,12 @@ struct hp_ipc {
 	void *inline_arg;
 	bool io_nested;	/* a call runs the event loop (ipc_call.c) */
 	bool io_stop;	/* the stop request was seen: the loop ends */
+
+	/* Secondary: the request channel (ipc_chan.c). */
+	int chan_fd;		   /* -1 when there is none */
+	pthread_mutex_t chan_lock; /* held by the one call using it */
+	atomic_uint chan_sent;	   /* requests sent on it (the tests read it) */
+	struct ipc_rx chan_rx;	   /* under chan_lock */
 };
 
 /* ipc_msg.c: wire format and socket I/O. */
@@ -187,6 +214,15 @@ int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err);
 bool ipc_enter(struct hp_ipc *ipc);
 void ipc_leave(struct hp_ipc *ipc);
 int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms);
+int ipc_version_error(const struct ipc_hdr *hdr);
+
+/* ipc_chan.c: the request channel. */
+void ipc_chan_open(struct hp_ipc *ipc, int conn_fd);
+int ipc_chan_request(struct hp_ipc *ipc, struct hp_ipc_msg *req,
+		     struct hp_ipc_msg *ret_reply, int timeout_ms);
+int ipc_chan_accept(struct hp_ipc *ipc, struct ipc_peer *peer,
+		    const struct ipc_hdr *hdr, struct ipc_rx *rx, bool via_chan);
+void ipc_chan_drop(struct hp_ipc *ipc, struct ipc_peer *peer);
 
 /* ipc_server.c: the listening socket. */
 void ipc_server_accept(struct hp_ipc *ipc);

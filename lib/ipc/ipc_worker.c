@@ -69,7 +69,8 @@ int hp_ipc_defer(struct hp_ipc *ipc, uint32_t peer,
 	w->kind = msg->id ? IPC_KIND_REQUEST : IPC_KIND_NOTIFY;
 	w->fn = ipc->inline_fn;
 	w->arg = ipc->inline_arg;
-	/* The fds go with the copy. */
+	/* The fds go with the copy, and via: the reply takes the way the
+	 * request came. */
 	memcpy(w->msg, msg, offsetof(struct hp_ipc_msg, payload) + msg->len);
 	pthread_mutex_lock(&ipc->lock);
 	ipc_worker_push(ipc, w);

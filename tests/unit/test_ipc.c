@@ -331,6 +331,7 @@ static void test_ipc_request_timeout(void **state)
 	struct hp_ipc_msg *req = malloc(sizeof(*req));
 	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
 	int64_t t0, dt;
+	int p[2], before;
 
 	(void)state;
 	cap_start();
@@ -350,9 +351,15 @@ static void test_ipc_request_timeout(void **state)
 	assert_true(dt >= 195 && dt < 1000);
 	assert_int_equal(rep->len, 12345); /* untouched on failure */
 
-	/* the late answer is dropped; the next call gets its own reply */
+	/* the late answer (on the request channel, with an fd) is dropped;
+	 * the next call gets its own reply */
 	assert_true(evt_wait(l->got_fd, 1, WAIT_MS));
+	assert_int_equal(l->req.via, IPC_VIA_CHAN);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	before = count_fds();
 	hp_ipc_msg_init(rep, T_SILENT, "stale", 5);
+	rep->fds[0] = p[0];
+	rep->nb_fds = 1;
 	assert_int_equal(hp_ipc_reply(s.ipc, atomic_load(&s.last_up), &l->req,
 				      rep), 0);
 	atomic_store(&l->answer, true);
@@ -361,8 +368,13 @@ static void test_ipc_request_timeout(void **state)
 			 0);
 	assert_int_equal(rep->len, 8);
 	assert_memory_equal(rep->payload, "re:fresh", 8);
+	assert_int_equal(rep->nb_fds, 0);
 	assert_true(cap_has("late reply"));
 	assert_int_equal(cap_count(), 0);
+	assert_int_equal(atomic_load(&cli->chan_sent), 2); /* both on it */
+	assert_int_equal(count_fds(), before); /* the late reply's fd closed */
+	close(p[0]);
+	close(p[1]);
 
 	hp_ipc_destroy(cli);
 	srv_stop(&s);
@@ -444,6 +456,7 @@ static void test_ipc_destroy_pending(void **state)
 	assert_int_equal(pthread_create(&th, NULL, waiter_main, &w), 0);
 	assert_true(evt_wait(l.got_fd, 1, WAIT_MS)); /* the request waits */
 	t0 = now_ms();
+	assert_int_equal(atomic_load(&w.cli->chan_sent), 1); /* on the channel */
 	hp_ipc_destroy(w.cli); /* returns once the waiter has */
 	pthread_join(th, NULL);
 	assert_int_equal(w.r, -ESHUTDOWN);
@@ -562,27 +575,39 @@ static void test_ipc_malformed_version(void **state)
 	cap_stop();
 }
 
-/* A raw primary that answers the first request in another version. */
+/* A raw primary that takes the request channel and answers the first
+ * request, on the socket it came by, in another version. */
 static void *old_primary(void *arg)
 {
-	int lfd = *(int *)arg, fd;
-	uint8_t buf[IPC_RX_SIZE];
+	int lfd = *(int *)arg, fd, chan = -1;
+	struct ipc_rx *rx = malloc(sizeof(*rx));
+	struct pollfd p[2];
 	struct ipc_hdr h;
-	ssize_t n;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n > 0 && ipc_hdr_decode(buf, (size_t)n, &h) == 0) {
-		h.version = HP_IPC_PROTO_VERSION + 1;
-		h.kind = IPC_KIND_REPLY;
-		h.status = -EPROTO;
-		h.len = 0;
-		ipc_hdr_encode(buf, &h);
-		send(fd, buf, IPC_HDR_SIZE, MSG_NOSIGNAL);
+	if (wait_fd(fd, WAIT_MS) && ipc_recv(fd, rx) > 0 && rx->nb_fds == 1)
+		chan = rx->fds[0];
+	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = chan, .events = POLLIN };
+	if (poll(p, 2, WAIT_MS) > 0) {
+		int in = p[1].revents & POLLIN ? chan : fd;
+
+		if (ipc_recv(in, rx) > 0 &&
+		    ipc_hdr_decode(rx->buf, rx->size, &h) == 0) {
+			h.version = HP_IPC_PROTO_VERSION + 1;
+			h.kind = IPC_KIND_REPLY;
+			h.status = -EPROTO;
+			h.len = 0;
+			ipc_hdr_encode(rx->buf, &h);
+			send(in, rx->buf, IPC_HDR_SIZE, MSG_NOSIGNAL);
+		}
 	}
 	/* Holds the connection until the test closes the listening socket. */
 	wait_fd(fd, WAIT_MS);
 	close(fd);
+	if (chan >= 0)
+		close(chan);
+	free(rx);
 	return NULL;
 }
 
@@ -608,6 +633,8 @@ static void test_ipc_version_mismatch_client(void **state)
 	hp_ipc_msg_init(&req, T_ECHO, "v", 1);
 	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, &req, &rep,
 					WAIT_MS), -EPROTO);
+	assert_int_equal(atomic_load(&cli->chan_sent), 1); /* on the channel */
+	assert_int_equal(nb_peers(cli), 0); /* as on the connection */
 	snprintf(want, sizeof(want),
 		 "primary speaks protocol version %d, this process speaks %d",
 		 HP_IPC_PROTO_VERSION + 1, HP_IPC_PROTO_VERSION);
@@ -868,7 +895,7 @@ static void trio_note_handler(struct hp_ipc *ipc, uint32_t peer,
 }
 
 /* Starts the primary, then connects the three one after the other (so
- * that each one's peer id is known). */
+ * that each one's peer id is known), each making one request. */
 static void trio_start(struct trio *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -886,6 +913,8 @@ static void trio_start(struct trio *t)
 						 trio_note_handler, c), 0);
 		assert_true(evt_wait(t->s.up_fd, 1, WAIT_MS));
 		c->id = atomic_load(&t->s.last_up);
+		/* answered on the channel: the primary has it (fds final) */
+		assert_int_equal(echo_check(c->ipc, HP_IPC_PRIMARY, "hi"), 0);
 	}
 }
 
@@ -1092,10 +1121,14 @@ static void test_ipc_defer(void **state)
 	assert_int_equal(rep->len, 12);
 	assert_memory_equal(rep->payload, "deferred:job", 12);
 	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(count_fds(), before); /* the worker closed its copy */
+	/* the request took the channel, and so did the worker's reply */
+	assert_int_equal(atomic_load(&cli->chan_sent), 2);
+	/* the I/O thread reads this one once the inline handler returned */
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "sync"), 0);
 	assert_int_equal(atomic_load(&in.defer_r), 0);
 	assert_int_equal(atomic_load(&in.runs_io), 1);
 	assert_int_equal(atomic_load(&in.runs_worker), 1);
-	assert_int_equal(count_fds(), before); /* the worker closed its copy */
 
 	/* only from an inline handler */
 	assert_false(hp_ipc_in_io_thread(s.ipc));
@@ -1270,6 +1303,43 @@ static void test_ipc_inline_calls(void **state)
 	free(rep);
 }
 
+/* The stop request alone (the eventfd hp_ipc_destroy writes) seen by the
+ * loop of an inline handler's call: the call fails -ESHUTDOWN and the
+ * I/O thread ends after the handler; destroy then goes as usual. */
+static void test_ipc_inline_call_stop(void **state)
+{
+	struct trio t;
+	struct inl in = { .fan_r = 1 };
+	struct fan_req *f = calloc(1, sizeof(*f));
+	uint64_t one = 1;
+	pthread_t th;
+
+	(void)state;
+	trio_start(&t);
+	assert_int_equal(hp_ipc_register_inline(t.s.ipc, T_FANOUT,
+						fanout_handler, &in), 0);
+	for (int i = 0; i < 3; i++)
+		atomic_store(&t.c[i].silent, true);
+	f->cli = t.c[0].ipc;
+	f->timeout = 20000;
+	assert_int_equal(pthread_create(&th, NULL, fan_main, f), 0);
+	assert_true(evt_wait(t.c[2].ping_fd, 1, WAIT_MS));
+	assert_int_equal(write(t.s.ipc->event_fd, &one, sizeof(one)),
+			 sizeof(one));
+	pthread_join(th, NULL); /* the handler still answered */
+	fan_check(f, -ESHUTDOWN, "nb=3 ok=0");
+	/* nobody reads the primary's sockets any more */
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	hp_ipc_msg_init(req, T_ECHO, "z", 1);
+	assert_int_equal(hp_ipc_request(t.c[1].ipc, HP_IPC_PRIMARY, req, rep,
+					200), -ETIMEDOUT);
+	trio_stop(&t);
+	free(req);
+	free(rep);
+	free(f);
+}
+
 /* hp_ipc_destroy of the primary while an inline handler waits in a
  * broadcast: the call fails -ESHUTDOWN, the I/O thread ends, destroy
  * returns at once. */
@@ -1301,6 +1371,279 @@ static void test_ipc_inline_call_destroy(void **state)
 	free(f);
 }
 
+/* True once this process has n fds open again, within WAIT_MS: a peer's
+ * fds close with the last reference to it, which a thread of the
+ * primary may hold a moment after the peer is gone. */
+static bool fds_back_to(int n)
+{
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		if (count_fds() == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A T_SILENT request from a thread of its own, answered "re:late". */
+static void *late_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+
+	hp_ipc_msg_init(req, T_SILENT, "late", 4);
+	w->r = hp_ipc_request(w->cli, HP_IPC_PRIMARY, req, rep, 2 * WAIT_MS);
+	if (w->r == 0 && (rep->id != req->id || rep->len != 7 ||
+			  memcmp(rep->payload, "re:late", 7)))
+		w->r = -EBADMSG;
+	free(req);
+	free(rep);
+	return NULL;
+}
+
+/* Two threads of one secondary ask at once: one takes the channel, the
+ * other the connection, and each gets its own reply. Nothing else comes
+ * on the channel, and no fd is left behind. */
+static void test_ipc_channel_two_callers(void **state)
+{
+	struct srv s = { 0 };
+	struct late *l = calloc(1, sizeof(*l));
+	struct waiter w = { .r = 1 };
+	struct hp_ipc_msg *msg = malloc(sizeof(*msg));
+	struct hp_ipc_result res[1];
+	unsigned nb;
+	pthread_t th;
+	int before;
+
+	(void)state;
+	cap_start();
+	l->got_fd = eventfd(0, EFD_CLOEXEC);
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_SILENT, late_handler, l), 0);
+	before = count_fds();
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &w.cli), 0);
+	assert_int_equal(hp_ipc_register(w.cli, T_ECHO, echo_handler, NULL), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_int_equal(pthread_create(&th, NULL, late_main, &w), 0);
+	assert_true(evt_wait(l->got_fd, 1, WAIT_MS)); /* it waits, on the channel */
+	assert_int_equal(atomic_load(&w.cli->chan_sent), 1);
+	assert_int_equal(l->req.via, IPC_VIA_CHAN);
+
+	/* the channel is busy: this one takes the connection */
+	assert_int_equal(echo_check(w.cli, HP_IPC_PRIMARY, "meanwhile"), 0);
+	assert_int_equal(atomic_load(&w.cli->chan_sent), 1);
+	/* the primary's broadcasts go on the connection too */
+	hp_ipc_msg_init(msg, T_ECHO, "b", 1);
+	assert_int_equal(hp_ipc_broadcast(s.ipc, msg, WAIT_MS, res, 1, &nb), 0);
+	assert_int_equal(res[0].status, 0);
+
+	/* the first one's reply goes back on the channel */
+	hp_ipc_msg_init(msg, T_SILENT, "re:late", 7);
+	assert_int_equal(hp_ipc_reply(s.ipc, atomic_load(&s.last_up), &l->req,
+				      msg), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(w.r, 0);
+	/* free again: the next one takes it */
+	assert_int_equal(echo_check(w.cli, HP_IPC_PRIMARY, "after"), 0);
+	assert_int_equal(atomic_load(&w.cli->chan_sent), 2);
+	assert_int_equal(cap_count(), 0);
+
+	hp_ipc_destroy(w.cli);
+	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
+	assert_true(fds_back_to(before)); /* both ends, on both sides */
+	srv_stop(&s);
+	cap_stop();
+	close(l->got_fd);
+	free(l);
+	free(msg);
+}
+
+/* Primary, in a child: tells the parent (a byte on the fd arg points to)
+ * of each T_SILENT request, and never answers. */
+static void told_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	(void)ipc;
+	(void)peer;
+	(void)req;
+	if (write(*(int *)arg, "q", 1) != 1)
+		abort();
+}
+
+static int child_silent_primary(void *arg, int ready_fd)
+{
+	struct hp_ipc *ipc;
+
+	if (hp_ipc_server_create(arg, NULL, &ipc) < 0)
+		return 10;
+	if (hp_ipc_register(ipc, T_SILENT, told_handler, &ready_fd) < 0)
+		return 11;
+	if (write(ready_fd, "r", 1) != 1)
+		return 12;
+	for (;;)
+		pause(); /* until the test kills it */
+}
+
+static void *kill_when_told(void *arg)
+{
+	struct child *c = arg;
+
+	if (child_ready(c))
+		kill(c->pid, SIGKILL);
+	return NULL;
+}
+
+/* The primary dies while a caller waits on the channel: the caller
+ * returns -ECONNRESET at once, not at its deadline. */
+static void test_ipc_channel_primary_killed(void **state)
+{
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	struct hp_ipc *cli;
+	struct child c;
+	struct tdir d;
+	pthread_t th;
+	int64_t t0;
+	int before;
+
+	(void)state;
+	before = count_fds();
+	tdir_make(&d);
+	child_spawn(&c, child_silent_primary, d.path);
+	child_go(&c);
+	assert_true(child_ready(&c));
+	assert_int_equal(hp_ipc_client_connect(d.path, &cli), 0);
+	assert_int_equal(pthread_create(&th, NULL, kill_when_told, &c), 0);
+	hp_ipc_msg_init(req, T_SILENT, NULL, 0);
+	t0 = now_ms();
+	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, 20000),
+			 -ECONNRESET);
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(atomic_load(&cli->chan_sent), 1);
+	pthread_join(th, NULL);
+	assert_int_equal(child_reap(&c), 128 + SIGKILL);
+	hp_ipc_destroy(cli);
+	assert_int_equal(count_fds(), before);
+	tdir_remove(&d);
+	free(req);
+	free(rep);
+}
+
+/* Sends a channel message on a raw connection: the far end of a fresh
+ * socketpair, or fd when it is >= 0 (no fd when it is -2); returns the
+ * near end of the pair (or -1). */
+static int raw_channel(int conn, int fd, int *nb_bad)
+{
+	uint8_t buf[IPC_HDR_SIZE];
+	int sv[2] = { -1, -1 };
+	int dummy = 0;
+
+	if (fd == -1) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+					    0, sv), 0);
+		fd = sv[1];
+	}
+	raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_NOTIFY, IPC_TYPE_CHANNEL,
+		  0, "");
+	send_bad(conn, buf, IPC_HDR_SIZE, &fd, fd >= 0, nb_bad ? nb_bad : &dummy);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return sv[0];
+}
+
+/* True once the log says s, within WAIT_MS. */
+static bool cap_wait(const char *s)
+{
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		if (cap_has(s))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* The primary's side, spoken by hand: requests on a channel are served
+ * and answered there; a second channel, a bad one, one sent on a channel
+ * are refused; a channel that hangs up goes alone; a peer that goes takes
+ * its channel. */
+static void test_ipc_channel_primary_side(void **state)
+{
+	struct srv s = { 0 };
+	uint8_t buf[IPC_RX_SIZE];
+	struct hp_ipc_msg msg;
+	int fd, ch, ch2, p[2], before, dec, nb_bad = 0;
+	int note = eventfd(0, EFD_CLOEXEC);
+	struct pollfd pf;
+
+	(void)state;
+	cap_start();
+	hp_log_set_levels("ipc:debug");
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_NOTE, note_handler, &note), 0);
+	before = count_fds();
+	fd = raw_connect(s.d.path);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	uint32_t id = atomic_load(&s.last_up);
+	ch = raw_channel(fd, -1, NULL);
+
+	/* a request on the channel is answered there, not on the connection;
+	 * a notification there reaches its handler */
+	raw_echo(ch, 5);
+	assert_false(wait_fd(fd, 0));
+	raw_send(ch, buf, raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_NOTIFY,
+				    T_NOTE, 0, "note"));
+	assert_true(evt_wait(note, 1, WAIT_MS));
+	raw_echo(fd, 6);
+	assert_false(wait_fd(ch, 0));
+
+	/* refused: a second channel, one without an fd or with another kind
+	 * of fd, one sent on the channel itself; each counts as malformed but
+	 * the second, which is only refused */
+	ch2 = raw_channel(fd, -1, NULL);
+	pf = (struct pollfd){ .fd = ch2, .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, WAIT_MS), 1);
+	assert_true(pf.revents & POLLHUP); /* closed by the primary */
+	assert_true(cap_has("a second request channel, refused"));
+	close(ch2);
+	raw_channel(fd, -2, &nb_bad);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	raw_channel(fd, p[1], &nb_bad);
+	close(p[0]);
+	close(p[1]);
+	ch2 = raw_channel(ch, -1, &nb_bad);
+	raw_echo(fd, 7); /* all handled by now */
+	assert_true(cap_has("bad request channel message"));
+	assert_int_equal(cap_count(), nb_bad + 1);
+	close(ch2);
+
+	/* the channel hangs up: it goes, the peer stays */
+	close(ch);
+	assert_true(cap_wait("request channel closed"));
+	raw_echo(fd, 8);
+	assert_int_equal(nb_peers(s.ipc), 1);
+	assert_false(evt_wait(s.down_fd, 1, 0));
+	/* a reply for it now fails */
+	msg = (struct hp_ipc_msg){ .type = T_ECHO, .id = 9, .via = IPC_VIA_CHAN };
+	assert_int_equal(hp_ipc_reply(s.ipc, id, &msg, &msg), -ENOTCONN);
+	close(fd);
+	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
+
+	/* a peer removed takes its channel along */
+	fd = raw_connect(s.d.path);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	ch = raw_channel(fd, -1, NULL);
+	raw_echo(ch, 10);
+	assert_int_equal(hp_ipc_disconnect(s.ipc, atomic_load(&s.last_up)), 0);
+	assert_int_equal(raw_recv(ch, &msg, &dec), 0); /* end of stream */
+	close(ch);
+	close(fd);
+	assert_true(fds_back_to(before));
+
+	srv_stop(&s);
+	cap_stop();
+	close(note);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1326,7 +1669,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_notify_all, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_defer, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_inline_calls, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_inline_call_stop, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_inline_call_destroy, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_channel_two_callers, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_channel_primary_killed, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_channel_primary_side, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
