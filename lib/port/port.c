@@ -31,6 +31,16 @@ struct port_cb {
 static pthread_mutex_t port_cb_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct port_cb *port_cbs;
 
+static bool port_has_callbacks(void)
+{
+	bool any;
+
+	pthread_mutex_lock(&port_cb_lock);
+	any = port_cbs != NULL;
+	pthread_mutex_unlock(&port_cb_lock);
+	return any;
+}
+
 void port_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -246,7 +256,7 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",
 				id, s->name, err);
 	}
-	port_rescan(); /* NEW for every port usable here */
+	port_listen(port_has_callbacks()); /* NEW for each port usable here */
 	return 0;
 }
 
@@ -483,6 +493,7 @@ int hp_port_find(const char *name, uint16_t *ret_port_id)
 int hp_port_event_register(hp_port_event_fn fn, void *arg)
 {
 	struct port_cb *cb;
+	bool first;
 
 	if (!fn)
 		return -EINVAL;
@@ -492,9 +503,13 @@ int hp_port_event_register(hp_port_event_fn fn, void *arg)
 	cb->fn = fn;
 	cb->arg = arg;
 	pthread_mutex_lock(&port_cb_lock);
+	first = !port_cbs;
 	cb->next = port_cbs;
 	port_cbs = cb;
 	pthread_mutex_unlock(&port_cb_lock);
+	/* A process with no callbacks is never woken for events. */
+	if (first)
+		port_listen(true);
 	return 0;
 }
 
@@ -512,7 +527,10 @@ int hp_port_event_unregister(hp_port_event_fn fn, void *arg)
 			break;
 		}
 	}
+	bool none = r == 0 && !port_cbs;
 	pthread_mutex_unlock(&port_cb_lock);
+	if (none)
+		port_listen(false);
 	return r;
 }
 

@@ -357,8 +357,8 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 			port_ctx.proc_peer[i] = 0; /* joins twice: one index */
 		if (r < 0 && port_ctx.proc_peer[i] == 0) {
 			port_ctx.proc_peer[i] = peer;
-			__atomic_store_n(&port_ctx.table->doorbell[i], 0,
-					 __ATOMIC_SEQ_CST);
+			__atomic_store_n(&port_ctx.table->doorbell[i],
+					 PORT_BELL_DEAF, __ATOMIC_SEQ_CST);
 			rep.index = i;
 			r = 0;
 		}

@@ -160,8 +160,11 @@ void port_notify(void)
 	pthread_mutex_lock(&port_ctx.procs_lock);
 	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++)
 		if (port_ctx.proc_peer[i] &&
-		    !__atomic_exchange_n(&port_ctx.table->doorbell[i], 1,
-					 __ATOMIC_SEQ_CST))
+		    __atomic_compare_exchange_n(&port_ctx.table->doorbell[i],
+						&(uint32_t){ PORT_BELL_IDLE },
+						PORT_BELL_RUNG, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
 			peers[n++] = port_ctx.proc_peer[i];
 	pthread_mutex_unlock(&port_ctx.procs_lock);
 	hp_ipc_msg_init(&msg, PORT_MSG_EVENT, NULL, 0);

@@ -352,10 +352,12 @@ void port_rescan(void)
 	uint64_t look[PORT_USED_WORDS];
 
 	pthread_mutex_lock(&port_ctx.local_lock);
-	/* Turned back to 0 before the look: a change after it rings again. */
+	/* IDLE again before the look: a change after it rings again. */
 	if (port_ctx.joined && port_ctx.proc_index >= 0)
-		__atomic_exchange_n(&port_ctx.table->doorbell[port_ctx.proc_index],
-				    0, __ATOMIC_SEQ_CST);
+		__atomic_compare_exchange_n(
+			&port_ctx.table->doorbell[port_ctx.proc_index],
+			&(uint32_t){ PORT_BELL_RUNG }, PORT_BELL_IDLE, false,
+			__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
 		look[w] = port_ctx.announced_map[w] |
 			  (port_ctx.joined ?
@@ -366,6 +368,23 @@ void port_rescan(void)
 	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
 		for (uint64_t bits = look[w]; bits; bits &= bits - 1)
 			port_sync((uint16_t)(w * 64 + (unsigned)__builtin_ctzll(bits)));
+}
+
+void port_listen(bool on)
+{
+	bool look = false;
+
+	pthread_mutex_lock(&port_ctx.local_lock);
+	if (port_ctx.joined && !port_ctx.primary && port_ctx.proc_index >= 0) {
+		__atomic_store_n(&port_ctx.table->doorbell[port_ctx.proc_index],
+				 on ? PORT_BELL_IDLE : PORT_BELL_DEAF,
+				 __ATOMIC_SEQ_CST);
+		look = on;
+	}
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	/* What changed while deaf is told now. */
+	if (look)
+		port_rescan();
 }
 
 void port_forget_all(void)

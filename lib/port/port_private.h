@@ -27,6 +27,13 @@ struct port_conf {
 
 #define PORT_HOLDER_WORDS ((HP_MAX_PROCS + 63) / 64)
 
+/* A secondary's doorbell (struct port_table). */
+enum port_bell {
+	PORT_BELL_IDLE = 0,	/* listening, nothing unread */
+	PORT_BELL_RUNG = 1,	/* a PORT_MSG_EVENT is on its way or unread */
+	PORT_BELL_DEAF = 2,	/* no event callbacks: never rung */
+};
+
 /* One slot of the shared port table. The primary writes every field but
  * the counters; fast-path threads of any process write the counters of
  * the queues they poll. */
@@ -69,10 +76,11 @@ struct port_table {
 	 * clears it with the state. Scans read these words, not 3 MB of
 	 * sparse slots. */
 	uint64_t used[PORT_USED_WORDS];
-	/* Per secondary process index: 1 while a PORT_MSG_EVENT to it is
-	 * unread. The primary sends one only when it turns this from 0 to 1,
-	 * the secondary turns it back to 0 before it looks at the table: at
-	 * most one is ever queued, and none is needed while one is. */
+	/* Per secondary process index, enum port_bell: the primary sends a
+	 * PORT_MSG_EVENT only when it turns IDLE into RUNG, the secondary
+	 * turns RUNG back into IDLE before it looks at the table: at most one
+	 * is ever queued, and none while one is. A secondary without event
+	 * callbacks is DEAF: nothing to tell it, so it is never woken. */
 	uint32_t doorbell[HP_MAX_PROCS];
 	struct port_slot slots[HP_MAX_PORTS];
 };
@@ -219,6 +227,9 @@ void port_sync(uint16_t port_id);
 void port_rescan(void);
 /* Fires DESTROY for every announced port (this process is leaving). */
 void port_forget_all(void);
+/* Secondary: makes its doorbell IDLE (and looks at the table) when this
+ * process has event callbacks, DEAF when it has none. */
+void port_listen(bool on);
 bool port_on_demand(const struct port_slot *s);
 int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 		      char *err, size_t errlen);

@@ -106,13 +106,49 @@ static const struct hp_port_driver fdt_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fdt_driver)
 
-/* Child command "nfds": its count of open fds. */
+/* Events a child heard (commands "listen" and "events"). */
+static unsigned child_events[5];
+
+static void child_on_event(uint16_t port_id, enum hp_port_event ev, void *arg)
+{
+	(void)port_id;
+	(void)arg;
+	if ((unsigned)ev < HP_ARRAY_SIZE(child_events))
+		__atomic_fetch_add(&child_events[ev], 1, __ATOMIC_RELAXED);
+}
+
+/* Child commands "nfds": its count of open fds; "listen": registers an
+ * event callback; "events": NEW, CONFIG and DESTROY heard so far. */
 static bool port_child_cmd(const char *line)
 {
-	if (strcmp(line, "nfds"))
+	if (!strcmp(line, "nfds")) {
+		printf("ok %u\n", count_fds());
+	} else if (!strcmp(line, "listen")) {
+		printf("ok %d\n", hp_port_event_register(child_on_event, NULL));
+	} else if (!strcmp(line, "events")) {
+		printf("ok %u %u %u\n",
+		       __atomic_load_n(&child_events[HP_PORT_EVENT_NEW], __ATOMIC_RELAXED),
+		       __atomic_load_n(&child_events[HP_PORT_EVENT_CONFIG], __ATOMIC_RELAXED),
+		       __atomic_load_n(&child_events[HP_PORT_EVENT_DESTROY], __ATOMIC_RELAXED));
+	} else {
 		return false;
-	printf("ok %u\n", count_fds());
+	}
 	return true;
+}
+
+/* Asks c for its event counts until they read want (events come after
+ * the requester's answer); false after about 2 s. */
+static bool child_events_are(struct child *c, const char *want)
+{
+	char buf[64];
+
+	for (int i = 0; i < 200; i++) {
+		if (!strcmp(child_cmd(c, buf, sizeof(buf), "events"), want))
+			return true;
+		usleep(10000);
+	}
+	fprintf(stderr, "events: '%s', want '%s'\n", buf, want);
+	return false;
 }
 
 static void child_start(struct child *c, bool fail_local)
@@ -202,6 +238,58 @@ static void test_port_on_demand_asks_only_users(void **state)
 	assert_string_equal(child_cmd(&idle, buf, sizeof(buf), "count"), "ok 0");
 	child_stop(&user);
 	child_stop(&idle);
+}
+
+/* Events reach a secondary that listens, one doorbell at a time: one
+ * stopped through 300 attach/detach cycles does not slow them (nothing
+ * piles up for it) and, once running, tells NEW and DESTROY in pairs. */
+static void test_port_events_by_doorbell(void **state)
+{
+	struct child ear = { 0 }, deaf = { 0 };
+	char buf[64];
+	unsigned n = 0, c, d = 0;
+	uint16_t id;
+	int st;
+
+	(void)state;
+	child_start(&ear, false);
+	child_start(&deaf, false);
+	assert_string_equal(child_cmd(&ear, buf, sizeof(buf), "listen"), "ok 0");
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_true(child_events_are(&ear, "ok 1 0 0"));
+	assert_int_equal(hp_port_configure(id, 2, 2), 0);
+	assert_true(child_events_are(&ear, "ok 1 1 0"));
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_true(child_events_are(&ear, "ok 1 1 1"));
+	/* A late listener hears of the ports there already. */
+	assert_int_equal(hp_port_attach("net_null1", &id), 0);
+	assert_string_equal(child_cmd(&deaf, buf, sizeof(buf), "events"), "ok 0 0 0");
+	assert_string_equal(child_cmd(&deaf, buf, sizeof(buf), "listen"), "ok 0");
+	assert_true(child_events_are(&deaf, "ok 1 0 0"));
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_true(child_events_are(&deaf, "ok 1 0 1"));
+	/* Stopped: the bell rings once, the rest waits in the table. */
+	kill(ear.pid, SIGSTOP);
+	assert_int_equal(waitpid(ear.pid, &st, WUNTRACED), ear.pid);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(hp_port_attach("net_null2", &id), 0);
+		assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	}
+	kill(ear.pid, SIGCONT);
+	assert_int_equal(hp_port_attach("net_null3", &id), 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(sscanf(child_cmd(&ear, buf, sizeof(buf), "events"),
+					"ok %u %u %u", &n, &c, &d), 3);
+		if (n == d + 1 && n >= 2)
+			break;
+		usleep(10000);
+	}
+	/* NEW for net_null3 after at most one pair for the stopped time. */
+	assert_int_equal(n, d + 1);
+	assert_true(n <= 3);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	child_stop(&ear);
+	child_stop(&deaf);
 }
 
 static void test_port_late_secondary_sees_ports(void **state)
@@ -700,6 +788,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_attach_from_secondary_seen_by_all, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_on_demand_asks_only_users, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_events_by_doorbell, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_table_full, setup, primary_teardown),
