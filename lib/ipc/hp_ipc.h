@@ -46,7 +46,8 @@ struct hp_ipc_msg {
 struct hp_ipc_result {
 	uint32_t peer;	/* peer id */
 	pid_t pid;	/* peer pid, as the primary sees it */
-	int status;	/* 0 replied, -ETIMEDOUT no answer, -ECONNRESET gone */
+	int status;	/* 0 replied, -ETIMEDOUT no answer, -ECONNRESET gone,
+			 * -ESHUTDOWN cut short by hp_ipc_destroy */
 	int32_t reply_status; /* the reply's status when status is 0 */
 	char reply_text[128]; /* the reply's payload as text, if any */
 };
@@ -110,9 +111,8 @@ HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
 
 /* Stops the threads, fails pending calls with -ESHUTDOWN (and waits for
  * their callers to return, a caller on the request channel too), closes
- * every connection; a primary unlinks
- * its socket. Peer-down callbacks are not called. Accepts NULL. Not from
- * a handler or peer callback. */
+ * every connection; a primary unlinks its socket. Peer-down callbacks are
+ * not called. Accepts NULL. Not from a handler or peer callback. */
 HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
 
 /* Sets the handler of one message type (2..65535 free for users; replaces
