@@ -10,6 +10,12 @@
  *                     secondaries, joins as one more secondary and times
  *                     the same calls, which go to the primary over IPC.
  *
+ * --idle says what the idle secondaries are: "bare" (default) runs this
+ * program as a plain library secondary that blocks reading its stdin and
+ * registers no event callback, as DPDK's idle secondaries are EAL
+ * processes blocked in sigwait; "app" runs hotport-secondary, which prints
+ * every port event, so each hotplug wakes it (keys secondary_apps.*).
+ *
  * --secondaries takes a list (0,1,4): the levels run in increasing order
  * in one instance, idle secondaries being added between them. One cycle is
  * hp_port_attach("net_null0") + hp_port_detach(port), CLOCK_MONOTONIC
@@ -43,6 +49,8 @@
 
 struct hb_opts {
 	enum hp_proc_role role;
+	bool idle_role;		/* --role idle: a bare idle secondary */
+	bool idle_apps;		/* --idle app */
 	int cycles;
 	int warmup;
 	unsigned levels[HB_MAX_LEVELS];
@@ -59,6 +67,7 @@ struct hb_run {
 	const struct hb_opts *o;
 	char prefix[64];
 	char tmpdir[64];
+	char self_bin[PATH_MAX];
 	char primary_bin[PATH_MAX];
 	char secondary_bin[PATH_MAX];
 	struct bench_child primary;	/* --role secondary */
@@ -74,10 +83,14 @@ static void hb_usage(FILE *out, const char *prog)
 		"Usage: %s --role primary|secondary [OPTIONS]\n"
 		"Times attach + detach cycles of a null port (see bench/README.md).\n"
 		"  --role R            primary: this process is the primary;\n"
-		"                      secondary: it starts a primary and joins it\n"
+		"                      secondary: it starts a primary and joins it;\n"
+		"                      idle: a bare idle secondary (for the others)\n"
 		"  --cycles N          timed cycles per level (default 2000)\n"
 		"  --warmup N          untimed cycles first (default 20)\n"
 		"  --secondaries LIST  idle secondaries, e.g. 0,1,4 (default 0)\n"
+		"  --idle bare|app     idle secondaries: this program blocked on\n"
+		"                      stdin, no event callback (default), or\n"
+		"                      hotport-secondary, which prints each event\n"
 		"  --no-huge           ordinary pages instead of hugepages\n"
 		"  --dev DEVARGS       device to attach (default net_null0)\n"
 		"  --apps DIR          where primary/ and secondary/ apps are\n"
@@ -123,6 +136,7 @@ static int hb_parse(int argc, char **argv, struct hb_opts *o)
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "secondaries", required_argument, NULL, 'k' },
+		{ "idle", required_argument, NULL, 'i' },
 		{ "no-huge", no_argument, NULL, 'H' },
 		{ "dev", required_argument, NULL, 'd' },
 		{ "apps", required_argument, NULL, 'a' },
@@ -146,8 +160,15 @@ static int hb_parse(int argc, char **argv, struct hb_opts *o)
 				o->role = HP_ROLE_PRIMARY;
 			else if (!strcmp(optarg, "secondary"))
 				o->role = HP_ROLE_SECONDARY;
+			else if (!strcmp(optarg, "idle"))
+				o->idle_role = true;
 			else
 				return -EINVAL;
+			break;
+		case 'i':
+			if (strcmp(optarg, "bare") && strcmp(optarg, "app"))
+				return -EINVAL;
+			o->idle_apps = !strcmp(optarg, "app");
 			break;
 		case 'n': o->cycles = atoi(optarg); break;
 		case 'w': o->warmup = atoi(optarg); break;
@@ -165,7 +186,8 @@ static int hb_parse(int argc, char **argv, struct hb_opts *o)
 		default: return -EINVAL;
 		}
 	}
-	if (!role_set || optind != argc || o->cycles < 1 || o->warmup < 0)
+	if (!role_set || optind != argc || o->cycles < 1 || o->warmup < 0 ||
+	    (o->idle_role && !o->prefix))
 		return -EINVAL;
 	return 0;
 }
@@ -196,20 +218,45 @@ static int hb_core_init(struct hb_run *run, enum hp_proc_role role)
 	return 0;
 }
 
-/* Starts one app with the instance's prefix and waits for its ready line. */
+#define HB_IDLE_READY "hotport-bench-hotplug idle ready"
+
+/* --role idle: a secondary that only joins and waits for its stdin to
+ * close, with no event callback (so it is never woken for events). */
+static int hb_idle_main(struct hb_run *run)
+{
+	char buf[256];
+
+	if (hb_core_init(run, HP_ROLE_SECONDARY) < 0)
+		return 3;
+	printf(HB_IDLE_READY "\n");
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	hp_core_fini();
+	return 0;
+}
+
+/* Starts one app (or a bare idle secondary) with the instance's prefix
+ * and waits for its ready line. */
 static int hb_start_app(struct hb_run *run, struct bench_child *c,
 			bool primary, const char *name)
 {
 	char log[PATH_MAX], marker[64];
-	char *argv[6] = { primary ? run->primary_bin : run->secondary_bin,
+	char *argv[8] = { primary ? run->primary_bin : run->secondary_bin,
 			  "--file-prefix", run->prefix };
 	int argc = 3, r;
+	bool bare = !primary && !run->o->idle_apps;
 
 	if (primary && run->o->no_huge)
 		argv[argc++] = "--no-huge";
+	if (bare) {
+		argv[0] = run->self_bin;
+		argv[argc++] = "--role";
+		argv[argc++] = "idle";
+	}
 	snprintf(log, sizeof(log), "%s/%s.log", run->tmpdir, name);
-	snprintf(marker, sizeof(marker), "hotport-%s ready:",
-		 primary ? "primary" : "secondary");
+	snprintf(marker, sizeof(marker), "%s",
+		 bare ? HB_IDLE_READY :
+		 primary ? "hotport-primary ready:" : "hotport-secondary ready:");
 	r = bench_child_start(c, argv, log);
 	if (r < 0) {
 		printf("cannot start %s: %s\n", argv[0], strerror(-r));
@@ -299,8 +346,9 @@ static int hb_level(struct hb_run *run, unsigned k)
 	if (primary && k == 0)
 		snprintf(tag, sizeof(tag), "primary");
 	else
-		snprintf(tag, sizeof(tag), "%s.idle%u",
-			 primary ? "primary" : "secondary", k);
+		snprintf(tag, sizeof(tag), "%s%s.idle%u",
+			 primary ? "primary" : "secondary",
+			 o->idle_apps ? "_apps" : "", k);
 	hb_cpu(run, cpu0);
 	t0 = bench_now_us();
 	for (int i = -o->warmup; i < n; i++) {
@@ -330,8 +378,10 @@ static int hb_level(struct hb_run *run, unsigned k)
 	}
 	wall_ms = (bench_now_us() - t0) / 1e3;
 	hb_cpu(run, cpu1);
-	printf("hotport attach/detach %s (from the %s, %u idle secondar%s, %d cycles, %s, %s memory):\n",
+	printf("hotport attach/detach %s (from the %s, %u idle secondar%s%s, %d cycles, %s, %s memory):\n",
 	       tag, primary ? "primary" : "secondary", k, k == 1 ? "y" : "ies",
+	       k == 0 ? "" : o->idle_apps ? " (hotport-secondary apps, printing events)" :
+					    " (bare, no event callback)",
 	       n, o->dev, hp_shm_is_huge(hp_core_shm()) ? "hugepage" : "ordinary");
 	hb_print(tag, "cycle", bench_stats_of(run->cyc, n), "");
 	hb_print(tag, "attach", bench_stats_of(run->att, n), "attach_");
@@ -355,6 +405,9 @@ static int hb_setup(struct hb_run *run)
 		 "%s/primary/hotport-primary", o->apps);
 	snprintf(run->secondary_bin, sizeof(run->secondary_bin),
 		 "%s/secondary/hotport-secondary", o->apps);
+	if (readlink("/proc/self/exe", run->self_bin,
+		     sizeof(run->self_bin) - 1) < 0)
+		return -errno;
 	if (access(run->primary_bin, X_OK) < 0 ||
 	    access(run->secondary_bin, X_OK) < 0) {
 		printf("hotport apps not found under %s (--apps DIR)\n", o->apps);
@@ -421,6 +474,8 @@ int main(int argc, char **argv)
 		snprintf(run.prefix, sizeof(run.prefix), "%s", o.prefix);
 	else
 		snprintf(run.prefix, sizeof(run.prefix), "hpbench-%d", (int)getpid());
+	if (o.idle_role)
+		return hb_idle_main(&run);
 	snprintf(run.tmpdir, sizeof(run.tmpdir), "/tmp/hotport-bench-XXXXXX");
 	if (!mkdtemp(run.tmpdir)) {
 		perror("mkdtemp");

@@ -12,7 +12,7 @@
 #include "hp_common.h"
 
 /* Protocol version in every message header; a mismatch is refused. */
-#define HP_IPC_PROTO_VERSION 1
+#define HP_IPC_PROTO_VERSION 2
 /* First four bytes of every message ("HPIP"). */
 #define HP_IPC_MAGIC 0x50495048u
 /* Largest payload of one message (bytes). */
