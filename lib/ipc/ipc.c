@@ -2,7 +2,8 @@
 /* The endpoint: its peers, its I/O thread, client connect and teardown.
  *
  * Each endpoint (the primary's server, or a secondary's client) has two
- * threads. The I/O thread blocks in epoll_wait on the listening socket, on
+ * threads (the worker starts with its first item: a secondary may never
+ * need it). The I/O thread blocks in epoll_wait on the listening socket, on
  * every connection and on an eventfd that asks it to stop; it accepts
  * peers, reads messages, hands replies straight to the waiting caller
  * (matched by id, woken through its condition variable), runs the
@@ -364,6 +365,7 @@ static void *ipc_io_main(void *arg)
 	struct hp_ipc *ipc = arg;
 
 	ipc_io_self = ipc;
+	pthread_setname_np(pthread_self(), "hp-ipc-io");
 	while (ipc_io_poll(ipc, -1) == 0)
 		;
 	return NULL;
@@ -430,8 +432,9 @@ err_destroy:
 	return r;
 }
 
-/* Watches the listening socket if any and starts both threads, with every
- * signal blocked in them: signals belong to the application's threads. */
+/* Watches the listening socket if any and starts the I/O thread, with
+ * every signal blocked in it: signals belong to the application's
+ * threads. The worker starts with its first item (ipc_worker_push). */
 int ipc_endpoint_start(struct hp_ipc *ipc)
 {
 	sigset_t all, old;
@@ -444,17 +447,9 @@ int ipc_endpoint_start(struct hp_ipc *ipc)
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&ipc->worker_thread, NULL, ipc_worker_main, ipc);
-	ipc->worker_started = r == 0;
-	if (r == 0) {
-		r = -pthread_create(&ipc->io_thread, NULL, ipc_io_main, ipc);
-		ipc->io_started = r == 0;
-	}
+	r = -pthread_create(&ipc->io_thread, NULL, ipc_io_main, ipc);
+	ipc->io_started = r == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ipc->worker_started)
-		pthread_setname_np(ipc->worker_thread, "hp-ipc-worker");
-	if (ipc->io_started)
-		pthread_setname_np(ipc->io_thread, "hp-ipc-io");
 	return r;
 }
 

@@ -3,6 +3,7 @@
  * order the I/O thread queued them, and the messages inline handlers defer
  * to it. */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,31 @@ void ipc_work_free(struct ipc_work *w)
 	free(w);
 }
 
-/* Caller holds ipc->lock; dropped silently once the endpoint stops (the
- * item's fds are closed). */
+/* Starts the worker thread, with every signal blocked in it (signals
+ * belong to the application's threads). Caller holds ipc->lock. */
+static int ipc_worker_spawn(struct hp_ipc *ipc)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&ipc->worker_thread, NULL, ipc_worker_main, ipc);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ipc->worker_started = r == 0;
+	if (r < 0)
+		HP_ERR(IPC_LOG, "cannot start the worker thread: %s",
+		       strerror(-r));
+	return r;
+}
+
+/* Caller holds ipc->lock; dropped (its fds closed) once the endpoint
+ * stops, or when the worker thread cannot start. The worker starts with
+ * its first item: a secondary, whose handlers run on the I/O thread, may
+ * never need it, and its start-up is one thread creation shorter. */
 void ipc_worker_push(struct hp_ipc *ipc, struct ipc_work *w)
 {
-	if (ipc->stopping) {
+	if (ipc->stopping || (!ipc->worker_started && ipc_worker_spawn(ipc) < 0)) {
 		if (w->is_msg)
 			ipc_close_fds(w->msg->fds, w->msg->nb_fds);
 		ipc_work_free(w);
@@ -134,6 +155,9 @@ void *ipc_worker_main(void *arg)
 {
 	struct hp_ipc *ipc = arg;
 
+	/* prctl on itself: no /proc file to open, as naming another thread
+	 * needs. */
+	pthread_setname_np(pthread_self(), "hp-ipc-worker");
 	for (;;) {
 		struct ipc_work *w;
 
