@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
@@ -43,10 +44,12 @@ static struct {
 	int stop_reason;
 	pid_t primary_pid;
 	uint32_t peer_id;
-	/* primary, worker thread only: the peers that joined (said hello) */
+	/* primary: the peers that joined (said hello), under joined_lock
+	 * (hello runs on the ipc I/O thread, peer-down on the worker) */
+	pthread_mutex_t joined_lock;
 	uint32_t joined[HP_MAX_PROCS];
 	unsigned nb_joined;
-} core = { .stop_fd = -1 };
+} core = { .stop_fd = -1, .joined_lock = PTHREAD_MUTEX_INITIALIZER };
 
 enum hp_proc_role hp_core_role(void) { return core.role; }
 const char *hp_core_prefix(void) { return core.prefix; }
@@ -237,21 +240,27 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	hp_ipc_reply(ipc, peer, msg, &reply);
 	if (status)
 		return;
+	pthread_mutex_lock(&core.joined_lock);
 	if (core.nb_joined < HP_ARRAY_SIZE(core.joined))
 		core.joined[core.nb_joined++] = peer;
+	pthread_mutex_unlock(&core.joined_lock);
 	HP_INFO(CORE_LOG, "secondary pid %d joined", (int)core_peer_pid(peer));
 }
 
-/* Forgets a peer that hung up; whether it had joined. Worker thread. */
+/* Forgets a peer that hung up; whether it had joined. */
 static bool core_unjoin(uint32_t peer)
 {
-	for (unsigned i = 0; i < core.nb_joined; i++) {
+	bool found = false;
+
+	pthread_mutex_lock(&core.joined_lock);
+	for (unsigned i = 0; i < core.nb_joined && !found; i++) {
 		if (core.joined[i] == peer) {
 			core.joined[i] = core.joined[--core.nb_joined];
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	pthread_mutex_unlock(&core.joined_lock);
+	return found;
 }
 
 static int core_procs_local(struct hp_proc_info *procs, unsigned max)
@@ -502,7 +511,9 @@ static int core_init_primary(const struct hp_core_opts *o)
 	r = core_pci_primary(o);
 	if (r < 0)
 		return r;
-	hp_ipc_register(core.ipc, CORE_MSG_HELLO, core_handle_hello, NULL);
+	/* Quick and waiting on nothing: answered as it arrives. */
+	hp_ipc_register_inline(core.ipc, CORE_MSG_HELLO, core_handle_hello,
+			       NULL);
 	hp_ipc_register(core.ipc, CORE_MSG_PROCS, core_handle_procs, NULL);
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
 	for (unsigned i = 0; i < o->nb_vdevs; i++) {
@@ -656,7 +667,9 @@ int hp_core_init(const struct hp_core_opts *opts)
 		return -EINVAL;
 	}
 	core.role = opts->role;
+	pthread_mutex_lock(&core.joined_lock);
 	core.nb_joined = 0;
+	pthread_mutex_unlock(&core.joined_lock);
 	core.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms :
 						 HP_IPC_DEFAULT_TIMEOUT_MS;
 	snprintf(core.prefix, sizeof(core.prefix), "%s",

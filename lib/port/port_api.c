@@ -349,8 +349,14 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 	int r = -ENOSPC;
 
 	(void)arg;
+	/* On the I/O thread unless an attach or detach is under way. */
+	if (!hp_ipc_in_io_thread(ipc))
+		pthread_mutex_lock(&port_ctx.hotplug_lock);
+	else if (pthread_mutex_trylock(&port_ctx.hotplug_lock) != 0) {
+		hp_ipc_defer(ipc, peer, msg);
+		return;
+	}
 	hp_ipc_drop_fds(peer, msg);
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	pthread_mutex_lock(&port_ctx.procs_lock);
 	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++) {
 		if (port_ctx.proc_peer[i] == peer)
@@ -471,7 +477,8 @@ int port_join_barrier(void)
 void port_handlers_register(struct hp_ipc *ipc)
 {
 	if (port_ctx.primary) {
-		hp_ipc_register(ipc, PORT_MSG_JOIN, port_handle_join, NULL);
+		hp_ipc_register_inline(ipc, PORT_MSG_JOIN, port_handle_join,
+				       NULL);
 		hp_ipc_register(ipc, PORT_MSG_FDS_REQ, port_handle_fds, NULL);
 		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_REQ,
 				       port_handle_req, NULL);
