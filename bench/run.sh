@@ -75,6 +75,10 @@ if want hotplug; then
 		--file-prefix "$HP_PREFIX-hp1"
 	step hotport.attach_detach.secondary "hotport hotplug, secondary" 90 "$B" --role secondary --cycles "$CYCLES" --secondaries 0,1,3,4 \
 		--file-prefix "$HP_PREFIX-hp2"
+	# The idle secondaries as hotport-secondary apps, which print every
+	# port event: each hotplug wakes each of them.
+	step hotport.attach_detach.secondary_apps "hotport hotplug, secondary, idle hotport-secondary apps" 90 "$B" --role secondary \
+		--cycles "$CYCLES" --idle app --secondaries 4 --file-prefix "$HP_PREFIX-hp3"
 fi
 want startup && step hotport.startup "hotport start-up" 120 "$here/startup_bench.sh"
 if [ $dpdk != no ]; then
