@@ -61,7 +61,7 @@ HOTPORT_TEST_SLOWDOWN=3 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIO
 # ThreadSanitizer: the tests whose threads share the protocol's state.
 scripts/build.sh build-tsan -Db_sanitize=thread -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 HOTPORT_TEST_SLOWDOWN=3 HOTPORT_TORTURE_CYCLES=300 run_suite "under ThreadSanitizer" build-tsan \
-	port ring_driver fwd ipc ring mbuf torture
+	port ring_driver fwd ipc ipc_wire ipc_calls ring mbuf torture
 
 # libFuzzer: each target for HOTPORT_FUZZ_SECONDS (default 60), one test
 # per target; skipped, with the reason, where clang or libFuzzer cannot be had.

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Helpers of test_ipc.c: waits, temp dirs, log capture, the primary's
- * side, forked secondaries and what they run, raw wire-format sockets. */
+/* Helpers of test_ipc.c, test_ipc_wire.c and test_ipc_calls.c: waits,
+ * temp dirs, log capture, the primary's side, forked secondaries and what
+ * they run, raw wire-format sockets. */
 #ifndef TEST_IPC_HELPERS_H
 #define TEST_IPC_HELPERS_H
 
@@ -43,7 +44,7 @@
 
 /* ---- helpers ---- */
 
-static int64_t now_ms(void)
+static inline int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -52,14 +53,14 @@ static int64_t now_ms(void)
 }
 
 /* True once fd is readable within ms. */
-static bool wait_fd(int fd, int ms)
+static inline bool wait_fd(int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	return poll(&p, 1, ms) == 1;
 }
 
-static void evt_post(int fd)
+static inline void evt_post(int fd)
 {
 	uint64_t one = 1;
 
@@ -68,7 +69,7 @@ static void evt_post(int fd)
 }
 
 /* Waits until n events were posted on the eventfd; false on timeout. */
-static bool evt_wait(int fd, uint64_t n, int ms)
+static inline bool evt_wait(int fd, uint64_t n, int ms)
 {
 	uint64_t got = 0, v;
 
@@ -86,14 +87,14 @@ struct tdir {
 	char path[96];
 };
 
-static void tdir_make(struct tdir *d)
+static inline void tdir_make(struct tdir *d)
 {
 	strcpy(d->dir, "/tmp/hp-ipc-XXXXXX");
 	assert_non_null(mkdtemp(d->dir));
 	snprintf(d->path, sizeof(d->path), "%s/mp.sock", d->dir);
 }
 
-static void tdir_remove(struct tdir *d)
+static inline void tdir_remove(struct tdir *d)
 {
 	unlink(d->path);
 	rmdir(d->dir);
@@ -104,7 +105,8 @@ static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
 static char cap_buf[16384];
 static int cap_warnings;
 
-static void cap_sink(int level, const char *topic, const char *line, void *arg)
+static inline void cap_sink(int level, const char *topic, const char *line,
+			    void *arg)
 {
 	(void)topic;
 	(void)arg;
@@ -116,7 +118,7 @@ static void cap_sink(int level, const char *topic, const char *line, void *arg)
 	pthread_mutex_unlock(&cap_lock);
 }
 
-static void cap_start(void)
+static inline void cap_start(void)
 {
 	pthread_mutex_lock(&cap_lock);
 	cap_buf[0] = '\0';
@@ -125,7 +127,7 @@ static void cap_start(void)
 	hp_log_set_sink(cap_sink, NULL);
 }
 
-static int cap_count(void)
+static inline int cap_count(void)
 {
 	pthread_mutex_lock(&cap_lock);
 	int n = cap_warnings;
@@ -133,7 +135,7 @@ static int cap_count(void)
 	return n;
 }
 
-static bool cap_has(const char *s)
+static inline bool cap_has(const char *s)
 {
 	pthread_mutex_lock(&cap_lock);
 	bool r = strstr(cap_buf, s) != NULL;
@@ -141,7 +143,7 @@ static bool cap_has(const char *s)
 	return r;
 }
 
-static void cap_stop(void)
+static inline void cap_stop(void)
 {
 	hp_log_set_sink(NULL, NULL);
 	hp_log_set_levels("ipc:notice");
@@ -158,8 +160,8 @@ struct srv {
 	atomic_uint last_down;	  /* id of the last peer down */
 };
 
-static void srv_peer_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
-			void *arg)
+static inline void srv_peer_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid,
+			       bool up, void *arg)
 {
 	struct srv *s = arg;
 
@@ -169,8 +171,8 @@ static void srv_peer_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	evt_post(up ? s->up_fd : s->down_fd);
 }
 
-static void echo_handler(struct hp_ipc *ipc, uint32_t peer,
-			 const struct hp_ipc_msg *req, void *arg)
+static inline void echo_handler(struct hp_ipc *ipc, uint32_t peer,
+				const struct hp_ipc_msg *req, void *arg)
 {
 	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
 	char text[64];
@@ -186,7 +188,8 @@ static void echo_handler(struct hp_ipc *ipc, uint32_t peer,
 
 /* Creates the primary in a fresh dir (directory made first by the caller
  * when it needs the path earlier). */
-static void srv_start(struct srv *s, const struct hp_ipc_server_opts *opts)
+static inline void srv_start(struct srv *s,
+			     const struct hp_ipc_server_opts *opts)
 {
 	if (!s->d.dir[0])
 		tdir_make(&s->d);
@@ -198,7 +201,7 @@ static void srv_start(struct srv *s, const struct hp_ipc_server_opts *opts)
 	assert_int_equal(hp_ipc_register(s->ipc, T_ECHO, echo_handler, NULL), 0);
 }
 
-static void srv_stop(struct srv *s)
+static inline void srv_stop(struct srv *s)
 {
 	hp_ipc_destroy(s->ipc);
 	s->ipc = NULL;
@@ -208,7 +211,7 @@ static void srv_stop(struct srv *s)
 }
 
 /* How many peers the endpoint has. */
-static int nb_peers(struct hp_ipc *ipc)
+static inline int nb_peers(struct hp_ipc *ipc)
 {
 	struct hp_ipc_peer_info info[HP_MAX_PROCS];
 
@@ -216,7 +219,8 @@ static int nb_peers(struct hp_ipc *ipc)
 }
 
 /* Sends an echo request and checks its reply; returns 0 or what failed. */
-static int echo_check(struct hp_ipc *ipc, uint32_t peer, const char *text)
+static inline int echo_check(struct hp_ipc *ipc, uint32_t peer,
+			     const char *text)
 {
 	struct hp_ipc_msg *req = malloc(sizeof(*req));
 	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
@@ -235,6 +239,41 @@ static int echo_check(struct hp_ipc *ipc, uint32_t peer, const char *text)
 	return r;
 }
 
+static inline void note_handler(struct hp_ipc *ipc, uint32_t peer,
+				const struct hp_ipc_msg *msg, void *arg)
+{
+	(void)ipc;
+	(void)peer;
+	if (msg->len == 4 && !memcmp(msg->payload, "note", 4))
+		evt_post(*(int *)arg);
+}
+
+/* Keeps the request to answer it late, when told to. */
+struct late {
+	int got_fd;
+	struct hp_ipc_msg req;
+	atomic_bool answer;
+};
+
+static inline void late_handler(struct hp_ipc *ipc, uint32_t peer,
+				const struct hp_ipc_msg *req, void *arg)
+{
+	struct late *l = arg;
+
+	if (atomic_load(&l->answer)) {
+		echo_handler(ipc, peer, req, NULL);
+		return;
+	}
+	l->req = *req;
+	evt_post(l->got_fd);
+}
+
+/* A request made from a thread of its own, and what it returned. */
+struct waiter {
+	struct hp_ipc *cli;
+	int r;
+};
+
 /* ---- forked secondaries ---- */
 
 struct child {
@@ -248,7 +287,7 @@ typedef int (*child_fn)(void *arg, int ready_fd);
 /* Children not reaped yet, killed after a failed test. */
 static pid_t live_children[8];
 
-static void live_set(pid_t old, pid_t pid)
+static inline void live_set(pid_t old, pid_t pid)
 {
 	for (size_t i = 0; i < HP_ARRAY_SIZE(live_children); i++) {
 		if (live_children[i] == old) {
@@ -260,7 +299,7 @@ static void live_set(pid_t old, pid_t pid)
 }
 
 /* Teardown of every test: no child outlives its test. */
-static int kill_leftovers(void **state)
+static inline int kill_leftovers(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < HP_ARRAY_SIZE(live_children); i++) {
@@ -275,7 +314,7 @@ static int kill_leftovers(void **state)
 
 /* Forks a child that waits for child_go, runs fn and _exits with its
  * return. Fork before any thread exists in this process. */
-static void child_spawn(struct child *c, child_fn fn, void *arg)
+static inline void child_spawn(struct child *c, child_fn fn, void *arg)
 {
 	assert_int_equal(pipe2(c->go, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(c->ready, O_CLOEXEC), 0);
@@ -295,12 +334,12 @@ static void child_spawn(struct child *c, child_fn fn, void *arg)
 	close(c->ready[1]);
 }
 
-static void child_go(struct child *c)
+static inline void child_go(struct child *c)
 {
 	assert_int_equal(write(c->go[1], "g", 1), 1);
 }
 
-static bool child_ready(struct child *c)
+static inline bool child_ready(struct child *c)
 {
 	char b;
 
@@ -309,7 +348,7 @@ static bool child_ready(struct child *c)
 
 /* Reaps the child within WAIT_MS (killing it after) and returns its exit
  * code, or 128 + signal. */
-static int child_reap(struct child *c)
+static inline int child_reap(struct child *c)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	int st = 0;
@@ -332,8 +371,8 @@ struct cli_cfg {
 	hp_ipc_handler_fn fn;
 };
 
-static void cli_down_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
-			void *arg)
+static inline void cli_down_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid,
+			       bool up, void *arg)
 {
 	(void)ipc;
 	(void)pid;
@@ -343,7 +382,7 @@ static void cli_down_cb(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 
 /* A secondary: connects, registers its handler, says ready, serves until
  * the primary hangs up. */
-static int child_client(void *arg, int ready_fd)
+static inline int child_client(void *arg, int ready_fd)
 {
 	struct cli_cfg *cfg = arg;
 	struct hp_ipc *ipc;
@@ -362,8 +401,8 @@ static int child_client(void *arg, int ready_fd)
 	return 0;
 }
 
-static void child_bcast_handler(struct hp_ipc *ipc, uint32_t peer,
-				const struct hp_ipc_msg *req, void *arg)
+static inline void child_bcast_handler(struct hp_ipc *ipc, uint32_t peer,
+				       const struct hp_ipc_msg *req, void *arg)
 {
 	struct cli_cfg *cfg = arg;
 	struct hp_ipc_msg reply;
@@ -375,8 +414,8 @@ static void child_bcast_handler(struct hp_ipc *ipc, uint32_t peer,
 	hp_ipc_reply(ipc, peer, req, &reply);
 }
 
-static void silent_handler(struct hp_ipc *ipc, uint32_t peer,
-			   const struct hp_ipc_msg *req, void *arg)
+static inline void silent_handler(struct hp_ipc *ipc, uint32_t peer,
+				  const struct hp_ipc_msg *req, void *arg)
 {
 	(void)ipc;
 	(void)peer;
@@ -386,8 +425,8 @@ static void silent_handler(struct hp_ipc *ipc, uint32_t peer,
 
 /* Forks n secondaries serving type, starts the primary and waits until
  * every one is connected. */
-static void spawn_clients(struct srv *s, struct child *c, struct cli_cfg *cfg,
-			  int n)
+static inline void spawn_clients(struct srv *s, struct child *c,
+				 struct cli_cfg *cfg, int n)
 {
 	tdir_make(&s->d);
 	for (int i = 0; i < n; i++) {
@@ -415,7 +454,7 @@ struct bcast {
 
 /* Forks the three, all answering T_ECHO but the one numbered silent (-1:
  * none), and starts the primary. */
-static void bcast_start(struct bcast *f, int silent)
+static inline void bcast_start(struct bcast *f, int silent)
 {
 	memset(f, 0, sizeof(*f));
 	for (int i = 0; i < 3; i++)
@@ -428,7 +467,7 @@ static void bcast_start(struct bcast *f, int silent)
 }
 
 /* Stops the primary; each secondary then exits 0. */
-static void bcast_stop(struct bcast *f)
+static inline void bcast_stop(struct bcast *f)
 {
 	srv_stop(&f->s);
 	for (int i = 0; i < 3; i++)
@@ -437,7 +476,7 @@ static void bcast_stop(struct bcast *f)
 
 /* ---- raw sockets that speak the wire format by hand ---- */
 
-static int raw_connect(const char *path)
+static inline int raw_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -449,8 +488,8 @@ static int raw_connect(const char *path)
 }
 
 /* Builds header + payload in buf; returns the size. */
-static size_t raw_build(uint8_t *buf, uint16_t version, uint16_t kind,
-			uint16_t type, uint64_t id, const char *text)
+static inline size_t raw_build(uint8_t *buf, uint16_t version, uint16_t kind,
+			       uint16_t type, uint64_t id, const char *text)
 {
 	struct ipc_hdr h = {
 		.magic = HP_IPC_MAGIC, .version = version, .type = type,
@@ -462,13 +501,13 @@ static size_t raw_build(uint8_t *buf, uint16_t version, uint16_t kind,
 	return IPC_HDR_SIZE + h.len;
 }
 
-static void raw_send(int fd, const void *buf, size_t len)
+static inline void raw_send(int fd, const void *buf, size_t len)
 {
 	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
 /* Receives one message within WAIT_MS: its size (0 at end of stream). */
-static ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
+static inline ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
 {
 	uint8_t buf[IPC_RX_SIZE];
 	ssize_t n;
@@ -482,7 +521,7 @@ static ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
 }
 
 /* Sends a valid echo request over a raw socket and checks the reply. */
-static void raw_echo(int fd, uint64_t id)
+static inline void raw_echo(int fd, uint64_t id)
 {
 	uint8_t buf[IPC_RX_SIZE];
 	struct hp_ipc_msg msg;
@@ -497,13 +536,26 @@ static void raw_echo(int fd, uint64_t id)
 	assert_memory_equal(msg.payload, "re:raw", 6);
 }
 
-static int count_fds(void)
+static inline int count_fds(void)
 {
 	int n = 0;
 
 	for (int fd = 0; fd < 1024; fd++)
 		n += fcntl(fd, F_GETFD) >= 0;
 	return n;
+}
+
+/* True once this process has n fds open again, within WAIT_MS: a peer's
+ * fds close with the last reference to it, which a thread of the
+ * primary may hold a moment after the peer is gone. */
+static inline bool fds_back_to(int n)
+{
+	for (int i = 0; i < WAIT_MS / 10; i++) {
+		if (count_fds() == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 /* ---- what single forked secondaries run ---- */
@@ -513,7 +565,7 @@ static const char memfd_text[] = "from a memfd";
 
 /* Secondary: sends a pipe's write end, reads what came through it and
  * what the memfd of the reply holds. */
-static int child_fds(void *arg, int ready_fd)
+static inline int child_fds(void *arg, int ready_fd)
 {
 	struct hp_ipc_msg req, rep;
 	struct hp_ipc *ipc;
@@ -543,8 +595,8 @@ static int child_fds(void *arg, int ready_fd)
 }
 
 /* Secondary: dies in the middle of a request. */
-static void kill_handler(struct hp_ipc *ipc, uint32_t peer,
-			 const struct hp_ipc_msg *req, void *arg)
+static inline void kill_handler(struct hp_ipc *ipc, uint32_t peer,
+				const struct hp_ipc_msg *req, void *arg)
 {
 	(void)ipc;
 	(void)peer;
@@ -554,7 +606,7 @@ static void kill_handler(struct hp_ipc *ipc, uint32_t peer,
 }
 
 /* Secondary: its request is pending when the primary goes away. */
-static int child_orphan(void *arg, int ready_fd)
+static inline int child_orphan(void *arg, int ready_fd)
 {
 	struct hp_ipc_msg req, rep;
 	struct hp_ipc *ipc;
@@ -586,7 +638,7 @@ struct other_cfg {
 
 /* Secondary as nobody: returns 0 when the primary served or refused it as
  * wanted. */
-static int child_other_user(void *arg, int ready_fd)
+static inline int child_other_user(void *arg, int ready_fd)
 {
 	struct other_cfg *cfg = arg;
 	struct hp_ipc *ipc;
