@@ -14,7 +14,11 @@
  * "net_null2,queues=<same>"), hp_port_start, hp_port_stop, hp_port_detach,
  * CLOCK_MONOTONIC around each call. The detach is of a stopped port that
  * every forwarder polls: each forwarder unpublishes it, waits for its own
- * forwarding threads (RCU grace period), and rebuilds its streams. A run
+ * forwarding threads (RCU grace period), and rebuilds its streams. Between
+ * start and stop, untimed, the cycle waits until every forwarder has
+ * received on its queue of the new port (they take a port when its NEW
+ * event reaches them, just after the attach returns; a process that never
+ * used a port is not asked at its detach). A run
  * is --cycles cycles (default 200) after --warmup (default 5); --runs runs
  * (default 3); the RESULT is the median over runs of each run's p50 and
  * p99. The forwarding rate on ports 0 and 1 during each run is printed, so
@@ -41,6 +45,8 @@
 #define DB_MAX_RUNS 15
 #define DB_READY_MS 15000
 #define DB_STOP_MS 5000
+/* Longest wait (ms) for every forwarder to poll a new port. */
+#define DB_POLLED_MS 2000
 
 enum { DB_ATTACH, DB_START, DB_STOP, DB_DETACH, DB_NB_STEPS };
 static const char *const db_step_names[DB_NB_STEPS] = { "attach", "start", "stop",
@@ -223,6 +229,28 @@ static uint64_t db_rx(void)
 }
 
 /* One cycle; 0 or a negative errno with the step and the reason in err. */
+/* Waits (untimed, bounded) until every forwarder has received on its own
+ * queue of the started port: each then has it in its fast path, so the
+ * detach must wait for each. Forwarders take a new port when its NEW event
+ * reaches them, after the attach has returned. */
+static int db_wait_polled(const struct db_run *run, uint16_t id)
+{
+	struct hp_port_stats st;
+
+	for (int i = 0; i < DB_POLLED_MS * 10; i++) {
+		unsigned n = 0;
+
+		if (hp_port_stats_get(id, &st) < 0)
+			return -ENODEV;
+		for (unsigned q = 0; q < run->o->forwarders; q++)
+			n += st.q_ipackets[q % HP_PORT_MAX_QUEUES] > 0;
+		if (n == run->o->forwarders)
+			return 0;
+		usleep(100);
+	}
+	return -ETIMEDOUT;
+}
+
 static int db_cycle(struct db_run *run, double t[DB_NB_STEPS], char *err,
 		    size_t errlen)
 {
@@ -241,6 +269,14 @@ static int db_cycle(struct db_run *run, double t[DB_NB_STEPS], char *err,
 			r = hp_port_start(id);
 			break;
 		case DB_STOP:
+			r = db_wait_polled(run, id);
+			if (r < 0) {
+				snprintf(reason, sizeof(reason),
+					 "not every forwarder polled the port within %d ms",
+					 DB_POLLED_MS);
+				break;
+			}
+			t0 = bench_now_us();
 			r = hp_port_stop(id);
 			break;
 		case DB_DETACH:
