@@ -202,7 +202,6 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	int n, status = 0;
 
 	(void)arg;
-	hp_ipc_drop_fds(peer, msg);
 	memset(&rep, 0, sizeof(rep));
 	memset(&req, 0, sizeof(req));
 	memcpy(&req, msg->payload, msg->len < sizeof(req) ? msg->len : sizeof(req));
@@ -288,7 +287,6 @@ static void core_handle_procs(struct hp_ipc *ipc, uint32_t peer,
 	int n;
 
 	(void)arg;
-	hp_ipc_drop_fds(peer, msg);
 	hp_ipc_msg_init(&reply, CORE_MSG_PROCS, NULL, 0);
 	n = core_procs_local(rep->procs, max);
 	rep->nb = n > 0 ? (uint32_t)n : 0;

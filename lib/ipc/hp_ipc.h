@@ -64,7 +64,8 @@ struct hp_ipc_peer_info {
  * thread when registered inline: hp_ipc_in_io_thread tells), and may
  * itself call hp_ipc_request, hp_ipc_broadcast or hp_ipc_multicast. It
  * must answer a request with hp_ipc_reply (or the caller times out). msg's
- * fds are the handler's to keep or close. A request of a type with no
+ * fds are the handler's to keep or close when it was registered with
+ * HP_IPC_TAKES_FDS; others never see any. A request of a type with no
  * handler is answered -ENOTSUP (and logged). */
 typedef void (*hp_ipc_handler_fn)(struct hp_ipc *ipc, uint32_t peer,
 				  const struct hp_ipc_msg *msg, void *arg);
@@ -145,10 +146,21 @@ HP_API int hp_ipc_defer(struct hp_ipc *ipc, uint32_t peer,
  * any other thread, and for NULL. */
 HP_API bool hp_ipc_in_io_thread(const struct hp_ipc *ipc);
 
-/* For a handler of a message that carries no fds: closes any that came
- * with msg anyway (a peer's mistake or malice must not fill this
- * process's fd table) and logs it. */
-HP_API void hp_ipc_drop_fds(uint32_t peer, const struct hp_ipc_msg *msg);
+/* Flags of hp_ipc_register_flags. */
+#define HP_IPC_INLINE (1u << 0)	   /* runs on the I/O thread, as
+				    * hp_ipc_register_inline says */
+#define HP_IPC_TAKES_FDS (1u << 1) /* gets the fds that come with its
+				    * messages; without it lib/ipc closes
+				    * them before the handler runs, and logs
+				    * it (a peer's mistake or malice must not
+				    * fill this process's fd table) */
+
+/* Sets the handler of one message type with flags (above; -EINVAL for
+ * others): hp_ipc_register is flags 0, hp_ipc_register_inline
+ * HP_IPC_INLINE. -EINVAL for type 0 or 1, -ENOMEM. */
+HP_API int hp_ipc_register_flags(struct hp_ipc *ipc, uint16_t type,
+				 unsigned flags, hp_ipc_handler_fn fn,
+				 void *arg);
 
 /* Sets the peer up/down callback; NULL removes it. */
 HP_API void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn,

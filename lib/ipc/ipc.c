@@ -175,30 +175,19 @@ static bool ipc_rx_inline(struct hp_ipc *ipc, struct ipc_peer *peer,
 			  const struct ipc_hdr *hdr, struct ipc_rx *rx,
 			  uint32_t via)
 {
-	hp_ipc_handler_fn fn = NULL;
-	void *arg = NULL;
+	struct ipc_handler h;
 
-	if (ipc->io_nested)
-		return false;
-	pthread_mutex_lock(&ipc->lock);
-	for (unsigned i = 0; i < ipc->nb_handlers; i++) {
-		if (ipc->handlers[i].type == hdr->type &&
-		    ipc->handlers[i].inline_io) {
-			fn = ipc->handlers[i].fn;
-			arg = ipc->handlers[i].arg;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ipc->lock);
-	if (!fn)
+	if (ipc->io_nested || !ipc_handler_find(ipc, hdr->type, true, &h))
 		return false;
 	ipc_msg_fill(&ipc->inline_msg, hdr, rx->buf + IPC_HDR_SIZE);
 	ipc->inline_msg.via = via;
 	ipc->inline_msg.nb_fds = rx->nb_fds;
 	memcpy(ipc->inline_msg.fds, rx->fds, sizeof(int) * rx->nb_fds);
-	ipc->inline_fn = fn;
-	ipc->inline_arg = arg;
-	fn(ipc, peer->id, &ipc->inline_msg, arg);
+	if (!(h.flags & HP_IPC_TAKES_FDS))
+		ipc_drop_fds(peer->id, &ipc->inline_msg);
+	ipc->inline_fn = h.fn;
+	ipc->inline_arg = h.arg;
+	h.fn(ipc, peer->id, &ipc->inline_msg, h.arg);
 	ipc->inline_fn = NULL;
 	return true;
 }
@@ -561,13 +550,30 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 	free(ipc);
 }
 
-static int ipc_register(struct hp_ipc *ipc, uint16_t type, bool inline_io,
-			hp_ipc_handler_fn fn, void *arg)
+bool ipc_handler_find(struct hp_ipc *ipc, uint16_t type, bool inline_only,
+		      struct ipc_handler *ret)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < ipc->nb_handlers && !found; i++) {
+		if (ipc->handlers[i].type == type &&
+		    (!inline_only || (ipc->handlers[i].flags & HP_IPC_INLINE))) {
+			*ret = ipc->handlers[i];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	return found;
+}
+
+int hp_ipc_register_flags(struct hp_ipc *ipc, uint16_t type, unsigned flags,
+			  hp_ipc_handler_fn fn, void *arg)
 {
 	struct ipc_handler *h = NULL;
 	int r = 0;
 
-	if (!ipc || type <= 1)
+	if (!ipc || type <= 1 || (flags & ~(HP_IPC_INLINE | HP_IPC_TAKES_FDS)))
 		return -EINVAL;
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_handlers && !h; i++)
@@ -584,7 +590,7 @@ static int ipc_register(struct hp_ipc *ipc, uint16_t type, bool inline_io,
 		h = &ipc->handlers[ipc->nb_handlers++];
 	}
 	if (fn) {
-		*h = (struct ipc_handler){ .type = type, .inline_io = inline_io,
+		*h = (struct ipc_handler){ .type = type, .flags = flags,
 					   .fn = fn, .arg = arg };
 	} else if (h) {
 		*h = ipc->handlers[--ipc->nb_handlers];
@@ -597,13 +603,13 @@ out:
 int hp_ipc_register(struct hp_ipc *ipc, uint16_t type, hp_ipc_handler_fn fn,
 		    void *arg)
 {
-	return ipc_register(ipc, type, false, fn, arg);
+	return hp_ipc_register_flags(ipc, type, 0, fn, arg);
 }
 
 int hp_ipc_register_inline(struct hp_ipc *ipc, uint16_t type,
 			   hp_ipc_handler_fn fn, void *arg)
 {
-	return ipc_register(ipc, type, true, fn, arg);
+	return hp_ipc_register_flags(ipc, type, HP_IPC_INLINE, fn, arg);
 }
 
 void hp_ipc_set_peer_callback(struct hp_ipc *ipc, hp_ipc_peer_fn fn, void *arg)

@@ -138,13 +138,16 @@ int ipc_msg_check(const struct hp_ipc_msg *msg)
 	return 0;
 }
 
-void hp_ipc_drop_fds(uint32_t peer, const struct hp_ipc_msg *msg)
+/* Closes the fds that came with msg, for a handler that takes none (a
+ * peer's mistake or malice must not fill this process's fd table). */
+void ipc_drop_fds(uint32_t peer, struct hp_ipc_msg *msg)
 {
-	if (!msg || !msg->nb_fds)
+	if (!msg->nb_fds)
 		return;
 	HP_WARN(IPC_LOG, "peer %u sent %u fds with message type %u, which takes none: closed",
 		peer, msg->nb_fds, msg->type);
 	ipc_close_fds(msg->fds, msg->nb_fds);
+	msg->nb_fds = 0;
 }
 
 void ipc_close_fds(const int *fds, unsigned nb)

@@ -128,7 +128,7 @@ struct ipc_work {
 
 struct ipc_handler {
 	uint16_t type;
-	bool inline_io;		/* runs on the I/O thread, not the worker */
+	unsigned flags;		/* HP_IPC_INLINE, HP_IPC_TAKES_FDS */
 	hp_ipc_handler_fn fn;
 	void *arg;
 };
@@ -195,6 +195,7 @@ void ipc_msg_fill(struct hp_ipc_msg *msg, const struct ipc_hdr *hdr,
 		  const uint8_t *payload);
 int ipc_msg_check(const struct hp_ipc_msg *msg);
 void ipc_close_fds(const int *fds, unsigned nb);
+void ipc_drop_fds(uint32_t peer, struct hp_ipc_msg *msg);
 int ipc_send(int fd, const uint8_t *hdr, const struct hp_ipc_msg *msg);
 void ipc_send_many(struct ipc_target *t, unsigned n, const uint8_t *hdr,
 		   const struct hp_ipc_msg *msg, const struct timespec *deadline);
@@ -223,6 +224,11 @@ int ipc_chan_request(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 int ipc_chan_accept(struct hp_ipc *ipc, struct ipc_peer *peer,
 		    const struct ipc_hdr *hdr, struct ipc_rx *rx, bool via_chan);
 void ipc_chan_drop(struct hp_ipc *ipc, struct ipc_peer *peer);
+
+/* ipc.c: copies the handler of type into ret, under ipc->lock; false if
+ * there is none (or, with inline_only, none that runs inline). */
+bool ipc_handler_find(struct hp_ipc *ipc, uint16_t type, bool inline_only,
+		      struct ipc_handler *ret);
 
 /* ipc_server.c: the listening socket. */
 void ipc_server_accept(struct hp_ipc *ipc);

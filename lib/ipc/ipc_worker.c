@@ -101,24 +101,16 @@ int hp_ipc_defer(struct hp_ipc *ipc, uint32_t peer,
 
 static void ipc_worker_msg(struct hp_ipc *ipc, struct ipc_work *w)
 {
-	hp_ipc_handler_fn fn = w->fn;
-	void *arg = w->arg;
+	struct ipc_handler h;
 
-	if (fn) {
-		fn(ipc, w->peer, w->msg, arg);
+	if (w->fn) { /* deferred: its fds were seen to inline */
+		w->fn(ipc, w->peer, w->msg, w->arg);
 		return;
 	}
-	pthread_mutex_lock(&ipc->lock);
-	for (unsigned i = 0; i < ipc->nb_handlers; i++) {
-		if (ipc->handlers[i].type == w->msg->type) {
-			fn = ipc->handlers[i].fn;
-			arg = ipc->handlers[i].arg;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ipc->lock);
-	if (fn) {
-		fn(ipc, w->peer, w->msg, arg);
+	if (ipc_handler_find(ipc, w->msg->type, false, &h)) {
+		if (!(h.flags & HP_IPC_TAKES_FDS))
+			ipc_drop_fds(w->peer, w->msg);
+		h.fn(ipc, w->peer, w->msg, h.arg);
 		return;
 	}
 	HP_WARN(IPC_LOG, "peer %u (pid %d): no handler for message type %u%s",

@@ -242,7 +242,6 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 		hp_ipc_defer(ipc, peer, msg);
 		return;
 	}
-	hp_ipc_drop_fds(peer, msg);
 	memset(&req, 0, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	memcpy(&req, msg->payload,
@@ -291,8 +290,9 @@ static void port_handle_event(struct hp_ipc *ipc, uint32_t peer,
 			      const struct hp_ipc_msg *msg, void *arg)
 {
 	(void)ipc;
+	(void)peer;
+	(void)msg;
 	(void)arg;
-	hp_ipc_drop_fds(peer, msg);
 	port_rescan();
 }
 
@@ -306,9 +306,9 @@ static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
 	int r = 0;
 
 	(void)arg;
-	if (msg->type != PORT_MSG_ATTACH_LOCAL || msg->len != sizeof(m))
+	if (msg->len != sizeof(m))
 		for (unsigned i = 0; i < msg->nb_fds; i++)
-			close(msg->fds[i]); /* none expected */
+			close(msg->fds[i]);
 	if (msg->len != sizeof(m)) {
 		r = -EBADMSG;
 		snprintf(err, sizeof(err), "bad message length %u", msg->len);
@@ -356,7 +356,6 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 		hp_ipc_defer(ipc, peer, msg);
 		return;
 	}
-	hp_ipc_drop_fds(peer, msg);
 	pthread_mutex_lock(&port_ctx.procs_lock);
 	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++) {
 		if (port_ctx.proc_peer[i] == peer)
@@ -411,7 +410,6 @@ static void port_handle_fds(struct hp_ipc *ipc, uint32_t peer,
 	int r = 0;
 
 	(void)arg;
-	hp_ipc_drop_fds(peer, msg);
 	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
 	if (msg->len != sizeof(m)) {
@@ -489,8 +487,9 @@ void port_handlers_register(struct hp_ipc *ipc)
 	} else {
 		/* Local attach/refresh/detach never wait on IPC: run them as
 		 * they arrive, one hand-off fewer per secondary per hotplug. */
-		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_LOCAL,
-				       port_handle_local, NULL);
+		hp_ipc_register_flags(ipc, PORT_MSG_ATTACH_LOCAL,
+				      HP_IPC_INLINE | HP_IPC_TAKES_FDS,
+				      port_handle_local, NULL);
 		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_LOCAL,
 				       port_handle_local, NULL);
 		hp_ipc_register_inline(ipc, PORT_MSG_REFRESH_LOCAL,

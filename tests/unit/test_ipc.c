@@ -213,6 +213,49 @@ static void fds_handler(struct hp_ipc *ipc, uint32_t peer,
 	close(mfd);
 }
 
+#define T_FDS_INLINE 111	/* T_FDS's handler, inline */
+
+/* A handler registered without HP_IPC_TAKES_FDS never sees fds: lib/ipc
+ * closes what came (inline or on the worker), and the fd count stays. */
+static void test_ipc_fds_only_where_taken(void **state)
+{
+	struct srv s = { 0 };
+	struct hp_ipc *cli;
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	const uint16_t types[] = { T_FDS, T_FDS_INLINE };
+	int p[2], before, ok = 0;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_register(s.ipc, T_FDS, fds_handler, &ok), 0);
+	assert_int_equal(hp_ipc_register_inline(s.ipc, T_FDS_INLINE,
+						fds_handler, &ok), 0);
+	assert_int_equal(hp_ipc_register_flags(s.ipc, T_ABSENT, 1u << 7,
+					       fds_handler, &ok), -EINVAL);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "warm"), 0);
+	before = count_fds();
+	for (unsigned i = 0; i < HP_ARRAY_SIZE(types); i++) {
+		hp_ipc_msg_init(req, types[i], NULL, 0);
+		req->fds[0] = p[1];
+		req->nb_fds = 1;
+		assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep,
+						WAIT_MS), 0);
+		assert_int_equal(rep->status, -EINVAL); /* it saw none */
+		assert_int_equal(rep->nb_fds, 0);
+		assert_true(fds_back_to(before));
+	}
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+	close(p[0]);
+	close(p[1]);
+	free(req);
+	free(rep);
+}
+
 static void test_ipc_fd_passing(void **state)
 {
 	struct srv s = { 0 };
@@ -223,8 +266,8 @@ static void test_ipc_fd_passing(void **state)
 	tdir_make(&s.d);
 	child_spawn(&c, child_fds, s.d.path);
 	srv_start(&s, NULL);
-	assert_int_equal(hp_ipc_register(s.ipc, T_FDS, fds_handler, &cloexec_ok),
-			 0);
+	assert_int_equal(hp_ipc_register_flags(s.ipc, T_FDS, HP_IPC_TAKES_FDS,
+					       fds_handler, &cloexec_ok), 0);
 	child_go(&c);
 	assert_int_equal(child_reap(&c), 0);
 	srv_stop(&s);
@@ -541,6 +584,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_broadcast, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_broadcast_one_silent, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_fd_passing, kill_leftovers),
+		cmocka_unit_test(test_ipc_fds_only_where_taken),
 		cmocka_unit_test_teardown(test_ipc_request_timeout, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_peer_death, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_primary_death, kill_leftovers),

@@ -70,8 +70,9 @@ static void trio_start(struct trio *t)
 		assert_int_equal(hp_ipc_client_connect(t->s.d.path, &c->ipc), 0);
 		assert_int_equal(hp_ipc_register(c->ipc, T_PING, ping_handler, c),
 				 0);
-		assert_int_equal(hp_ipc_register(c->ipc, T_NOTE,
-						 trio_note_handler, c), 0);
+		assert_int_equal(hp_ipc_register_flags(c->ipc, T_NOTE,
+						       HP_IPC_TAKES_FDS,
+						       trio_note_handler, c), 0);
 		assert_true(evt_wait(t->s.up_fd, 1, WAIT_MS));
 		c->id = atomic_load(&t->s.last_up);
 		/* answered on the channel: the primary has it (fds final) */
@@ -265,8 +266,9 @@ static void test_ipc_defer(void **state)
 
 	(void)state;
 	srv_start(&s, NULL);
-	assert_int_equal(hp_ipc_register_inline(s.ipc, T_DEFER, defer_handler,
-						&in), 0);
+	assert_int_equal(hp_ipc_register_flags(s.ipc, T_DEFER,
+					       HP_IPC_INLINE | HP_IPC_TAKES_FDS,
+					       defer_handler, &in), 0);
 	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
 	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
