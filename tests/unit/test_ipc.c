@@ -248,12 +248,7 @@ static void test_ipc_fds_only_where_taken(void **state)
 		assert_int_equal(rep->nb_fds, 0);
 		assert_true(fds_back_to(before));
 	}
-	hp_ipc_destroy(cli);
-	srv_stop(&s);
-	close(p[0]);
-	close(p[1]);
-	free(req);
-	free(rep);
+	cli_done(cli, &s, p, req, rep);
 }
 
 static void test_ipc_fd_passing(void **state)

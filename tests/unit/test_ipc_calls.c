@@ -299,12 +299,7 @@ static void test_ipc_defer(void **state)
 	assert_int_equal(hp_ipc_defer(s.ipc, 1, req), -EINVAL);
 	assert_int_equal(hp_ipc_defer(NULL, 1, req), -EINVAL);
 
-	hp_ipc_destroy(cli);
-	srv_stop(&s);
-	close(p[0]);
-	close(p[1]);
-	free(req);
-	free(rep);
+	cli_done(cli, &s, p, req, rep);
 }
 
 /* Primary, inline: broadcasts T_PING with the deadline the request

@@ -520,6 +520,19 @@ static inline ssize_t raw_recv(int fd, struct hp_ipc_msg *msg, int *ret_decode)
 	return n;
 }
 
+/* Ends a test of one in-process client: destroys it, stops the server,
+ * closes the pipe p and frees the two messages. */
+static inline void cli_done(struct hp_ipc *cli, struct srv *s, int p[2],
+			    struct hp_ipc_msg *req, struct hp_ipc_msg *rep)
+{
+	hp_ipc_destroy(cli);
+	srv_stop(s);
+	close(p[0]);
+	close(p[1]);
+	free(req);
+	free(rep);
+}
+
 /* Sends a valid echo request over a raw socket and checks the reply. */
 static inline void raw_echo(int fd, uint64_t id)
 {
