@@ -4,10 +4,9 @@
 #   . "$(dirname "$0")/lib.sh"
 #   hp_build                  builds hotport (meson + ninja) into $HOTPORT_BUILD
 #   hp_hugepages NEED         makes sure NEED free 2 MiB hugepages exist
-#   hp_bg NAME cmd...         background process, output in $HP_WORK/NAME.log,
-#                             pid in $HP_BG_PID (not inside $(...))
-#   hp_wait_line FILE REGEX SECS [PID]
 #   hp_busy_check             warns when other processes keep the CPUs busy
+#   and proc.sh's bench_bg "$HP_WORK" NAME cmd..., bench_stop,
+#   bench_wait_line, bench_track
 #
 # The EXIT trap stops every background process, removes the runtime dirs of
 # this script's prefixes (/run/hotport/hpbench*-$$*) if something was left
@@ -18,10 +17,9 @@ HP_TOP=$(dirname "$HP_BENCH_DIR")
 HOTPORT_BUILD=${HOTPORT_BUILD:-$HP_TOP/build}
 HP_PREFIX=hpbench$$
 HP_WORK=$(mktemp -d /tmp/hotport-bench-sh.XXXXXX)
-_hp_pids=()
 _hp_huge_orig=
 _hp_huge_set=
-HP_BG_PID=
+. "$HP_BENCH_DIR/proc.sh"
 
 hp_build() {
 	if [ ! -f "$HOTPORT_BUILD/build.ninja" ]; then
@@ -50,35 +48,6 @@ hp_hugepages() {
 	[ "$free" -ge "$need" ] || { echo "note: asked for $need free hugepages, got $free"; return 1; }
 }
 
-hp_bg() {
-	local name=$1; shift
-	"$@" </dev/null >"$HP_WORK/$name.log" 2>&1 &
-	HP_BG_PID=$!
-	_hp_pids+=("$HP_BG_PID")
-}
-
-# hp_stop PID: SIGTERM, up to 5 s, then SIGKILL.
-hp_stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-hp_wait_line() {
-	local file=$1 re=$2 secs=$3 pid=${4:-} i
-	for i in $(seq $((secs * 50))); do
-		grep -Eq "$re" "$file" 2>/dev/null && return 0
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-		sleep 0.02
-	done
-	return 1
-}
-
 hp_busy_check() {
 	local a b i busy=0 total=0
 	a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
@@ -91,10 +60,8 @@ hp_busy_check() {
 }
 
 _hp_cleanup() {
-	local pid d
-	for pid in "${_hp_pids[@]}"; do
-		kill -0 "$pid" 2>/dev/null && hp_stop "$pid"
-	done
+	local d
+	bench_stop_all
 	for d in "$(hp_rundir)/${HP_PREFIX}"*; do
 		[ -d "$d" ] || continue
 		echo "note: removing $d, left behind" >&2

@@ -109,25 +109,25 @@ run_hotport() {
 	net_up
 	offloads on
 	local pfx=$HP_PREFIX-net pri
-	hp_bg net-primary "$HOTPORT_BUILD/apps/primary/hotport-primary" --file-prefix "$pfx" \
+	bench_bg "$HP_WORK" net-primary "$HOTPORT_BUILD/apps/primary/hotport-primary" --file-prefix "$pfx" \
 		--vdev "net_af_packet0,iface=$H1" --vdev "net_af_packet1,iface=$H2"
-	pri=$HP_BG_PID
-	hp_wait_line "$HP_WORK/net-primary.log" "hotport-primary ready" 20 "$pri" || {
+	pri=$BENCH_BG_PID
+	bench_wait_line "$HP_WORK/net-primary.log" "hotport-primary ready" 20 "$pri" || {
 		echo "RESULT hotport.net.tcp_gbps.error=\"primary did not start\""; tail -5 "$HP_WORK/net-primary.log"; return; }
 	mkfifo "$HP_WORK/fwd.fifo"
 	"$HOTPORT_BUILD/apps/secondary/hotport-secondary" --file-prefix "$pfx" -l 1 --cmd - \
 		<"$HP_WORK/fwd.fifo" >"$HP_WORK/net-fwd.log" 2>&1 &
 	local fwd=$!
-	_hp_pids+=("$fwd")
+	bench_track "$fwd"
 	exec 4>"$HP_WORK/fwd.fifo"
 	printf 'set fwd io\nport start all\nstart\n' >&4
-	hp_wait_line "$HP_WORK/net-fwd.log" "packet forwarding - ports" 20 "$fwd" || {
+	bench_wait_line "$HP_WORK/net-fwd.log" "packet forwarding - ports" 20 "$fwd" || {
 		echo "RESULT hotport.net.tcp_gbps.error=\"forwarder did not start\""; tail -5 "$HP_WORK/net-fwd.log"; }
 	measure hotport
 	printf 'stop\nquit\n' >&4
 	exec 4>&-
 	wait "$fwd" 2>/dev/null
-	hp_stop "$pri"
+	bench_stop "$pri"
 	rm -f "$HP_WORK/fwd.fifo"
 }
 
@@ -143,16 +143,16 @@ run_dpdk() {
 		--vdev "net_af_packet0,iface=$H1" --vdev "net_af_packet1,iface=$H2" -- -i --forward-mode=io \
 		<"$fifo" >"$log" 2>&1 &
 	tp=$!
-	_hp_pids+=("$tp")
+	bench_track "$tp"
 	exec 5>"$fifo"
-	hp_wait_line "$log" "testpmd> " 30 "$tp" || { echo "RESULT dpdk.net.tcp_gbps.error=\"testpmd did not start\""; tail -5 "$log"; }
+	bench_wait_line "$log" "testpmd> " 30 "$tp" || { echo "RESULT dpdk.net.tcp_gbps.error=\"testpmd did not start\""; tail -5 "$log"; }
 	echo "start" >&5
 	sleep 1
 	measure dpdk
 	printf 'stop\nquit\n' >&5
 	exec 5>&-
 	for i in $(seq 100); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
-	hp_stop "$tp"
+	bench_stop "$tp"
 	rm -f "$fifo"; rm -rf "/var/run/dpdk/$HP_PREFIX-tp"
 }
 

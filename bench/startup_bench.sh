@@ -43,16 +43,16 @@ time_secondary() {
 	local key=$1; shift
 	local p=${HP_PREFIX}-$key
 	echo "hotport-secondary against a primary $* (until 'hotport-secondary ready:'):"
-	hp_bg "$key-primary" "$PRI" --file-prefix "$p" "$@"
-	local pid=$HP_BG_PID
-	if ! hp_wait_line "$HP_WORK/$key-primary.log" "hotport-primary ready:" 15 "$pid"; then
+	bench_bg "$HP_WORK" "$key-primary" "$PRI" --file-prefix "$p" "$@"
+	local pid=$BENCH_BG_PID
+	if ! bench_wait_line "$HP_WORK/$key-primary.log" "hotport-primary ready:" 15 "$pid"; then
 		echo "  primary did not start:"; tail -3 "$HP_WORK/$key-primary.log"
 		echo "RESULT hotport.startup.$key.error=\"primary did not start\""
 		return
 	fi
 	timeout 60 "$T" -n "$RUNS" -T 10 -p "hotport-secondary ready:" -r "hotport.startup.$key" \
 		-l "$HP_WORK/$key.log" -- "$SEC" --file-prefix "$p" || echo "  (timing failed)"
-	hp_stop "$pid"
+	bench_stop "$pid"
 }
 
 time_primary primary_eal_nohuge_ms ordinary --no-huge

@@ -4,9 +4,8 @@
 #   dpdk_require            # prints SKIP and exits 0 when DPDK is missing
 #   dpdk_build              # builds bench/out/dpdk/* when sources are newer
 #   hp_setup 512            # hugepages + a private hugetlbfs mount; restored on exit
-#   bg_start NAME cmd...    # start a background process, output in $WORKDIR/NAME.log,
-#                           # its pid in $BG_PID (do not call it inside $(...))
-#   wait_line FILE REGEX SECS
+#   and ../proc.sh's bench_bg "$WORKDIR" NAME cmd..., bench_stop,
+#   bench_wait_line, bench_track
 #
 # Everything this file changes (nr_hugepages, the hugetlbfs mount, DPDK runtime
 # dirs under /var/run/dpdk/<prefix>, background processes) is undone by the
@@ -21,8 +20,7 @@ WORKDIR=$(mktemp -d /tmp/hotport-bench.XXXXXX)
 _HP_ORIG=
 _HP_SET=
 HUGEDIR=
-_BG_PIDS=()
-BG_PID=
+. "$BENCH_DIR/proc.sh"
 
 dpdk_require() {
 	if ! pkg-config --exists libdpdk 2>/dev/null || ! command -v dpdk-testpmd >/dev/null 2>&1; then
@@ -68,41 +66,8 @@ hp_setup() {
 		echo "SKIP: cannot mount hugetlbfs on $HUGEDIR"; exit 0; }
 }
 
-bg_start() {
-	local name=$1; shift
-	"$@" </dev/null >"$WORKDIR/$name.log" 2>&1 &
-	BG_PID=$!
-	_BG_PIDS+=("$BG_PID")
-}
-
-# bg_stop PID: SIGTERM, wait up to 10 s, then SIGKILL.
-bg_stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-# wait_line FILE REGEX SECS [PID]: wait until FILE has a line matching REGEX.
-wait_line() {
-	local file=$1 re=$2 secs=$3 pid=${4:-} i
-	for i in $(seq $((secs * 20))); do
-		grep -Eq "$re" "$file" 2>/dev/null && return 0
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-		sleep 0.05
-	done
-	return 1
-}
-
 _bench_cleanup() {
-	local pid
-	for pid in "${_BG_PIDS[@]}"; do
-		kill -0 "$pid" 2>/dev/null && bg_stop "$pid"
-	done
+	bench_stop_all
 	if [ -n "$HUGEDIR" ] && mountpoint -q "$HUGEDIR"; then
 		umount "$HUGEDIR" || umount -l "$HUGEDIR"
 	fi

@@ -29,9 +29,9 @@ grep -E '^(dpdk|  |RESULT)' "$WORKDIR/prim.log"
 
 # 2. from a secondary, with 0, 1, 3 idle secondaries
 p=$(new_prefix serve)
-bg_start serve "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --mode serve
-srv=$BG_PID
-if ! wait_line "$WORKDIR/serve.log" '^ready' 20 "$srv"; then
+bench_bg "$WORKDIR" serve "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --mode serve
+srv=$BENCH_BG_PID
+if ! bench_wait_line "$WORKDIR/serve.log" '^ready' 20 "$srv"; then
 	echo "serving primary did not start:"; tail -5 "$WORKDIR/serve.log"
 	echo 'RESULT dpdk.attach_detach.secondary.error="serving primary did not start"'
 	exit 0
@@ -41,9 +41,9 @@ cpu0=$(proc_cpu_ms "$srv"); t0=$(date +%s%N)
 for extra in 0 1 3; do
 	while [ ${#idle[@]} -lt $extra ]; do
 		i=${#idle[@]}
-		bg_start "idle$i" "$BIN" -l 1 $EAL --file-prefix "$p" --proc-type=secondary -- --mode serve
-		pid=$BG_PID
-		wait_line "$WORKDIR/idle$i.log" '^ready' 20 "$pid" || {
+		bench_bg "$WORKDIR" "idle$i" "$BIN" -l 1 $EAL --file-prefix "$p" --proc-type=secondary -- --mode serve
+		pid=$BENCH_BG_PID
+		bench_wait_line "$WORKDIR/idle$i.log" '^ready' 20 "$pid" || {
 			echo "idle secondary $i did not start:"; tail -3 "$WORKDIR/idle$i.log"; }
 		idle+=("$pid")
 	done
@@ -65,6 +65,6 @@ cpu1=$(proc_cpu_ms "$srv"); t1=$(date +%s%N)
 wall=$(( (t1 - t0) / 1000000 ))
 echo "serving primary used $((cpu1 - cpu0)) ms CPU during the $wall ms of secondary runs" \
 	"($(( (cpu1 - cpu0) * 100 / (wall > 0 ? wall : 1) ))% of a core; 0 ms when no request is in flight)"
-for pid in "${idle[@]}"; do bg_stop "$pid"; done
-bg_stop "$srv"
+for pid in "${idle[@]}"; do bench_stop "$pid"; done
+bench_stop "$srv"
 exit 0

@@ -16,9 +16,9 @@ BIN=$OUT_DIR/ring_pipeline
 EAL=$(eal_common)
 p=$(new_prefix ring)
 echo "== DPDK $(dpdk_version) rte_ring: single core and two-process pipeline"
-bg_start a "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --role a --seconds "$SECONDS_RUN"
-a=$BG_PID
-if ! wait_line "$WORKDIR/a.log" '^ready' 30 "$a"; then
+bench_bg "$WORKDIR" a "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --role a --seconds "$SECONDS_RUN"
+a=$BENCH_BG_PID
+if ! bench_wait_line "$WORKDIR/a.log" '^ready' 30 "$a"; then
 	echo "process A did not start:"; tail -5 "$WORKDIR/a.log"
 	echo 'RESULT dpdk.ring_pipeline.error="primary did not start"'
 	exit 0

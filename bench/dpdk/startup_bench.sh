@@ -35,8 +35,8 @@ timeout 30 "$T" -n "$RUNS" -T 10 -r dpdk.startup.primary_eal_ms -l "$WORKDIR/pri
 
 echo "hotplug_bench secondary (-l 1, until 'ready' after rte_eal_init):"
 p=$(new_prefix sec)
-bg_start serve "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --mode serve
-if wait_line "$WORKDIR/serve.log" '^ready' 20 "$BG_PID"; then
+bench_bg "$WORKDIR" serve "$BIN" -l 0 $EAL --file-prefix "$p" --proc-type=primary -- --mode serve
+if bench_wait_line "$WORKDIR/serve.log" '^ready' 20 "$BENCH_BG_PID"; then
 	timeout 30 "$T" -n "$RUNS" -T 10 -r dpdk.startup.secondary_ms -l "$WORKDIR/sec.log" -- \
 		"$BIN" -l 1 $EAL --file-prefix "$p" --proc-type=secondary -- --mode ready \
 		|| echo "  (secondary timing failed)"
@@ -44,5 +44,5 @@ else
 	echo "  primary did not start"; tail -3 "$WORKDIR/serve.log"
 	echo 'RESULT dpdk.startup.secondary_ms.error="primary did not start"'
 fi
-bg_stop "$BG_PID"
+bench_stop "$BENCH_BG_PID"
 exit 0

@@ -27,9 +27,9 @@ echo "== DPDK $(dpdk_version) testpmd io forwarding, net_null0 <-> net_null1, ${
 echo "   $cmdline"
 $cmdline <"$fifo" >"$log" 2>&1 &
 tp=$!
-_BG_PIDS+=("$tp")
+bench_track "$tp"
 
-if ! wait_line "$log" 'testpmd> ' 30 "$tp"; then
+if ! bench_wait_line "$log" 'testpmd> ' 30 "$tp"; then
 	echo "testpmd did not reach its prompt:"; tail -8 "$log"
 	echo 'RESULT dpdk.testpmd.io_fwd_null.error="testpmd did not start"'
 	exit 0
@@ -58,7 +58,7 @@ sleep 0.3	# let testpmd stop its lcore
 c1=$(cpu_ticks)
 echo "quit" >&3
 for i in $(seq 200); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$tp" 2>/dev/null && { echo "testpmd did not quit; stopping it"; bg_stop "$tp"; }
+kill -0 "$tp" 2>/dev/null && { echo "testpmd did not quit; stopping it"; bench_stop "$tp"; }
 wait "$tp" 2>/dev/null
 exec 3>&-
 
