@@ -389,6 +389,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 		goto err_free;
 	}
 	s->nb_fds = (uint8_t)port_ctx.fds[port_id].nb;
+	PORT_ST(s->on_demand, (uint8_t)(drv->on_demand && s->nb_fds == 0));
 	memcpy(s->mac, pl.info.mac, sizeof(s->mac));
 	s->link_up = pl.info.link_up;
 	s->link_speed = pl.info.link_speed;

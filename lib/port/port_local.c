@@ -404,9 +404,9 @@ void port_forget_all(void)
 
 bool port_on_demand(const struct port_slot *s)
 {
-	const struct hp_port_driver *drv = port_driver_get(s->driver);
-
-	return drv && drv->on_demand && s->nb_fds == 0;
+	/* One byte, read whole even while the primary rewrites a slot that
+	 * was freed meanwhile: callers check the generation afterwards. */
+	return PORT_LD(s->on_demand) != 0;
 }
 
 /* Sets or clears this process's bit in the slot's holders. */

@@ -50,6 +50,8 @@ struct port_slot {
 	uint8_t mac[6];		/* set by probe */
 	uint8_t link_up;	/* 0/1; set by probe or driver */
 	uint8_t nb_fds;		/* fds the probe added (hp_port_fd_add) */
+	uint8_t on_demand;	/* secondaries build the entry at first use
+				 * (the driver's on_demand, and no fds) */
 	uint32_t link_speed;	/* Mbit/s */
 	uint16_t max_rxq;	/* driver's most rx queues; set at probe */
 	uint16_t max_txq;	/* driver's most tx queues; set at probe */
