@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # lib/ipc/hp_ipc.h and ipc_private.h
 MAGIC = 0x50495048
-VERSION = 1
+VERSION = 2
 REQUEST, REPLY, NOTIFY = 1, 2, 3
 MAX_PAYLOAD = 8192
 
@@ -37,15 +37,19 @@ IPC = {
     "reply-echo": ipc(REPLY, 100, 1, b"re:hello"),
     "reply-eproto": ipc(REPLY, 100, 7, b"", status=-71),
     "notify-empty": ipc(NOTIFY, 104, 0),
-    "core-hello": ipc(REQUEST, 16, 2, struct.pack("<IIIi", 1, 1024, 128, 4242)),
+    "core-hello": ipc(REQUEST, 16, 2, struct.pack("<IIIi", 3, 1024, 128, 4242)),
+    "ipc-channel": ipc(NOTIFY, 1, 0),
+    "port-event": ipc(NOTIFY, 40, 0),
+    "port-join-reply": ipc(REPLY, 37, 6, struct.pack("<I", 3)),
     "core-procs": ipc(REQUEST, 17, 3),
     "port-attach": ipc(REQUEST, 32, 4, port_req(b"net_null0,size=64")),
     "port-detach": ipc(REQUEST, 33, 5, port_req(port_id=3)),
     "port-join": ipc(REQUEST, 37, 6),
     "port-attach-local": ipc(REQUEST, 35, 8, struct.pack("<HxxI", 0, 1)),
     "largest": ipc(REQUEST, 100, 9, bytes(range(256)) * (MAX_PAYLOAD // 256)),
-    "other-version": ipc(REQUEST, 100, 10, b"x", version=2),
-    "other-version-short": ipc(REQUEST, 100, 10, version=2)[:8],
+    "other-version": ipc(REQUEST, 100, 10, b"x", version=VERSION + 1),
+    "old-version": ipc(REQUEST, 100, 10, b"x", version=VERSION - 1),
+    "other-version-short": ipc(REQUEST, 100, 10, version=VERSION + 1)[:8],
     "short-header": ipc(REQUEST, 100, 11)[:20],
     "length-too-big": ipc(REQUEST, 100, 12, length=MAX_PAYLOAD + 1),
     "length-mismatch": ipc(REQUEST, 100, 13, b"abc", length=2),
