@@ -229,6 +229,22 @@ HP_API int hp_ipc_multicast(struct hp_ipc *ipc, const uint32_t *to,
 HP_API int hp_ipc_notify_all(struct hp_ipc *ipc, struct hp_ipc_msg *msg,
 			     const uint32_t *except, unsigned nb_except);
 
+/* Told on the I/O thread that a watched fd is readable; must not wait
+ * (as an inline handler) and should read until EAGAIN. */
+typedef void (*hp_ipc_watch_fn)(struct hp_ipc *ipc, int fd, void *arg);
+
+/* Has the I/O thread call fn whenever fd (the caller's; kept open by it
+ * until hp_ipc_unwatch) is readable: a kernel event source handled with
+ * no thread of its own. Any thread. -EINVAL, -EEXIST (fd watched
+ * already), -ENOSPC (a few watches per endpoint), -errno of epoll_ctl. */
+HP_API int hp_ipc_watch(struct hp_ipc *ipc, int fd, hp_ipc_watch_fn fn,
+			void *arg);
+
+/* Stops watching fd; once it returns on a thread other than the I/O
+ * thread, fn may still be running there: close fd only after
+ * hp_ipc_destroy, or from fn's own thread. -ENOENT. */
+HP_API int hp_ipc_unwatch(struct hp_ipc *ipc, int fd);
+
 /* Lists the connected peers; returns how many were written (up to max). */
 HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 			unsigned max);

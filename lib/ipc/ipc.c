@@ -320,6 +320,72 @@ static void ipc_rx_peer(struct hp_ipc *ipc, uint64_t data, uint32_t events)
 		ipc_peer_remove(ipc, id, err == -EPROTO ? -EPROTO : -ECONNRESET);
 }
 
+/* Calls the function of watch i, if it is still watched. */
+static void ipc_watch_run(struct hp_ipc *ipc, unsigned i)
+{
+	hp_ipc_watch_fn fn = NULL;
+	void *arg = NULL;
+	int fd = -1;
+
+	pthread_mutex_lock(&ipc->lock);
+	if (i < IPC_MAX_WATCHES && ipc->watches[i].fd >= 0) {
+		fd = ipc->watches[i].fd;
+		fn = ipc->watches[i].fn;
+		arg = ipc->watches[i].arg;
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	if (fn)
+		fn(ipc, fd, arg);
+}
+
+int hp_ipc_watch(struct hp_ipc *ipc, int fd, hp_ipc_watch_fn fn, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r = -ENOSPC, slot = -1;
+
+	if (!ipc || fd < 0 || !fn)
+		return -EINVAL;
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < IPC_MAX_WATCHES && r != -EEXIST; i++) {
+		if (ipc->watches[i].fd == fd)
+			r = -EEXIST;
+		else if (ipc->watches[i].fd < 0 && slot < 0)
+			slot = (int)i;
+	}
+	if (r != -EEXIST && slot >= 0) {
+		ev.data.u64 = IPC_EV_WATCH | (uint64_t)slot;
+		r = epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ?
+			    -errno : 0;
+		if (r == 0) {
+			ipc->watches[slot].fd = fd;
+			ipc->watches[slot].fn = fn;
+			ipc->watches[slot].arg = arg;
+		}
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	if (r < 0)
+		HP_DEBUG(IPC_LOG, "cannot watch fd %d: %s", fd, strerror(-r));
+	return r;
+}
+
+int hp_ipc_unwatch(struct hp_ipc *ipc, int fd)
+{
+	int r = -ENOENT;
+
+	if (!ipc)
+		return -EINVAL;
+	pthread_mutex_lock(&ipc->lock);
+	for (unsigned i = 0; i < IPC_MAX_WATCHES; i++) {
+		if (ipc->watches[i].fd == fd) {
+			epoll_ctl(ipc->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+			ipc->watches[i].fd = -1;
+			r = 0;
+		}
+	}
+	pthread_mutex_unlock(&ipc->lock);
+	return r;
+}
+
 /* Waits up to timeout_ms (-1: no limit) for what epoll reports and
  * handles it. -ESHUTDOWN once the stop request was seen (or epoll_wait
  * failed): the I/O thread then ends, and so does a call's nested loop
@@ -343,6 +409,8 @@ int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms)
 			ipc->io_stop = true;
 		else if (evs[i].data.u64 == IPC_EV_LISTEN)
 			ipc_server_accept(ipc);
+		else if (evs[i].data.u64 & IPC_EV_WATCH)
+			ipc_watch_run(ipc, (unsigned)(evs[i].data.u64 & 0xff));
 		else
 			ipc_rx_peer(ipc, evs[i].data.u64, evs[i].events);
 	}
@@ -389,6 +457,8 @@ int ipc_endpoint_new(bool is_server, unsigned max_peers,
 	ipc->next_call_id = 1;
 	ipc->wq_tail = &ipc->wq_head;
 	ipc->chan_fd = -1;
+	for (unsigned i = 0; i < IPC_MAX_WATCHES; i++)
+		ipc->watches[i].fd = -1;
 	pthread_mutex_init(&ipc->lock, NULL);
 	pthread_mutex_init(&ipc->wq_lock, NULL);
 	pthread_mutex_init(&ipc->chan_lock, NULL);

@@ -43,6 +43,8 @@ enum ipc_via {
 /* epoll data: a connection's is its peer id, a channel's the id |
  * IPC_EV_CHAN; then the eventfd's and the listening socket's. */
 #define IPC_EV_CHAN (UINT64_C(1) << 32)
+#define IPC_EV_WATCH (UINT64_C(1) << 33) /* | index in ipc->watches */
+#define IPC_MAX_WATCHES 4
 #define IPC_EV_STOP UINT64_MAX
 #define IPC_EV_LISTEN (UINT64_MAX - 1)
 
@@ -175,6 +177,12 @@ struct hp_ipc {
 	struct ipc_rx rx;
 	struct hp_ipc_msg inline_msg; /* an inline handler's message */
 	hp_ipc_handler_fn inline_fn;  /* the inline handler running, if any */
+	/* Other fds the I/O thread watches (hp_ipc_watch), under lock. */
+	struct {
+		int fd;		/* -1: free */
+		hp_ipc_watch_fn fn;
+		void *arg;
+	} watches[IPC_MAX_WATCHES];
 	void *inline_arg;
 	bool io_nested;	/* a call runs the event loop (ipc_call.c) */
 	bool io_stop;	/* the stop request was seen: the loop ends */

@@ -251,6 +251,42 @@ static void test_ipc_fds_only_where_taken(void **state)
 	cli_done(cli, &s, p, req, rep);
 }
 
+/* Watch: reads the eventfd and says so on another. */
+static void watch_fn(struct hp_ipc *ipc, int fd, void *arg)
+{
+	uint64_t v;
+
+	(void)ipc;
+	if (read(fd, &v, sizeof(v)) == sizeof(v))
+		evt_post(*(int *)arg);
+}
+
+/* hp_ipc_watch: the I/O thread calls back when a watched fd is readable. */
+static void test_ipc_watch(void **state)
+{
+	struct srv s = { 0 };
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int told = eventfd(0, EFD_CLOEXEC);
+	uint64_t one = 1;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_watch(s.ipc, efd, watch_fn, &told), 0);
+	assert_int_equal(hp_ipc_watch(s.ipc, efd, watch_fn, &told), -EEXIST);
+	assert_int_equal(hp_ipc_watch(s.ipc, -1, watch_fn, &told), -EINVAL);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+		assert_true(evt_wait(told, 1, WAIT_MS));
+	}
+	assert_int_equal(hp_ipc_unwatch(s.ipc, efd), 0);
+	assert_int_equal(hp_ipc_unwatch(s.ipc, efd), -ENOENT);
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_false(evt_wait(told, 1, 100));
+	srv_stop(&s);
+	close(efd);
+	close(told);
+}
+
 static void test_ipc_fd_passing(void **state)
 {
 	struct srv s = { 0 };
@@ -580,6 +616,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipc_broadcast_one_silent, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_fd_passing, kill_leftovers),
 		cmocka_unit_test(test_ipc_fds_only_where_taken),
+		cmocka_unit_test(test_ipc_watch),
 		cmocka_unit_test_teardown(test_ipc_request_timeout, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_peer_death, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_primary_death, kill_leftovers),
