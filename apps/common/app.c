@@ -106,7 +106,7 @@ static char *app_port_names[HP_MAX_PORTS];
 static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
 {
-	struct hp_port_info info;
+	struct hp_port_info info = { 0 };
 	const char *name = hp_port_info_get(port_id, &info) == 0 ? info.name : "";
 	char **known = &app_port_names[port_id];
 
@@ -126,6 +126,10 @@ static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 	case HP_PORT_EVENT_CONFIG:
 		printf("Port %u: %s reconfigured: %u rx, %u tx queues\n", port_id,
 		       name, info.nb_rx_queues, info.nb_tx_queues);
+		break;
+	case HP_PORT_EVENT_LINK:
+		printf("Port %u: %s link %s\n", port_id, name,
+		       info.link_up ? "up" : "down");
 		break;
 	case HP_PORT_EVENT_REMOVED:
 		printf("Port %u: %s: the device went away\n", port_id, name);

@@ -41,6 +41,7 @@ enum hp_port_event {
 				    * what you need of it from NEW) */
 	HP_PORT_EVENT_REMOVED = 3, /* the backing device went away */
 	HP_PORT_EVENT_CONFIG = 4,  /* its queues changed in this process */
+	HP_PORT_EVENT_LINK = 5,	   /* its link went up or down (link_up) */
 };
 
 /* A copy of a port's shared state, as show port info prints it. */
@@ -54,8 +55,10 @@ struct hp_port_info {
 	char devargs[HP_DEVARGS_MAX + 1];
 	pid_t requester;	/* pid of the process that asked for the attach */
 	uint8_t mac[6];
-	bool link_up;
+	bool link_up;		/* kept up to date from the kernel for ports
+				 * with an ifindex (af_packet) */
 	uint32_t link_speed;	/* Mbit/s */
+	int32_t ifindex;	/* the kernel interface the port follows, 0 */
 	uint16_t nb_rx_queues;	/* configured (hp_port_configure) */
 	uint16_t nb_tx_queues;
 	uint16_t max_rx_queues;	/* the most the driver supports */

@@ -265,6 +265,7 @@ void hp_port_fini(void)
 	if (!port_ctx.table)
 		return;
 	if (port_ctx.primary) {
+		port_link_unwatch();
 		PORT_FOREACH_USED(port_ctx.table, id) {
 			char err[PORT_ERR_MAX];
 			port_op_primary((uint16_t)id,
@@ -345,8 +346,9 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 	info.devargs[sizeof(info.devargs) - 1] = '\0';
 	info.requester = s->requester;
 	memcpy(info.mac, s->mac, sizeof(info.mac));
-	info.link_up = s->link_up;
+	info.link_up = PORT_LD(s->link_up);
 	info.link_speed = s->link_speed;
+	info.ifindex = PORT_LD(s->ifindex);
 	info.nb_rx_queues = PORT_LD(s->conf.nb_rxq);
 	info.nb_tx_queues = PORT_LD(s->conf.nb_txq);
 	info.max_rx_queues = s->max_rxq;

@@ -70,6 +70,10 @@ static void port_slot_release(struct port_slot *s)
 	PORT_ST(s->peer, HP_PORT_INVALID);
 	hp_shm_free(port_ctx.shm, s->drv_shared);
 	s->drv_shared = NULL;
+	if (PORT_LD(s->ifindex) > 0) {
+		PORT_ST(s->ifindex, 0);
+		port_link_unwatch_unused();
+	}
 	port_qstats_zero(s);
 	for (unsigned w = 0; w < PORT_HOLDER_WORDS; w++)
 		PORT_ST(s->holders[w], 0);
@@ -391,8 +395,11 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	s->nb_fds = (uint8_t)port_ctx.fds[port_id].nb;
 	PORT_ST(s->on_demand, (uint8_t)(drv->on_demand && s->nb_fds == 0));
 	memcpy(s->mac, pl.info.mac, sizeof(s->mac));
-	s->link_up = pl.info.link_up;
+	PORT_ST(s->link_up, (uint8_t)pl.info.link_up);
 	s->link_speed = pl.info.link_speed;
+	PORT_ST(s->ifindex, pl.info.ifindex);
+	if (pl.info.ifindex > 0)
+		port_link_watch(); /* logs why if it cannot */
 	s->socket_id = pl.info.socket_id;
 	r = port_probe_queues(s, &pl.info, err, errlen);
 	if (r == 0)

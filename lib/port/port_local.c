@@ -305,6 +305,7 @@ static unsigned port_sync_locked(uint16_t port_id, enum hp_port_event *ev)
 			     HP_PORT_FREE;
 	uint32_t gen = slot ? PORT_LD(slot->generation) : 0;
 	uint32_t conf_gen = slot ? PORT_LD(slot->conf_gen) : 0;
+	uint32_t link_gen = slot ? PORT_LD(slot->link_gen) : 0;
 	const struct port_local *pl = port_ctx.locals[port_id];
 	bool there, mine = pl && pl->generation == gen;
 	unsigned n = 0;
@@ -324,11 +325,18 @@ static unsigned port_sync_locked(uint16_t port_id, enum hp_port_event *ev)
 		a->on = true;
 		a->gen = gen;
 		a->conf_gen = conf_gen;
+		a->link_gen = link_gen;
 		port_ctx.announced_map[port_id / 64] |= bit;
 		ev[n++] = HP_PORT_EVENT_NEW;
-	} else if (there && a->conf_gen != conf_gen) {
+		return n;
+	}
+	if (there && a->conf_gen != conf_gen) {
 		a->conf_gen = conf_gen;
 		ev[n++] = HP_PORT_EVENT_CONFIG;
+	}
+	if (there && a->link_gen != link_gen) {
+		a->link_gen = link_gen;
+		ev[n++] = HP_PORT_EVENT_LINK;
 	}
 	return n;
 }

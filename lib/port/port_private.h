@@ -42,6 +42,8 @@ struct port_slot {
 	uint32_t admin;		/* enum hp_port_admin; primary; read by bursts */
 	uint32_t generation;	/* attach/detach cycles of this slot; primary */
 	uint32_t conf_gen;	/* changes of conf and peer; primary */
+	uint32_t link_gen;	/* changes of link_up; primary */
+	int32_t ifindex;	/* kernel interface followed, 0; set at probe */
 	int32_t requester;	/* pid that asked for the attach; primary */
 	char name[HP_NAME_MAX];	/* device name; primary */
 	char driver[32];	/* driver name; primary */
@@ -183,6 +185,7 @@ struct port_ctx {
 		bool on;
 		uint32_t gen;
 		uint32_t conf_gen;
+		uint32_t link_gen;
 	} announced[HP_MAX_PORTS];
 	uint64_t announced_map[PORT_USED_WORDS];
 	int proc_index;		  /* secondary: its bit in holders, -1 */
@@ -240,6 +243,13 @@ int port_local_refresh(uint16_t port_id, uint32_t gen, char *err,
 		       size_t errlen);
 void port_local_fill_dev(struct port_local *pl, uint16_t port_id,
 			 struct port_slot *slot);
+
+/* port_link.c (primary): follows the kernel interfaces of ports with an
+ * ifindex (rtnetlink, on the ipc I/O thread) */
+int port_link_watch(void);
+void port_link_unwatch(void);
+/* Unwatches when no port follows an interface any more (hotplug_lock). */
+void port_link_unwatch_unused(void);
 
 /* port_pci.c: the PCI side of attach */
 int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,

@@ -257,11 +257,12 @@ static void test_af_packet_bad_devargs_leave_nothing(void **state)
 	/* A name in use. */
 	snprintf(d[0], sizeof(d[0]), "net_af_packet0,iface=%s", if_a);
 	assert_int_equal(hp_port_attach(d[0], &id), 0);
-	assert_int_equal(count_fds(), fds + 1);
+	/* its socket, and the primary's link watch (rtnetlink) */
+	assert_int_equal(count_fds(), fds + 2);
 	snprintf(d[1], sizeof(d[1]), "net_af_packet0,iface=%s", if_b);
 	attach_must_fail(&(struct bad_devargs){ d[1], -EEXIST, "already port 0" });
 	assert_int_equal(hp_port_count(), 1);
-	assert_int_equal(count_fds(), fds + 1);
+	assert_int_equal(count_fds(), fds + 2);
 	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
 	assert_int_equal(count_fds(), fds);
 	/* A secondary's request gets the same one line. */
@@ -272,6 +273,53 @@ static void test_af_packet_bad_devargs_leave_nothing(void **state)
 			    "err -19 no interface 'hpnosuch0' (see 'ip link')");
 	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "count"), "ok 0");
 	assert_int_equal(count_fds(), fds);
+	child_stop(&c);
+}
+
+/* Waits (bounded: 2 s) until port id's link reads up. */
+static bool link_is(uint16_t id, bool up)
+{
+	struct hp_port_info info;
+
+	for (int i = 0; i < 200; i++) {
+		if (hp_port_info_get(id, &info) == 0 && info.link_up == up)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* The link of an af_packet port follows its interface: the far end of
+ * the veth pair going down takes the carrier away, and the primary (from
+ * rtnetlink) says so in the table and to every process with callbacks. */
+static void test_af_packet_link_follows_the_kernel(void **state)
+{
+	struct hp_port_info info;
+	struct child c = { 0 };
+	char buf[64];
+	uint16_t id;
+
+	(void)state;
+	child_start_env(&c, NULL, NULL);
+	assert_string_equal(child_cmd(&c, buf, sizeof(buf), "listen"), "ok 0");
+	snprintf(buf, sizeof(buf), "net_af_packet0,iface=%s", if_a);
+	assert_int_equal(hp_port_attach(buf, &id), 0);
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_true(info.link_up);
+	assert_int_equal(info.ifindex, (int32_t)if_nametoindex(if_a));
+	assert_true(child_answer_is(&c, "events", "ok 1 0 0"));
+	for (int round = 1; round <= 2; round++) {
+		assert_int_equal(run(&ns_a, "ip link set p0 down"), 0);
+		assert_true(link_is(id, false));
+		snprintf(buf, sizeof(buf), "ok %d", 2 * round - 1);
+		assert_true(child_answer_is(&c, "links", buf));
+		assert_int_equal(run(&ns_a, "ip link set p0 up"), 0);
+		assert_true(link_is(id, true));
+		snprintf(buf, sizeof(buf), "ok %d", 2 * round);
+		assert_true(child_answer_is(&c, "links", buf));
+	}
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	assert_true(child_answer_is(&c, "events", "ok 1 0 1"));
 	child_stop(&c);
 }
 
@@ -294,7 +342,8 @@ static void test_af_packet_secondaries_share_the_sockets(void **state)
 	 * reached it as an fd. */
 	assert_string_equal(child_cmd(&a, buf, sizeof(buf), "attach net_af_packet0,iface=%s", if_a),
 			    "ok 0");
-	assert_int_equal(count_fds(), fds + 1);
+	/* its socket, and the primary's link watch (rtnetlink) */
+	assert_int_equal(count_fds(), fds + 2);
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "start 0"), "ok 0");
 	far_send(far, 0, 5);
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "afrecv 0 0 5 2000"),
@@ -312,7 +361,8 @@ static void test_af_packet_secondaries_share_the_sockets(void **state)
 	/* A secondary that starts now asks for the sockets, and polls too. */
 	child_start_env(&late, NULL, NULL);
 	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "has 0"), "ok 1");
-	fds = count_fds() - 1; /* with its pipes and connection, without the port's */
+	fds = count_fds() - 2; /* with its pipes and connection, without the
+				* port's socket and the link watch */
 	far_send(far, 8, 2);
 	assert_string_equal(child_cmd(&late, buf, sizeof(buf), "afrecv 0 0 2 2000"),
 			    "ok 2 8 9 in-order");
@@ -962,7 +1012,8 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_af_packet_bad_devargs_leave_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_af_packet_secondaries_share_the_sockets, setup, teardown),
+cmocka_unit_test_setup_teardown(test_af_packet_link_follows_the_kernel, setup, teardown),
+				cmocka_unit_test_setup_teardown(test_af_packet_secondaries_share_the_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_vlan_tags_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tx_hands_offloads_to_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_af_packet_tx_iovecs_filled_exactly, setup, teardown),

@@ -150,6 +150,23 @@ static inline bool child_queue_cmd(const char *line)
 /* A test's own child commands: true if it knew line (and answered). */
 typedef bool (*child_cmd_fn)(const char *line);
 
+/* Events a child heard (commands "listen", "events", "links"). */
+static unsigned child_events[8];
+
+static inline void child_on_event(uint16_t port_id, enum hp_port_event ev,
+				  void *arg)
+{
+	(void)port_id;
+	(void)arg;
+	if ((unsigned)ev < HP_ARRAY_SIZE(child_events))
+		__atomic_fetch_add(&child_events[ev], 1, __ATOMIC_RELAXED);
+}
+
+static inline unsigned child_events_of(enum hp_port_event ev)
+{
+	return __atomic_load_n(&child_events[ev], __ATOMIC_RELAXED);
+}
+
 /* The secondary: joins prefix, says "ready", then answers one line per
  * command line on stdin until it closes; extra (may be NULL) sees the
  * lines the common commands do not take. Returns the exit status. */
@@ -195,6 +212,16 @@ static inline int child_main(const char *prefix, int timeout_ms,
 			printf("ok %d\n", hp_port_fp_get((uint16_t)n) != NULL);
 		} else if (!strcmp(line, "count")) {
 			printf("ok %u\n", hp_port_count());
+		} else if (!strcmp(line, "listen")) {
+			printf("ok %d\n", hp_port_event_register(child_on_event,
+								 NULL));
+		} else if (!strcmp(line, "events")) {
+			printf("ok %u %u %u\n",
+			       child_events_of(HP_PORT_EVENT_NEW),
+			       child_events_of(HP_PORT_EVENT_CONFIG),
+			       child_events_of(HP_PORT_EVENT_DESTROY));
+		} else if (!strcmp(line, "links")) {
+			printf("ok %u\n", child_events_of(HP_PORT_EVENT_LINK));
 		} else if (!child_queue_cmd(line) && !(extra && extra(line))) {
 			printf("err unknown command\n");
 		}
@@ -397,6 +424,22 @@ static inline int primary_teardown(void **state)
 	nb_children = 0;
 	hp_core_fini();
 	return 0;
+}
+
+/* Asks c with cmd until its answer reads want (events come after the
+ * requester's answer); false after about 2 s. */
+static inline bool child_answer_is(struct child *c, const char *cmd,
+				   const char *want)
+{
+	char buf[64];
+
+	for (int i = 0; i < 200; i++) {
+		if (!strcmp(child_cmd(c, buf, sizeof(buf), "%s", cmd), want))
+			return true;
+		usleep(10000);
+	}
+	fprintf(stderr, "%s: '%s', want '%s'\n", cmd, buf, want);
+	return false;
 }
 
 #endif

@@ -106,49 +106,13 @@ static const struct hp_port_driver fdt_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fdt_driver)
 
-/* Events a child heard (commands "listen" and "events"). */
-static unsigned child_events[5];
-
-static void child_on_event(uint16_t port_id, enum hp_port_event ev, void *arg)
-{
-	(void)port_id;
-	(void)arg;
-	if ((unsigned)ev < HP_ARRAY_SIZE(child_events))
-		__atomic_fetch_add(&child_events[ev], 1, __ATOMIC_RELAXED);
-}
-
-/* Child commands "nfds": its count of open fds; "listen": registers an
- * event callback; "events": NEW, CONFIG and DESTROY heard so far. */
+/* Child command "nfds": its count of open fds. */
 static bool port_child_cmd(const char *line)
 {
-	if (!strcmp(line, "nfds")) {
-		printf("ok %u\n", count_fds());
-	} else if (!strcmp(line, "listen")) {
-		printf("ok %d\n", hp_port_event_register(child_on_event, NULL));
-	} else if (!strcmp(line, "events")) {
-		printf("ok %u %u %u\n",
-		       __atomic_load_n(&child_events[HP_PORT_EVENT_NEW], __ATOMIC_RELAXED),
-		       __atomic_load_n(&child_events[HP_PORT_EVENT_CONFIG], __ATOMIC_RELAXED),
-		       __atomic_load_n(&child_events[HP_PORT_EVENT_DESTROY], __ATOMIC_RELAXED));
-	} else {
+	if (strcmp(line, "nfds"))
 		return false;
-	}
+	printf("ok %u\n", count_fds());
 	return true;
-}
-
-/* Asks c for its event counts until they read want (events come after
- * the requester's answer); false after about 2 s. */
-static bool child_events_are(struct child *c, const char *want)
-{
-	char buf[64];
-
-	for (int i = 0; i < 200; i++) {
-		if (!strcmp(child_cmd(c, buf, sizeof(buf), "events"), want))
-			return true;
-		usleep(10000);
-	}
-	fprintf(stderr, "events: '%s', want '%s'\n", buf, want);
-	return false;
 }
 
 static void child_start(struct child *c, bool fail_local)
@@ -256,18 +220,18 @@ static void test_port_events_by_doorbell(void **state)
 	child_start(&deaf, false);
 	assert_string_equal(child_cmd(&ear, buf, sizeof(buf), "listen"), "ok 0");
 	assert_int_equal(hp_port_attach("net_null0", &id), 0);
-	assert_true(child_events_are(&ear, "ok 1 0 0"));
+	assert_true(child_answer_is(&ear, "events", "ok 1 0 0"));
 	assert_int_equal(hp_port_configure(id, 2, 2), 0);
-	assert_true(child_events_are(&ear, "ok 1 1 0"));
+	assert_true(child_answer_is(&ear, "events", "ok 1 1 0"));
 	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
-	assert_true(child_events_are(&ear, "ok 1 1 1"));
+	assert_true(child_answer_is(&ear, "events", "ok 1 1 1"));
 	/* A late listener hears of the ports there already. */
 	assert_int_equal(hp_port_attach("net_null1", &id), 0);
 	assert_string_equal(child_cmd(&deaf, buf, sizeof(buf), "events"), "ok 0 0 0");
 	assert_string_equal(child_cmd(&deaf, buf, sizeof(buf), "listen"), "ok 0");
-	assert_true(child_events_are(&deaf, "ok 1 0 0"));
+	assert_true(child_answer_is(&deaf, "events", "ok 1 0 0"));
 	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
-	assert_true(child_events_are(&deaf, "ok 1 0 1"));
+	assert_true(child_answer_is(&deaf, "events", "ok 1 0 1"));
 	/* Stopped: the bell rings once, the rest waits in the table. */
 	kill(ear.pid, SIGSTOP);
 	assert_int_equal(waitpid(ear.pid, &st, WUNTRACED), ear.pid);

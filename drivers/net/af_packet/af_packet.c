@@ -268,6 +268,8 @@ static int afp_probe(struct hp_port_dev *dev)
 	r = afp_iface_info(dev, iface, &mtu);
 	if (r < 0)
 		return r;
+	/* The port layer keeps link_up as the kernel reports it. */
+	dev->info->ifindex = (int32_t)sh->ifindex;
 	/* The MTU sizes the frames; larger packets come by recvmsg. */
 	afp_geometry(sh, mtu, framecnt, &req);
 	sh->nb_qpairs = (uint16_t)qpairs;
