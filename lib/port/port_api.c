@@ -207,6 +207,26 @@ int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
 	return port_op(port_id, &a);
 }
 
+/* Takes hotplug_lock for a handler of the primary: on the worker it waits;
+ * on the I/O thread, which must never wait for it (its holder may be
+ * waiting for replies only the I/O thread reads), it hands the message to
+ * the worker when the lock is taken and returns false. */
+static bool port_lock_or_defer(struct hp_ipc *ipc, uint32_t peer,
+			       const struct hp_ipc_msg *msg)
+{
+	if (!hp_ipc_in_io_thread(ipc)) {
+		pthread_mutex_lock(&port_ctx.hotplug_lock);
+		return true;
+	}
+	if (pthread_mutex_trylock(&port_ctx.hotplug_lock) == 0)
+		return true;
+	int r = hp_ipc_defer(ipc, peer, msg);
+	if (r < 0)
+		HP_ERR(PORT_LOG, "peer %u: message type %u dropped: cannot hand it to the worker: %s",
+		       peer, msg->type, strerror(-r));
+	return false;
+}
+
 /* The pid of peer as the primary sees it, 0 if it is gone. */
 static pid_t port_peer_pid(struct hp_ipc *ipc, uint32_t peer)
 {
@@ -236,12 +256,8 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	int r;
 
 	(void)arg;
-	if (!hp_ipc_in_io_thread(ipc))
-		pthread_mutex_lock(&port_ctx.hotplug_lock);
-	else if (pthread_mutex_trylock(&port_ctx.hotplug_lock) != 0) {
-		hp_ipc_defer(ipc, peer, msg);
+	if (!port_lock_or_defer(ipc, peer, msg))
 		return;
-	}
 	memset(&req, 0, sizeof(req));
 	memset(&rep, 0, sizeof(rep));
 	memcpy(&req, msg->payload,
@@ -349,13 +365,8 @@ static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
 	int r = -ENOSPC;
 
 	(void)arg;
-	/* On the I/O thread unless an attach or detach is under way. */
-	if (!hp_ipc_in_io_thread(ipc))
-		pthread_mutex_lock(&port_ctx.hotplug_lock);
-	else if (pthread_mutex_trylock(&port_ctx.hotplug_lock) != 0) {
-		hp_ipc_defer(ipc, peer, msg);
+	if (!port_lock_or_defer(ipc, peer, msg))
 		return;
-	}
 	pthread_mutex_lock(&port_ctx.procs_lock);
 	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++) {
 		if (port_ctx.proc_peer[i] == peer)
