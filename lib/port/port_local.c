@@ -397,17 +397,21 @@ void port_listen(bool on)
 
 void port_forget_all(void)
 {
-	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
-		bool told;
+	uint64_t told[PORT_USED_WORDS];
 
-		pthread_mutex_lock(&port_ctx.local_lock);
-		told = port_ctx.announced[id].on;
-		port_ctx.announced[id].on = false;
-		port_ctx.announced_map[id / 64] &= ~(1ull << (id % 64));
-		pthread_mutex_unlock(&port_ctx.local_lock);
-		if (told)
-			port_event_fire(id, HP_PORT_EVENT_DESTROY);
-	}
+	pthread_mutex_lock(&port_ctx.local_lock);
+	memcpy(told, port_ctx.announced_map, sizeof(told));
+	memset(port_ctx.announced_map, 0, sizeof(port_ctx.announced_map));
+	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
+		for (uint64_t bits = told[w]; bits; bits &= bits - 1)
+			port_ctx.announced[w * 64 + (unsigned)__builtin_ctzll(bits)].on =
+				false;
+	pthread_mutex_unlock(&port_ctx.local_lock);
+	for (unsigned w = 0; w < PORT_USED_WORDS; w++)
+		for (uint64_t bits = told[w]; bits; bits &= bits - 1)
+			port_event_fire((uint16_t)(w * 64 +
+						   (unsigned)__builtin_ctzll(bits)),
+					HP_PORT_EVENT_DESTROY);
 }
 
 bool port_on_demand(const struct port_slot *s)
