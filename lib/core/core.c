@@ -180,17 +180,6 @@ static int core_sock_path(char *buf, size_t len)
 	return 0;
 }
 
-static pid_t core_peer_pid(uint32_t peer)
-{
-	struct hp_ipc_peer_info peers[HP_MAX_PROCS];
-	int n = hp_ipc_peers(core.ipc, peers, HP_ARRAY_SIZE(peers));
-
-	for (int i = 0; i < n; i++)
-		if (peers[i].id == peer)
-			return peers[i].pid;
-	return 0;
-}
-
 /* Primary: a secondary joins; check its build and hand it the memory. */
 static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 			      const struct hp_ipc_msg *msg, void *arg)
@@ -211,7 +200,7 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	rep.primary_pid = getpid();
 	rep.timeout_ms = core.timeout_ms;
 	rep.peer_id = peer;
-	rep.peer_pid = core_peer_pid(peer);
+	rep.peer_pid = hp_ipc_peer_pid(ipc, peer);
 	if (msg->len != sizeof(req) || req.shm_layout != HP_SHM_LAYOUT_VERSION ||
 	    req.max_ports != HP_MAX_PORTS || req.max_procs != HP_MAX_PROCS) {
 		snprintf(rep.err, sizeof(rep.err),
@@ -219,7 +208,7 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 			 HP_SHM_LAYOUT_VERSION, HP_MAX_PORTS, HP_MAX_PROCS,
 			 req.shm_layout, req.max_ports, req.max_procs);
 		HP_WARN(CORE_LOG, "refused secondary pid %d: %s",
-			(int)core_peer_pid(peer), rep.err);
+			(int)hp_ipc_peer_pid(ipc, peer), rep.err);
 		status = -EPROTO;
 	}
 	hp_ipc_msg_init(&reply, CORE_MSG_HELLO, NULL, 0);
@@ -243,7 +232,8 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	if (core.nb_joined < HP_ARRAY_SIZE(core.joined))
 		core.joined[core.nb_joined++] = peer;
 	pthread_mutex_unlock(&core.joined_lock);
-	HP_INFO(CORE_LOG, "secondary pid %d joined", (int)core_peer_pid(peer));
+	HP_INFO(CORE_LOG, "secondary pid %d joined",
+		(int)hp_ipc_peer_pid(ipc, peer));
 }
 
 /* Forgets a peer that hung up; whether it had joined. */

@@ -245,6 +245,10 @@ HP_API int hp_ipc_watch(struct hp_ipc *ipc, int fd, hp_ipc_watch_fn fn,
  * hp_ipc_destroy, or from fn's own thread. -ENOENT. */
 HP_API int hp_ipc_unwatch(struct hp_ipc *ipc, int fd);
 
+/* The pid of connected peer (as this process sees it), 0 if it is not
+ * connected. */
+HP_API pid_t hp_ipc_peer_pid(struct hp_ipc *ipc, uint32_t peer);
+
 /* Lists the connected peers; returns how many were written (up to max). */
 HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 			unsigned max);

@@ -709,6 +709,22 @@ int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 	return (int)n;
 }
 
+pid_t hp_ipc_peer_pid(struct hp_ipc *ipc, uint32_t peer)
+{
+	struct ipc_peer *p;
+	pid_t pid = 0;
+
+	if (!ipc)
+		return 0;
+	pthread_mutex_lock(&ipc->lock);
+	p = ipc_peer_get(ipc, peer);
+	if (p)
+		pid = p->pid;
+	pthread_mutex_unlock(&ipc->lock);
+	ipc_peer_put(p);
+	return pid;
+}
+
 int hp_ipc_disconnect(struct hp_ipc *ipc, uint32_t peer)
 {
 	if (!ipc)

@@ -227,18 +227,6 @@ static bool port_lock_or_defer(struct hp_ipc *ipc, uint32_t peer,
 	return false;
 }
 
-/* The pid of peer as the primary sees it, 0 if it is gone. */
-static pid_t port_peer_pid(struct hp_ipc *ipc, uint32_t peer)
-{
-	static struct hp_ipc_peer_info peers[HP_MAX_PROCS]; /* hotplug_lock */
-	int n = hp_ipc_peers(ipc, peers, HP_ARRAY_SIZE(peers));
-
-	for (int i = 0; i < n; i++)
-		if (peers[i].id == peer)
-			return peers[i].pid;
-	return 0;
-}
-
 /* Primary: a secondary's attach, detach or port operation. It runs on
  * the I/O thread as the request arrives, unless another attach, detach or
  * operation holds the port table: then the worker thread runs it, which
@@ -263,7 +251,7 @@ static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
 	memcpy(&req, msg->payload,
 	       msg->len < sizeof(req) ? msg->len : sizeof(req));
 	req.devargs[HP_DEVARGS_MAX] = '\0';
-	pid = port_peer_pid(ipc, peer);
+	pid = hp_ipc_peer_pid(ipc, peer);
 
 	switch (msg->type) {
 	case PORT_MSG_ATTACH_REQ:

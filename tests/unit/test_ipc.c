@@ -235,6 +235,9 @@ static void test_ipc_fds_only_where_taken(void **state)
 					       fds_handler, &ok), -EINVAL);
 	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
 	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	assert_int_equal(hp_ipc_peer_pid(s.ipc, atomic_load(&s.last_up)),
+			 getpid());
+	assert_int_equal(hp_ipc_peer_pid(s.ipc, 9999), 0);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(echo_check(cli, HP_IPC_PRIMARY, "warm"), 0);
 	before = count_fds();
