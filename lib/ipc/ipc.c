@@ -256,30 +256,20 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer,
 			   bool chan)
 {
 	struct ipc_rx *rx = &ipc->rx;
+	const char *what = IPC_BAD_HEADER;
 	struct ipc_hdr hdr;
 	int r;
 
-	if (rx->flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		ipc_close_fds(rx->fds, rx->nb_fds);
-		return ipc_malformed(ipc, peer,
-				     rx->flags & MSG_TRUNC ?
-					     "oversized datagram" :
-					     "too many fds");
-	}
-	r = ipc_hdr_decode(rx->buf, rx->size, &hdr);
-	if (r == -EPROTO) {
-		ipc_close_fds(rx->fds, rx->nb_fds);
-		return ipc_rx_version(ipc, peer, chan ? peer->chan_fd : peer->fd,
-				      &hdr);
-	}
+	r = ipc_rx_decode(rx, &hdr, &what);
 	if (r == 0 && hdr.kind == IPC_KIND_REQUEST && hdr.id == 0)
 		r = -EBADMSG;
-	if (r < 0) {
+	if (r < 0)
 		ipc_close_fds(rx->fds, rx->nb_fds);
-		return ipc_malformed(ipc, peer,
-				     r == -EMSGSIZE ? "payload length over the limit" :
-				     "bad magic, header, kind or length");
-	}
+	if (r == -EPROTO)
+		return ipc_rx_version(ipc, peer, chan ? peer->chan_fd : peer->fd,
+				      &hdr);
+	if (r < 0)
+		return ipc_malformed(ipc, peer, what);
 	if (hdr.type == IPC_TYPE_CHANNEL)
 		return ipc_chan_accept(ipc, peer, &hdr, rx, chan);
 	if (hdr.kind == IPC_KIND_REPLY)

@@ -89,12 +89,11 @@ static int ipc_chan_send(struct hp_ipc *ipc, struct hp_ipc_msg *req,
 static int ipc_chan_reply(struct hp_ipc *ipc, uint64_t id, struct ipc_rx *rx,
 			  struct hp_ipc_msg *ret_reply)
 {
-	const char *what = "bad magic, header, kind or length";
+	const char *what = IPC_BAD_HEADER;
 	struct ipc_hdr hdr;
 	int r;
 
-	r = rx->flags & (MSG_TRUNC | MSG_CTRUNC) ? -EBADMSG :
-		ipc_hdr_decode(rx->buf, rx->size, &hdr);
+	r = ipc_rx_decode(rx, &hdr, &what);
 	if (r == 0 && hdr.kind == IPC_KIND_REPLY && hdr.id == id) {
 		ipc_msg_fill(ret_reply, &hdr, rx->buf + IPC_HDR_SIZE);
 		ret_reply->nb_fds = rx->nb_fds;
@@ -112,12 +111,7 @@ static int ipc_chan_reply(struct hp_ipc *ipc, uint64_t id, struct ipc_rx *rx,
 			 (unsigned long long)hdr.id);
 		return 0;
 	}
-	if (rx->flags & (MSG_TRUNC | MSG_CTRUNC))
-		what = rx->flags & MSG_TRUNC ? "oversized datagram" :
-					       "too many fds";
-	else if (r == -EMSGSIZE)
-		what = "payload length over the limit";
-	else if (r == 0)
+	if (r == 0)
 		what = hdr.kind == IPC_KIND_REPLY ? "reply to an unknown request id" :
 						    "not a reply";
 	HP_WARN(IPC_LOG, "primary: %s on the request channel, message dropped",

@@ -138,6 +138,25 @@ int ipc_msg_check(const struct hp_ipc_msg *msg)
 	return 0;
 }
 
+int ipc_rx_decode(const struct ipc_rx *rx, struct ipc_hdr *hdr,
+		  const char **ret_what)
+{
+	int r;
+
+	if (rx->flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		*ret_what = rx->flags & MSG_TRUNC ? "oversized datagram" :
+						    "too many fds";
+		return -EBADMSG;
+	}
+	r = ipc_hdr_decode(rx->buf, rx->size, hdr);
+	if (r < 0 && r != -EPROTO) {
+		*ret_what = r == -EMSGSIZE ? "payload length over the limit" :
+					     IPC_BAD_HEADER;
+		r = -EBADMSG;
+	}
+	return r;
+}
+
 /* Closes the fds that came with msg, for a handler that takes none (a
  * peer's mistake or malice must not fill this process's fd table). */
 void ipc_drop_fds(uint32_t peer, struct hp_ipc_msg *msg)

@@ -202,6 +202,13 @@ int ipc_hdr_decode(const void *buf, size_t len, struct ipc_hdr *hdr);
 void ipc_msg_fill(struct hp_ipc_msg *msg, const struct ipc_hdr *hdr,
 		  const uint8_t *payload);
 int ipc_msg_check(const struct hp_ipc_msg *msg);
+/* Why a header that does not decode is refused, for the log. */
+#define IPC_BAD_HEADER "bad magic, header, kind or length"
+/* Decodes a received datagram's header: 0, -EPROTO (another protocol
+ * version: hdr has its version), or -EBADMSG with the reason in
+ * *ret_what (truncated, too many fds, bad header or length). */
+int ipc_rx_decode(const struct ipc_rx *rx, struct ipc_hdr *hdr,
+		  const char **ret_what);
 void ipc_close_fds(const int *fds, unsigned nb);
 void ipc_drop_fds(uint32_t peer, struct hp_ipc_msg *msg);
 int ipc_send(int fd, const uint8_t *hdr, const struct hp_ipc_msg *msg);
