@@ -443,18 +443,24 @@ struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
 	uint32_t gen;
 	int r;
 
-	/* Cheap refusals first: polling a port that is not there comes
-	 * here on every burst. */
+	/* Cheap refusals first, without the lock: polling a port that is not
+	 * there (or not here) comes here on every burst. */
 	if (!slot || port_ctx.primary || port_ctx.proc_index < 0 ||
-	    __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED)
+	    __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	    !port_on_demand(slot))
 		return NULL;
+	gen = PORT_LD(slot->generation);
+	uint32_t refused = __atomic_load_n(&port_ctx.refused[port_id],
+					   __ATOMIC_RELAXED);
+	if (refused && refused == gen + 1)
+		return NULL; /* its build failed here, said once */
 	/* An online reader must not wait for the lock: its holder may be
 	 * waiting for this very thread's quiescent state. */
 	if (!hp_rcu_is_online())
 		pthread_mutex_lock(&port_ctx.local_lock);
 	else if (pthread_mutex_trylock(&port_ctx.local_lock) != 0)
 		return NULL;
-	if (!port_ctx.joined || !port_on_demand(slot))
+	if (!port_ctx.joined)
 		goto out;
 	if (port_ctx.locals[port_id]) {
 		fp = &port_ctx.locals[port_id]->fp;
@@ -470,6 +476,9 @@ struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
 	pl = port_local_new(port_id, slot, gen, err, sizeof(err), &r);
 	if (!pl) {
 		port_holder_mark(slot, false);
+		/* Not again for this generation of the port. */
+		__atomic_store_n(&port_ctx.refused[port_id], gen + 1,
+				 __ATOMIC_RELAXED);
 		HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s", port_id,
 			slot->name, err);
 		goto out;

@@ -188,6 +188,10 @@ struct port_ctx {
 		uint32_t link_gen;
 	} announced[HP_MAX_PORTS];
 	uint64_t announced_map[PORT_USED_WORDS];
+	/* Generation + 1 of each on-demand port whose entry failed to build
+	 * here (written under local_lock, read without): not tried again
+	 * until the slot's generation changes. */
+	uint32_t refused[HP_MAX_PORTS];
 	int proc_index;		  /* secondary: its bit in holders, -1 */
 	/* Primary: the ipc peer id of each secondary process index (0:
 	 * free); written under hotplug_lock and procs_lock, read under
