@@ -36,20 +36,14 @@ static const struct hp_dl_sym pci_lib_syms[] = {
 	PCI_LIB_SYM(get_string_property),
 };
 
-static struct hp_dl_lib pci_lib_dl = {
-	.soname = PCI_LIB_SONAME,
-	.syms = pci_lib_syms,
-	.nb = HP_ARRAY_SIZE(pci_lib_syms),
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct hp_dl_lib pci_lib_dl =
+	HP_DL_LIB("libpci", PCI_LIB_SONAME, PCI_LIB_PACKAGE, pci_lib_syms);
 
 int pci_lib_load(char *why, size_t whylen)
 {
 	int r = hp_dl_load(&pci_lib_dl);
 
 	if (r < 0)
-		return pci_err(why, whylen, r,
-			       "cannot load libpci (%s): apt-get install %s",
-			       pci_lib_dl.why, PCI_LIB_PACKAGE);
+		return pci_err(why, whylen, r, "%s", pci_lib_dl.why);
 	return 0;
 }

@@ -63,12 +63,8 @@ static const struct hp_dl_sym cli_libedit_syms[] = {
 	CLI_LIBEDIT_SYM(history),
 };
 
-static struct hp_dl_lib cli_libedit_dl = {
-	.soname = CLI_LIBEDIT_SONAME,
-	.syms = cli_libedit_syms,
-	.nb = HP_ARRAY_SIZE(cli_libedit_syms),
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct hp_dl_lib cli_libedit_dl = HP_DL_LIB(
+	"libedit", CLI_LIBEDIT_SONAME, CLI_LIBEDIT_PACKAGE, cli_libedit_syms);
 
 /* Loads libedit into this process, once (thread-safe): 0, or an error
  * line on cli->out and -ELIBACC or -ELIBBAD (see hp_cli.h). */
@@ -77,9 +73,7 @@ static int cli_libedit_load(struct hp_cli *cli)
 	int r = hp_dl_load(&cli_libedit_dl);
 
 	if (r < 0)
-		return cli_fail(cli, r,
-				"cannot load libedit (%s): apt-get install %s",
-				cli_libedit_dl.why, CLI_LIBEDIT_PACKAGE);
+		return cli_fail(cli, r, "%s", cli_libedit_dl.why);
 	return 0;
 }
 

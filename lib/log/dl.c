@@ -41,8 +41,14 @@ int hp_dl_load(struct hp_dl_lib *lib)
 
 	pthread_mutex_lock(&lib->lock);
 	if (!lib->tried) {
-		lib->res = dl_open(lib->soname, lib->syms, lib->nb, lib->why,
-				   sizeof(lib->why));
+		char err[200];
+
+		lib->res = dl_open(lib->soname, lib->syms, lib->nb, err,
+				   sizeof(err));
+		if (lib->res < 0)
+			snprintf(lib->why, sizeof(lib->why),
+				 "cannot load %s (%s): apt-get install %s",
+				 lib->name, err, lib->package);
 		lib->tried = true;
 	}
 	r = lib->res;

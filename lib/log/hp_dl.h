@@ -16,22 +16,32 @@ struct hp_dl_sym {
 	void **fn;
 };
 
-/* A library to load when first needed: set soname, syms, nb and lock
- * (PTHREAD_MUTEX_INITIALIZER); the rest is hp_dl_load's. */
+/* A library to load when first needed: declare it with HP_DL_LIB; the
+ * rest is hp_dl_load's. */
 struct hp_dl_lib {
+	const char *name;	/* "libpcap", for the reason */
 	const char *soname;
+	const char *package;	/* the Debian package that has it */
 	const struct hp_dl_sym *syms;
 	unsigned nb;
 	pthread_mutex_t lock;
 	bool tried;		/* loaded, or failed for good */
 	int res;		/* 0, -ELIBACC or -ELIBBAD */
-	char why[200];		/* dlerror's words when res < 0 */
+	char why[256];		/* res < 0: "cannot load NAME (dlerror's
+				 * words): apt-get install PACKAGE" */
 };
+
+/* The initializer of a struct hp_dl_lib for the functions in the array
+ * syms. */
+#define HP_DL_LIB(name_, soname_, package_, syms_)                            \
+	{ .name = (name_), .soname = (soname_), .package = (package_),      \
+	  .syms = (syms_), .nb = HP_ARRAY_SIZE(syms_),                       \
+	  .lock = PTHREAD_MUTEX_INITIALIZER }
 
 /* Opens lib->soname and fills every syms[i].fn, the first time (any
  * thread; later calls return the first result): 0; -ELIBACC when the
  * library cannot be opened, -ELIBBAD when a function is missing (then
- * every fn is NULL again), with dlerror's words in lib->why. The library
+ * every fn is NULL again), with the reason, one line, in lib->why. The library
  * stays loaded. */
 HP_API int hp_dl_load(struct hp_dl_lib *lib);
 

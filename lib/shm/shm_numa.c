@@ -45,12 +45,8 @@ static const struct hp_dl_sym shm_numa_syms[] = {
 	SHM_NUMA_SYM(mbind, "mbind"),
 };
 
-static struct hp_dl_lib shm_numa_dl = {
-	.soname = SHM_NUMA_SONAME,
-	.syms = shm_numa_syms,
-	.nb = HP_ARRAY_SIZE(shm_numa_syms),
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct hp_dl_lib shm_numa_dl =
+	HP_DL_LIB("libnuma", SHM_NUMA_SONAME, "libnuma1", shm_numa_syms);
 
 /* Whether the kernel lists more than node 0 online (no file: no NUMA). */
 static bool shm_numa_multi_node(void)
@@ -82,7 +78,7 @@ int shm_numa_nodes(void)
 		return 1;
 	r = hp_dl_load(&shm_numa_dl);
 	if (r < 0) {
-		HP_WARN(SHM_LOG, "more than one NUMA node, but %s: memory is not placed (apt-get install libnuma1)",
+		HP_WARN(SHM_LOG, "more than one NUMA node, but memory is not placed: %s",
 			shm_numa_dl.why);
 		return 1;
 	}

@@ -44,20 +44,15 @@ static const struct hp_dl_sym pcap_lib_syms[] = {
 	PCAP_LIB_SYM(close),
 };
 
-static struct hp_dl_lib pcap_lib_dl = {
-	.soname = PCAP_LIB_SONAME,
-	.syms = pcap_lib_syms,
-	.nb = HP_ARRAY_SIZE(pcap_lib_syms),
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+static struct hp_dl_lib pcap_lib_dl =
+	HP_DL_LIB("libpcap", PCAP_LIB_SONAME, PCAP_LIB_PACKAGE, pcap_lib_syms);
 
 int pcap_lib_load(struct hp_port_dev *dev)
 {
 	int r = hp_dl_load(&pcap_lib_dl);
 
 	if (r < 0)
-		snprintf(dev->err, dev->errlen,
-			 "%s: cannot load libpcap (%s): apt-get install %s",
-			 dev->args->name, pcap_lib_dl.why, PCAP_LIB_PACKAGE);
+		snprintf(dev->err, dev->errlen, "%s: %s", dev->args->name,
+			 pcap_lib_dl.why);
 	return r;
 }
