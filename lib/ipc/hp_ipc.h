@@ -249,6 +249,37 @@ HP_API int hp_ipc_unwatch(struct hp_ipc *ipc, int fd);
  * connected. */
 HP_API pid_t hp_ipc_peer_pid(struct hp_ipc *ipc, uint32_t peer);
 
+/* Most supplementary groups struct hp_ipc_cred lists. */
+#define HP_IPC_MAX_GROUPS 64
+
+/* A peer's credentials as the kernel recorded them when the peer connected
+ * (SO_PEERCRED, SO_PEERGROUPS): what it could do then, whatever it did
+ * since (setuid, setgroups). Ids as this process's user namespace sees
+ * them. */
+struct hp_ipc_cred {
+	pid_t pid;
+	uid_t uid;	    /* effective uid */
+	gid_t gid;	    /* effective (primary) gid */
+	unsigned nb_groups; /* supplementary groups the peer has; when over
+			     * HP_IPC_MAX_GROUPS, groups[] holds only the
+			     * first ones: hp_ipc_peer_groups gives all */
+	gid_t groups[HP_IPC_MAX_GROUPS];
+};
+
+/* Writes the credentials of connected peer to ret_cred. On kernels
+ * without SO_PEERGROUPS (before 4.13) the groups were read from
+ * /proc/<pid>/status at accept instead: see doc/security.md. Any thread.
+ * -EINVAL, -ENOTCONN (no such peer, or it hung up). */
+HP_API int hp_ipc_peer_cred(struct hp_ipc *ipc, uint32_t peer,
+			    struct hp_ipc_cred *ret_cred);
+
+/* Writes up to max of connected peer's supplementary groups (as
+ * hp_ipc_peer_cred) to groups; returns how many it has (more than max
+ * when they did not all fit, as getgroups does not). Any thread. -EINVAL,
+ * -ENOTCONN. */
+HP_API int hp_ipc_peer_groups(struct hp_ipc *ipc, uint32_t peer,
+			      gid_t *groups, unsigned max);
+
 /* Lists the connected peers; returns how many were written (up to max). */
 HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 			unsigned max);

@@ -54,6 +54,7 @@ void ipc_peer_put(struct ipc_peer *peer)
 	if (peer->chan_fd >= 0)
 		close(peer->chan_fd);
 	ipc_work_free(peer->down_work);
+	free(peer->cred.groups);
 	free(peer);
 }
 
@@ -70,11 +71,13 @@ struct ipc_peer *ipc_peer_get(struct hp_ipc *ipc, uint32_t id)
 	return NULL;
 }
 
-/* Adds a connection (taking fd) to the table and to epoll and, if
- * announce, queues its peer-up event. Caller holds ipc->lock. */
-int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
+/* Adds a connection (taking fd and cred's groups, also on failure) to the
+ * table and to epoll and, if announce, queues its peer-up event. Caller
+ * holds ipc->lock. */
+int ipc_peer_add(struct hp_ipc *ipc, int fd, struct ipc_cred *cred,
 		 uint32_t id, bool announce)
 {
+	pid_t pid = cred->pid;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = id };
 	struct ipc_peer *peer = calloc(1, sizeof(*peer));
 	struct ipc_work *up = announce ? ipc_work_new(id, pid, false) : NULL;
@@ -90,7 +93,8 @@ int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
 	peer->fd = fd;
 	peer->chan_fd = -1;
 	peer->pid = pid;
-	peer->uid = uid;
+	peer->cred = *cred;
+	cred->groups = NULL;
 	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		r = -errno;
 		goto err_free;
@@ -107,6 +111,8 @@ err_free:
 		ipc_work_free(peer->down_work);
 	ipc_work_free(up);
 	free(peer);
+	free(cred->groups);
+	cred->groups = NULL;
 	close(fd);
 	return r;
 }
@@ -505,8 +511,7 @@ int ipc_endpoint_start(struct hp_ipc *ipc)
 int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ucred cred;
-	socklen_t cred_len = sizeof(cred);
+	struct ipc_cred cred;
 	struct hp_ipc *ipc;
 	int fd, r;
 
@@ -523,16 +528,20 @@ int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 		r = -errno;
 		goto err_destroy;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
+		close(fd);
+		goto err_destroy;
+	}
+	r = ipc_cred_read(fd, &cred);
+	if (r < 0) {
 		close(fd);
 		goto err_destroy;
 	}
 	ipc_chan_open(ipc, fd);
 	/* The primary is there when connect returns: no peer-up event. */
 	pthread_mutex_lock(&ipc->lock);
-	r = ipc_peer_add(ipc, fd, cred.pid, cred.uid, HP_IPC_PRIMARY, false);
+	r = ipc_peer_add(ipc, fd, &cred, HP_IPC_PRIMARY, false);
 	pthread_mutex_unlock(&ipc->lock);
 	if (r < 0)
 		goto err_destroy;
@@ -693,7 +702,7 @@ int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 	for (; n < ipc->nb_peers && n < max; n++) {
 		peers[n].id = ipc->peers[n]->id;
 		peers[n].pid = ipc->peers[n]->pid;
-		peers[n].uid = ipc->peers[n]->uid;
+		peers[n].uid = ipc->peers[n]->cred.uid;
 	}
 	pthread_mutex_unlock(&ipc->lock);
 	return (int)n;

@@ -75,6 +75,16 @@ struct ipc_target {
 	int err;
 };
 
+/* A peer's credentials as the kernel recorded them at connect
+ * (ipc_cred.c); groups is allocated, all of them. */
+struct ipc_cred {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	unsigned nb_groups;
+	gid_t *groups;
+};
+
 /* A connection: the primary's view of a secondary, or a secondary's view of
  * the primary (id HP_IPC_PRIMARY). Referenced by the peer table and by each
  * sender; the fd is closed with the last reference, so a sender never
@@ -86,8 +96,8 @@ struct ipc_peer {
 	int chan_fd;	/* primary: the peer's request channel, or -1; set
 			 * once by the I/O thread under ipc->lock, shut down
 			 * when it hangs up, closed with fd */
-	pid_t pid;
-	uid_t uid;
+	pid_t pid;	/* cred.pid */
+	struct ipc_cred cred; /* owned: freed with the peer */
 	unsigned malformed;	   /* I/O thread only */
 	struct ipc_work *down_work; /* preallocated peer-down event */
 };
@@ -222,7 +232,7 @@ int ipc_ms_left(const struct timespec *deadline);
 int ipc_endpoint_new(bool is_server, unsigned max_peers,
 		     struct hp_ipc **ret_ipc);
 int ipc_endpoint_start(struct hp_ipc *ipc);
-int ipc_peer_add(struct hp_ipc *ipc, int fd, pid_t pid, uid_t uid,
+int ipc_peer_add(struct hp_ipc *ipc, int fd, struct ipc_cred *cred,
 		 uint32_t id, bool announce);
 struct ipc_peer *ipc_peer_get(struct hp_ipc *ipc, uint32_t id);
 void ipc_peer_put(struct ipc_peer *peer);
@@ -244,6 +254,12 @@ void ipc_chan_drop(struct hp_ipc *ipc, struct ipc_peer *peer);
  * there is none (or, with inline_only, none that runs inline). */
 bool ipc_handler_find(struct hp_ipc *ipc, uint16_t type, bool inline_only,
 		      struct ipc_handler *ret);
+
+/* ipc_cred.c: reads the credentials of the peer of a connected socket
+ * fd (the groups are the caller's to free); a negative errno. */
+int ipc_cred_read(int fd, struct ipc_cred *ret_cred);
+/* Whether the credentials have group as primary or supplementary group. */
+bool ipc_cred_in_group(const struct ipc_cred *c, gid_t group);
 
 /* ipc_server.c: the listening socket. */
 void ipc_server_accept(struct hp_ipc *ipc);

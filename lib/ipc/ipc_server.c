@@ -131,18 +131,20 @@ err_destroy:
 	return r;
 }
 
-static bool ipc_server_allows(const struct hp_ipc *ipc, const struct ucred *c)
+/* Root, this process's user, or a member of the allowed group (its
+ * primary group or one of its supplementary groups). */
+static bool ipc_server_allows(const struct hp_ipc *ipc,
+			      const struct ipc_cred *c)
 {
 	return c->uid == geteuid() || c->uid == 0 ||
-	       (ipc->group != 0 && c->gid == ipc->group);
+	       (ipc->group != 0 && ipc_cred_in_group(c, ipc->group));
 }
 
 /* Accepts one connection and adds it as a peer, or refuses it with a log
  * line. I/O thread. */
 void ipc_server_accept(struct hp_ipc *ipc)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct ipc_cred cred;
 	int fd, r;
 
 	fd = accept4(ipc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -151,10 +153,12 @@ void ipc_server_accept(struct hp_ipc *ipc)
 			HP_WARN(IPC_LOG, "accept: %s", strerror(errno));
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+	r = ipc_cred_read(fd, &cred);
+	if (r < 0) {
 		HP_WARN(IPC_LOG, "refusing a peer: no credentials: %s",
-			strerror(errno));
-		goto err_close;
+			strerror(-r));
+		close(fd);
+		return;
 	}
 	if (!ipc_server_allows(ipc, &cred)) {
 		HP_WARN(IPC_LOG,
@@ -172,7 +176,7 @@ void ipc_server_accept(struct hp_ipc *ipc)
 		goto err_close;
 	}
 	uint32_t id = ipc->next_peer_id++;
-	r = ipc_peer_add(ipc, fd, cred.pid, cred.uid, id, true);
+	r = ipc_peer_add(ipc, fd, &cred, id, true);
 	pthread_mutex_unlock(&ipc->lock);
 	if (r < 0)
 		HP_WARN(IPC_LOG, "refusing peer pid %d: %s", (int)cred.pid,
@@ -183,5 +187,6 @@ void ipc_server_accept(struct hp_ipc *ipc)
 	return;
 
 err_close:
+	free(cred.groups);
 	close(fd);
 }

