@@ -88,9 +88,9 @@ static int pci_where_get(struct pci_where *w, char *why)
 		path = "";
 	}
 	if (!*path || strlen(path) >= sizeof(w->path))
-		return pci_err(why, PCI_WHY_MAX, -EINVAL,
-			       "%s=%.60s: expected sysfs:DIR or dump:FILE",
-			       HP_PCI_ACCESS_ENV, env);
+		return hp_err_set(why, PCI_WHY_MAX, -EINVAL,
+				  "%s=%.60s: expected sysfs:DIR or dump:FILE",
+				  HP_PCI_ACCESS_ENV, env);
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	return 0;
 }
@@ -106,8 +106,8 @@ static int pci_where_check(const struct pci_where *w, char *why)
 	if (access(what, R_OK) == 0)
 		return 0;
 	r = -errno;
-	return pci_err(why, PCI_WHY_MAX, r, "cannot read %s: %s", what,
-		       strerror(-r));
+	return hp_err_set(why, PCI_WHY_MAX, r, "cannot read %s: %s", what,
+			  strerror(-r));
 }
 
 /* Copies what the scan knows of d into out. */
@@ -178,13 +178,13 @@ static int pci_scan_lib(const struct pci_where *w, bool names,
 	snprintf(path, sizeof(path), "%s", w->path);
 	if (pci_lib.set_param(a, param, path) < 0) {
 		pci_lib.cleanup(a);
-		return pci_err(why, PCI_WHY_MAX, -EIO,
-			       "this libpci has no parameter %s", param);
+		return hp_err_set(why, PCI_WHY_MAX, -EIO,
+				  "this libpci has no parameter %s", param);
 	}
 	if (setjmp(pci_jmp)) {
 		pci_lib.cleanup(a);
-		return pci_err(why, PCI_WHY_MAX, -EIO, "libpci: %s",
-			       pci_lib_msg);
+		return hp_err_set(why, PCI_WHY_MAX, -EIO, "libpci: %s",
+				  pci_lib_msg);
 	}
 	pci_lib.init(a);
 	pci_lib.scan_bus(a);
@@ -214,7 +214,7 @@ int hp_pci_scan(bool names, char *err, size_t errlen)
 	int r;
 
 	if (!devs)
-		return pci_err(err, errlen, -ENOMEM, "out of memory");
+		return hp_err_set(err, errlen, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&pci_lock);
 	r = pci_where_get(&w, why);
 	if (r == 0)
@@ -232,7 +232,7 @@ int hp_pci_scan(bool names, char *err, size_t errlen)
 	pthread_mutex_unlock(&pci_lock);
 	if (r < 0) {
 		HP_DEBUG(PCI_LOG, "scan failed: %s", why);
-		return pci_err(err, errlen, r, "%s", why);
+		return hp_err_set(err, errlen, r, "%s", why);
 	}
 	HP_DEBUG(PCI_LOG, "scan of %s: %u devices", w.path, nb);
 	return (int)nb;

@@ -44,6 +44,6 @@ int pci_lib_load(char *why, size_t whylen)
 	int r = hp_dl_load(&pci_lib_dl);
 
 	if (r < 0)
-		return pci_err(why, whylen, r, "%s", pci_lib_dl.why);
+		return hp_err_set(why, whylen, r, "%s", pci_lib_dl.why);
 	return 0;
 }

@@ -3,7 +3,6 @@
  * kernel drivers that hand a device to user space. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,6 @@ static struct {
 	struct hp_pci_addr allow[HP_PCI_MAX_LIST];
 	struct hp_pci_addr block[HP_PCI_MAX_LIST];
 } pci_lists;
-
-int pci_err(char *err, size_t errlen, int res, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return res;
-}
 
 int hp_pci_addr_parse(const char *str, struct hp_pci_addr *ret_addr)
 {
@@ -70,13 +57,13 @@ static int pci_list_parse(const char *const *list, unsigned nb,
 			  size_t errlen)
 {
 	if (nb > HP_PCI_MAX_LIST)
-		return pci_err(err, errlen, -E2BIG, "more than %d %s entries",
-			       HP_PCI_MAX_LIST, opt);
+		return hp_err_set(err, errlen, -E2BIG, "more than %d %s entries",
+				  HP_PCI_MAX_LIST, opt);
 	for (unsigned i = 0; i < nb; i++)
 		if (hp_pci_addr_parse(list[i], &out[i]) < 0)
-			return pci_err(err, errlen, -EINVAL,
-				       "%s %.40s: not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
-				       opt, list[i] ? list[i] : "(null)");
+			return hp_err_set(err, errlen, -EINVAL,
+					  "%s %.40s: not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
+					  opt, list[i] ? list[i] : "(null)");
 	return 0;
 }
 
@@ -88,10 +75,10 @@ int hp_pci_set_lists(const char *const *allow, unsigned nb_allow,
 	int r;
 
 	if ((nb_allow && !allow) || (nb_block && !block))
-		return pci_err(err, errlen, -EINVAL, "no list given");
+		return hp_err_set(err, errlen, -EINVAL, "no list given");
 	if (nb_allow && nb_block)
-		return pci_err(err, errlen, -EINVAL,
-			       "-a and -b exclude each other: give the devices to use (-a) or those to leave alone (-b)");
+		return hp_err_set(err, errlen, -EINVAL,
+				  "-a and -b exclude each other: give the devices to use (-a) or those to leave alone (-b)");
 	r = pci_list_parse(allow, nb_allow, "-a", a, err, errlen);
 	if (r == 0)
 		r = pci_list_parse(block, nb_block, "-b", b, err, errlen);

@@ -13,10 +13,10 @@
  * entries sharing the longest run of leading words name what may come
  * next, and that goes into the one-line error. */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "cli_private.h"
+#include "hp_log.h"
 #include "hp_fwd.h"
 #include "hp_port.h"
 
@@ -155,19 +155,6 @@ static const struct cli_def {
 	{ "quit", HP_CLI_OP_QUIT, CLI_ARG_NONE, "leave" },
 };
 
-HP_PRINTF(4, 5)
-static int cli_err(char *err, size_t errlen, int res, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return res;
-}
-
 static bool cli_is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -270,11 +257,11 @@ static int cli_explain(const struct cli_def *near, const struct cli_word *toks,
 					"%s%.*s", i ? ", " : "",
 					(int)next[i].len, next[i].s);
 	if (k == ntok)
-		return cli_err(err, errlen, -EINVAL, "'%.*s' needs one of: %s",
-			       plen, near->words, list);
-	return cli_err(err, errlen, -EINVAL,
-		       "unknown word " CLI_Q " after '%.*s' (expected one of: %s)",
-		       CLI_QA(toks[k]), plen, near->words, list);
+		return hp_err_set(err, errlen, -EINVAL, "'%.*s' needs one of: %s",
+				  plen, near->words, list);
+	return hp_err_set(err, errlen, -EINVAL,
+			  "unknown word " CLI_Q " after '%.*s' (expected one of: %s)",
+			  CLI_QA(toks[k]), plen, near->words, list);
 }
 
 /* The entry the words in toks name, and how many words that took. */
@@ -299,9 +286,9 @@ static const struct cli_def *cli_lookup(const struct cli_word *toks,
 		}
 	}
 	if (!near)
-		cli_err(err, errlen, -EINVAL,
-			"unknown command " CLI_Q " (type 'help' for the list)",
-			CLI_QA(toks[0]));
+		hp_err_set(err, errlen, -EINVAL,
+			   "unknown command " CLI_Q " (type 'help' for the list)",
+			   CLI_QA(toks[0]));
 	else
 		cli_explain(near, toks, ntok, best, err, errlen);
 	return NULL;
@@ -376,10 +363,10 @@ static int cli_check_chars(const char *buf, size_t len, char *err,
 		unsigned char c = (unsigned char)buf[i];
 
 		if ((c < 0x20 && !cli_is_blank((char)c)) || c == 0x7f)
-			return cli_err(err, errlen, -EINVAL,
-				       "control character 0x%02x at column %zu "
-				       "(commands are plain text)",
-				       c, i + 1);
+			return hp_err_set(err, errlen, -EINVAL,
+					  "control character 0x%02x at column %zu "
+					  "(commands are plain text)",
+					  c, i + 1);
 	}
 	return 0;
 }
@@ -394,29 +381,29 @@ static int cli_parse_arg(const struct cli_def *def, const char *buf,
 	struct cli_word arg;
 
 	if (def->arg == CLI_ARG_NONE && nargs > 0)
-		return cli_err(err, errlen, -EINVAL,
-			       "'%s' takes no arguments (unexpected " CLI_Q ")",
-			       def->words, CLI_QA(args[0]));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "'%s' takes no arguments (unexpected " CLI_Q ")",
+				  def->words, CLI_QA(args[0]));
 	if (def->arg == CLI_ARG_NONE)
 		return 0;
 	if (nargs == 0)
-		return cli_err(err, errlen, -EINVAL, "'%s' needs %s",
-			       def->words, kind->needs);
+		return hp_err_set(err, errlen, -EINVAL, "'%s' needs %s",
+				  def->words, kind->needs);
 	arg = args[0];
 	if (def->arg == CLI_ARG_DEVARGS) {
 		arg.len = (size_t)(buf + len - arg.s);
 		while (cli_is_blank(arg.s[arg.len - 1]))
 			arg.len--;
 		if (arg.len > HP_DEVARGS_MAX)
-			return cli_err(err, errlen, -ENAMETOOLONG,
-				       "'%s': devargs too long (%zu characters; "
-				       "at most %d)",
-				       def->words, arg.len, HP_DEVARGS_MAX);
+			return hp_err_set(err, errlen, -ENAMETOOLONG,
+					  "'%s': devargs too long (%zu characters; "
+					  "at most %d)",
+					  def->words, arg.len, HP_DEVARGS_MAX);
 	} else if (nargs > 1) {
-		return cli_err(err, errlen, -EINVAL,
-			       "'%s' takes one argument, %s (unexpected " CLI_Q
-			       ")",
-			       def->words, kind->usage, CLI_QA(args[1]));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "'%s' takes one argument, %s (unexpected " CLI_Q
+				  ")",
+				  def->words, kind->usage, CLI_QA(args[1]));
 	}
 	if (def->arg == CLI_ARG_PORTS && cli_word_eq(arg, (struct cli_word){
 							      "all", 3 })) {
@@ -428,10 +415,10 @@ static int cli_parse_arg(const struct cli_def *def, const char *buf,
 		cmd->arg[arg.len] = '\0';
 	}
 	if (!cli_value(def->arg, arg, cmd))
-		return cli_err(err, errlen, -EINVAL,
-			       "'%s': bad %s " CLI_Q " (expected %s)",
-			       def->words, kind->what, CLI_QA(arg),
-			       kind->expect);
+		return hp_err_set(err, errlen, -EINVAL,
+				  "'%s': bad %s " CLI_Q " (expected %s)",
+				  def->words, kind->what, CLI_QA(arg),
+				  kind->expect);
 	return 0;
 }
 
@@ -446,9 +433,9 @@ int cli_parse_buf(const char *buf, size_t len, struct hp_cli_cmd *ret_cmd,
 	int r;
 
 	if (len >= HP_CLI_LINE_MAX)
-		return cli_err(err, errlen, -EINVAL,
-			       "line too long (%zu bytes; at most %d)", len,
-			       HP_CLI_LINE_MAX - 1);
+		return hp_err_set(err, errlen, -EINVAL,
+				  "line too long (%zu bytes; at most %d)", len,
+				  HP_CLI_LINE_MAX - 1);
 	ntok = cli_split(buf, len, toks, HP_ARRAY_SIZE(toks));
 	if (ntok > 0 && toks[0].s[0] != '#') {
 		r = cli_check_chars(buf, len, err, errlen);
@@ -475,7 +462,7 @@ int hp_cli_parse(const char *line, struct hp_cli_cmd *ret_cmd, char *err,
 		 size_t errlen)
 {
 	if (!line || !ret_cmd)
-		return cli_err(err, errlen, -EINVAL, "no command line");
+		return hp_err_set(err, errlen, -EINVAL, "no command line");
 	return cli_parse_buf(line, cli_line_len(line, strlen(line)), ret_cmd,
 			     err, errlen);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The EAL-style options both apps take, and their --help. */
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,21 +110,6 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
  * never reordered; ':': report a missing value apart. */
 #define OPTS_SHORT "+:l:a:b:ic:h"
 
-static int opts_err(char *err, size_t errlen, const char *fmt, ...)
-	HP_PRINTF(3, 4);
-
-static int opts_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* optarg quoted for a message, in q (OPTS_Q_SIZE bytes). */
 static const char *opts_q(char *q, const char *s)
 {
@@ -153,10 +137,10 @@ static int opts_add(const char **list, unsigned *nb, const char *v,
 		    const char *what, char *err, size_t errlen)
 {
 	if (*nb == HP_CORE_MAX_DEVS)
-		return opts_err(err, errlen, "more than %d %s options",
-				HP_CORE_MAX_DEVS, what);
+		return hp_err_set(err, errlen, -EINVAL, "more than %d %s options",
+				  HP_CORE_MAX_DEVS, what);
 	if (!*v)
-		return opts_err(err, errlen, "%s needs a value", what);
+		return hp_err_set(err, errlen, -EINVAL, "%s needs a value", what);
 	list[(*nb)++] = v;
 	return 0;
 }
@@ -209,8 +193,8 @@ static int opts_vdev(struct hp_core_opts *o, char *err, size_t errlen)
 	char why[160], q[OPTS_Q_SIZE];
 
 	if (*optarg && hp_devargs_parse(optarg, &da, why, sizeof(why)) < 0)
-		return opts_err(err, errlen, "--vdev '%s': %s", opts_q(q, optarg),
-				why);
+		return hp_err_set(err, errlen, -EINVAL, "--vdev '%s': %s", opts_q(q, optarg),
+				  why);
 	return opts_add(o->vdevs, &o->nb_vdevs, optarg, "--vdev", err, errlen);
 }
 
@@ -221,9 +205,9 @@ static int opts_pci(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	char q[OPTS_Q_SIZE];
 
 	if (*optarg && hp_pci_addr_parse(optarg, &addr) < 0)
-		return opts_err(err, errlen,
-				"-%c '%s': not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
-				c, opts_q(q, optarg));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "-%c '%s': not a PCI address (expected DDDD:BB:DD.F or BB:DD.F, such as 0000:01:00.0)",
+				  c, opts_q(q, optarg));
 	if (c == 'a')
 		return opts_add(o->allow, &o->nb_allow, optarg, "-a", err,
 				errlen);
@@ -236,13 +220,13 @@ static int opts_socket_mem(struct hp_core_opts *o, char *err, size_t errlen)
 	int r = hp_shm_socket_mem_check(optarg);
 
 	if (r == -ENODEV)
-		return opts_err(err, errlen,
-				"--socket-mem '%s': gives memory to a NUMA node this machine does not have",
-				opts_q(q, optarg));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--socket-mem '%s': gives memory to a NUMA node this machine does not have",
+				  opts_q(q, optarg));
 	if (r < 0)
-		return opts_err(err, errlen,
-				"--socket-mem '%s': expected megabytes per NUMA node from node 0, such as 1024 or 512,512",
-				opts_q(q, optarg));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--socket-mem '%s': expected megabytes per NUMA node from node 0, such as 1024 or 512,512",
+				  opts_q(q, optarg));
 	o->socket_mem = optarg;
 	return 0;
 }
@@ -257,16 +241,16 @@ static int opts_primary(int c, struct hp_core_opts *o, char *err,
 	switch (c) {
 	case OPT_MEM:
 		if (opts_ulong(optarg, 4, 1 << 20, &v) < 0)
-			return opts_err(err, errlen,
-					"--mem '%s': expected megabytes from 4 to 1048576",
-					opts_q(q, optarg));
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--mem '%s': expected megabytes from 4 to 1048576",
+					  opts_q(q, optarg));
 		o->mem_size = (size_t)v << 20;
 		return 0;
 	case OPT_BASE_VIRTADDR:
 		if (opts_ulong(optarg, 1, UINTPTR_MAX, &v) < 0 || (v & 0xfff))
-			return opts_err(err, errlen,
-					"--base-virtaddr '%s': expected a page-aligned address such as 0x100000000000",
-					opts_q(q, optarg));
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--base-virtaddr '%s': expected a page-aligned address such as 0x100000000000",
+					  opts_q(q, optarg));
 		o->base_virtaddr = (uintptr_t)v;
 		return 0;
 	case OPT_NO_HUGE:
@@ -279,7 +263,7 @@ static int opts_primary(int c, struct hp_core_opts *o, char *err,
 		return opts_socket_mem(o, err, errlen);
 	case OPT_IPC_GROUP:
 		if (!*optarg)
-			return opts_err(err, errlen, "--ipc-group needs a group name");
+			return hp_err_set(err, errlen, -EINVAL, "--ipc-group needs a group name");
 		o->ipc_group = optarg;
 		return 0;
 
@@ -289,7 +273,7 @@ static int opts_primary(int c, struct hp_core_opts *o, char *err,
 	case 'b':
 		return opts_pci(c, o, err, errlen);
 	}
-	return opts_err(err, errlen, "unknown option");
+	return hp_err_set(err, errlen, -EINVAL, "unknown option");
 }
 
 static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
@@ -300,31 +284,31 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	switch (c) {
 	case OPT_FILE_PREFIX:
 		if (hp_shm_prefix_check(optarg) < 0)
-			return opts_err(err, errlen,
-					"--file-prefix '%s': expected 1 to %d printable characters, no '/' or blank, not '.' or '..'",
-					opts_q(q, optarg), HP_SHM_PREFIX_MAX);
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--file-prefix '%s': expected 1 to %d printable characters, no '/' or blank, not '.' or '..'",
+					  opts_q(q, optarg), HP_SHM_PREFIX_MAX);
 		o->prefix = optarg;
 		return 0;
 	case OPT_TIMEOUT:
 		if (opts_ulong(optarg, 1, 600000, &v) < 0)
-			return opts_err(err, errlen,
-					"--timeout '%s': expected milliseconds from 1 to 600000",
-					opts_q(q, optarg));
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--timeout '%s': expected milliseconds from 1 to 600000",
+					  opts_q(q, optarg));
 		o->timeout_ms = (int)v;
 		return 0;
 	case OPT_LOG_LEVEL:
 		/* Checked only: hp_core_init applies it. */
 		if (hp_log_check_levels(optarg) < 0)
-			return opts_err(err, errlen,
-					"--log-level '%s': expected LEVEL or TOPIC:LEVEL[,...] with LEVEL one of error, warning, notice, info, debug",
-					opts_q(q, optarg));
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--log-level '%s': expected LEVEL or TOPIC:LEVEL[,...] with LEVEL one of error, warning, notice, info, debug",
+					  opts_q(q, optarg));
 		o->log_levels = optarg;
 		return 0;
 	case 'l':
 		if (!opts_lcores_ok(optarg))
-			return opts_err(err, errlen,
-					"-l '%s': expected a core list such as 0-1 or 0,2",
-					opts_q(q, optarg));
+			return hp_err_set(err, errlen, -EINVAL,
+					  "-l '%s': expected a core list such as 0-1 or 0,2",
+					  opts_q(q, optarg));
 		o->lcores = optarg;
 		return 0;
 	case 'i':
@@ -332,8 +316,8 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 		return 0;
 	case OPT_CMD:
 		if (!*optarg)
-			return opts_err(err, errlen,
-					"--cmd needs a file name ('-' for standard input)");
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--cmd needs a file name ('-' for standard input)");
 		o->cmd_file = optarg;
 		return 0;
 	case 'c':
@@ -343,15 +327,15 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 		return 0;
 	case OPT_WAIT_PRIMARY:
 		if (o->role == HP_ROLE_PRIMARY)
-			return opts_err(err, errlen,
-					"--wait-primary is a secondary's option: the primary is the one waited for");
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--wait-primary is a secondary's option: the primary is the one waited for");
 		o->wait_primary = true;
 		return 0;
 	}
 	if (o->role != HP_ROLE_PRIMARY)
-		return opts_err(err, errlen,
-				"option '--%s' is for the primary only (a secondary uses the primary's memory and devices)",
-				opts_name(c));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "option '--%s' is for the primary only (a secondary uses the primary's memory and devices)",
+				  opts_name(c));
 	return opts_primary(c, o, err, errlen);
 }
 
@@ -379,27 +363,27 @@ static int opts_bad(int c, char **argv, char *err, size_t errlen)
 	char q[OPTS_Q_SIZE], list[160];
 
 	if (c == ':' && optopt >= 256)
-		return opts_err(err, errlen, "option '--%s' needs a value",
-				opts_name(optopt));
+		return hp_err_set(err, errlen, -EINVAL, "option '--%s' needs a value",
+				  opts_name(optopt));
 	if (c == ':')
-		return opts_err(err, errlen, "option '-%c' needs a value",
-				optopt);
+		return hp_err_set(err, errlen, -EINVAL, "option '-%c' needs a value",
+				  optopt);
 	/* A known option that takes no value was given one (--no-huge=1);
 	 * a letter only gets here as the value of its long form. */
 	if (opts_known(optopt))
-		return opts_err(err, errlen, "option '--%s' takes no value",
-				opts_name(optopt));
+		return hp_err_set(err, errlen, -EINVAL, "option '--%s' takes no value",
+				  opts_name(optopt));
 	if (optopt) {
 		char letter[2] = { (char)optopt, '\0' };
-		return opts_err(err, errlen, "unknown option '-%s' (see --help)",
-				opts_q(q, letter));
+		return hp_err_set(err, errlen, -EINVAL, "unknown option '-%s' (see --help)",
+				  opts_q(q, letter));
 	}
 	/* A long option: getopt_long has moved past it. */
 	if (opts_ambiguous(argv[optind - 1], list, sizeof(list)))
-		return opts_err(err, errlen, "option '%s' is ambiguous: %s",
-				opts_q(q, argv[optind - 1]), list);
-	return opts_err(err, errlen, "unknown option '%s' (see --help)",
-			opts_q(q, argv[optind - 1]));
+		return hp_err_set(err, errlen, -EINVAL, "option '%s' is ambiguous: %s",
+				  opts_q(q, argv[optind - 1]), list);
+	return hp_err_set(err, errlen, -EINVAL, "unknown option '%s' (see --help)",
+			  opts_q(q, argv[optind - 1]));
 }
 
 int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
@@ -415,7 +399,7 @@ int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 	int c, r;
 
 	if (!opts || argc < 1 || !argv)
-		return opts_err(err, errlen, "no arguments");
+		return hp_err_set(err, errlen, -EINVAL, "no arguments");
 	/* 0, not 1: getopt starts afresh, forgetting a letter group that
 	 * an earlier, failed parse left half read ("-xi"). */
 	optind = 0;
@@ -429,18 +413,18 @@ int hp_core_opts_parse(enum hp_proc_role role, int argc, char **argv,
 			return r;
 	}
 	if (optind < argc)
-		return opts_err(err, errlen,
-				"unexpected argument '%s' (see --help)",
-				opts_q(q, argv[optind]));
+		return hp_err_set(err, errlen, -EINVAL,
+				  "unexpected argument '%s' (see --help)",
+				  opts_q(q, argv[optind]));
 	if (o.no_huge && o.huge_1g)
-		return opts_err(err, errlen,
-				"--no-huge and --huge-1g exclude each other");
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--no-huge and --huge-1g exclude each other");
 	if (o.mem_size && o.socket_mem)
-		return opts_err(err, errlen,
-				"--mem and --socket-mem exclude each other (--socket-mem gives the size per node)");
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--mem and --socket-mem exclude each other (--socket-mem gives the size per node)");
 	if (o.nb_allow && o.nb_block)
-		return opts_err(err, errlen,
-				"-a and -b exclude each other: give the PCI devices to use (-a) or those to leave alone (-b)");
+		return hp_err_set(err, errlen, -EINVAL,
+				  "-a and -b exclude each other: give the PCI devices to use (-a) or those to leave alone (-b)");
 	*opts = o;
 	return 0;
 }

@@ -54,6 +54,16 @@ HP_API int hp_log_level_parse(const char *name);
 HP_API const char *hp_log_quote(char *buf, size_t len, const char *s,
 				size_t max);
 
+/* Writes the reason fmt formats into err (errlen bytes, cut to fit; nothing
+ * when err is NULL or errlen 0) and returns res, so that a function with
+ * err/errlen parameters fails with
+ *	return hp_err_set(err, errlen, -EINVAL, "no such port %u", id);
+ * The reason is one line without a trailing newline, user text quoted with
+ * hp_log_quote; the caller that decides logs or prints it once. Pure; any
+ * thread. */
+HP_API int hp_err_set(char *err, size_t errlen, int res, const char *fmt, ...)
+	HP_PRINTF(4, 5);
+
 /* Replaces the sink; NULL restores the default (stderr). */
 HP_API void hp_log_set_sink(hp_log_sink_fn fn, void *arg);
 
