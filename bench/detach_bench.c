@@ -166,9 +166,9 @@ static int db_core_init(struct db_run *run)
 		printf("hotport-bench-detach: %s\n", err);
 		return r;
 	}
-	r = hp_core_init(&opts);
+	r = hp_core_init(&opts, err, sizeof(err));
 	if (r < 0) {
-		printf("hotport-bench-detach: hp_core_init failed: %s\n", strerror(-r));
+		printf("hotport-bench-detach: %s\n", err);
 		return r;
 	}
 	run->core_up = true;

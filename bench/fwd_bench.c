@@ -479,9 +479,9 @@ static int fb_core_init(const struct fb_opts *o, const char *prefix)
 		printf("hotport-bench-fwd: %s\n", err);
 		return r;
 	}
-	r = hp_core_init(&opts);
+	r = hp_core_init(&opts, err, sizeof(err));
 	if (r < 0) {
-		printf("hotport-bench-fwd: hp_core_init failed: %s\n", strerror(-r));
+		printf("hotport-bench-fwd: %s\n", err);
 		return r;
 	}
 	for (uint16_t p = 0; p < 2 && r == 0; p++)

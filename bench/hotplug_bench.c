@@ -208,10 +208,9 @@ static int hb_core_init(struct hb_run *run, enum hp_proc_role role)
 		printf("hotport-bench-hotplug: %s\n", err);
 		return r;
 	}
-	r = hp_core_init(&opts);
+	r = hp_core_init(&opts, err, sizeof(err));
 	if (r < 0) {
-		printf("hotport-bench-hotplug: hp_core_init failed: %s\n",
-		       strerror(-r));
+		printf("hotport-bench-hotplug: %s\n", err);
 		return r;
 	}
 	run->core_up = true;

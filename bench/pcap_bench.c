@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 {
 	struct pb_opts o;
 	double mpps[PB_MAX_RUNS];
+	char err[256];
 	int r;
 
 	if (pb_parse(argc, argv, &o) < 0) {
@@ -143,8 +144,10 @@ int main(int argc, char **argv)
 	hp_log_set_levels("warning");
 	struct hp_core_opts co = { .role = HP_ROLE_PRIMARY, .prefix = o.prefix,
 				   .no_huge = o.no_huge };
-	if (hp_core_init(&co) < 0)
+	if (hp_core_init(&co, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hotport-bench-pcap: %s\n", err);
 		return 3;
+	}
 	printf("hotport pcap replay: %s -> net_null0, bursts of %d\n", o.file,
 	       PB_BURST);
 	for (int i = 0; i < o.runs; i++) {

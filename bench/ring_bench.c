@@ -196,9 +196,9 @@ static int rb_core_init(const struct rb_opts *o, enum hp_proc_role role,
 		printf("hotport-bench-ring: %s\n", err);
 		return r;
 	}
-	r = hp_core_init(&opts);
+	r = hp_core_init(&opts, err, sizeof(err));
 	if (r < 0)
-		printf("hotport-bench-ring: hp_core_init failed: %s\n", strerror(-r));
+		printf("hotport-bench-ring: %s\n", err);
 	return r;
 }
 

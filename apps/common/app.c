@@ -171,9 +171,11 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	bool again = opts.wait_primary && !opts.nb_cmds &&
 		     (!opts.cmd_file || !strcmp(opts.cmd_file, "-"));
 	for (;;) {
-		r = hp_core_init(&opts);
-		if (r < 0)
+		r = hp_core_init(&opts, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
 			return APP_INIT_FAILED;
+		}
 		printf("%s ready: pid %d, prefix %s\n", prog, (int)getpid(),
 		       hp_core_prefix());
 		fflush(stdout);

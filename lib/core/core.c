@@ -360,8 +360,9 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	}
 }
 
-static int core_group(const char *name, gid_t *ret)
+static int core_group(const char *name, gid_t *ret, char *err, size_t errlen)
 {
+	char q[HP_LOG_QUOTE_SIZE(64)];
 	struct group *g;
 
 	if (!name) {
@@ -369,10 +370,10 @@ static int core_group(const char *name, gid_t *ret)
 		return 0;
 	}
 	g = getgrnam(name);
-	if (!g) {
-		HP_ERR(CORE_LOG, "--ipc-group %s: no such group", name);
-		return -EINVAL;
-	}
+	if (!g)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--ipc-group '%s': no such group",
+				  hp_log_quote(q, sizeof(q), name, 64));
 	*ret = g->gr_gid;
 	return 0;
 }
@@ -382,35 +383,33 @@ _Static_assert(HP_PCI_MAX_LIST >= HP_CORE_MAX_DEVS,
 
 /* Primary: the -a/-b lists, here and in a zone for secondaries, and the
  * first scan. */
-static int core_pci_primary(const struct hp_core_opts *o)
+static int core_pci_primary(const struct hp_core_opts *o, char *err,
+			    size_t errlen)
 {
 	struct core_pci_lists *l;
-	char err[256];
+	char why[256];
 	int r;
 
 	r = hp_pci_set_lists(o->allow, o->nb_allow, o->block, o->nb_block, err,
-			     sizeof(err));
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "%s", err);
+			     errlen);
+	if (r < 0)
 		return r;
-	}
 	r = hp_shm_zone_reserve(core.shm, CORE_PCI_ZONE, sizeof(*l), 0,
 				(void **)&l);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot reserve the PCI lists: %s",
-		       strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "cannot reserve the PCI lists: %s; try a larger --mem",
+				  strerror(-r));
 	l->nb_allow = o->nb_allow;
 	l->nb_block = o->nb_block;
 	for (unsigned i = 0; i < o->nb_allow; i++)
 		snprintf(l->allow[i], sizeof(l->allow[i]), "%s", o->allow[i]);
 	for (unsigned i = 0; i < o->nb_block; i++)
 		snprintf(l->block[i], sizeof(l->block[i]), "%s", o->block[i]);
-	r = hp_pci_scan(false, err, sizeof(err));
+	r = hp_pci_scan(false, why, sizeof(why));
 	if (r < 0)
 		HP_WARN(CORE_LOG, "no PCI devices: %s ('show pci' scans again)",
-			err);
+			why);
 	else
 		HP_INFO(CORE_LOG, "%d PCI devices", r);
 	return 0;
@@ -445,7 +444,50 @@ static void core_pci_secondary(void)
 		HP_DEBUG(CORE_LOG, "the primary's PCI lists: %s", err);
 }
 
-static int core_init_primary(const struct hp_core_opts *o)
+/* Why the primary could not create its shared memory, in err. */
+static int core_shm_err(const struct hp_core_opts *o, int r, char *err,
+			size_t errlen)
+{
+	char dir[256];
+
+	if (r == -EEXIST)
+		return hp_err_set(err, errlen, r,
+				  "another primary is running with prefix '%s': stop it, or use another --file-prefix",
+				  core.prefix);
+	if (r == -EADDRINUSE)
+		return hp_err_set(err, errlen, r,
+				  "the address range at 0x%llx is in use in this process: choose another --base-virtaddr",
+				  (unsigned long long)(o->base_virtaddr ?
+						       o->base_virtaddr :
+						       HP_SHM_DEFAULT_BASE));
+	if (hp_shm_runtime_dir(core.prefix, dir, sizeof(dir)) < 0)
+		snprintf(dir, sizeof(dir), "?");
+	return hp_err_set(err, errlen, r,
+			  "cannot create shared memory (runtime dir %s): %s",
+			  dir, strerror(-r));
+}
+
+/* Primary: the --vdev ports, in order; the first failure stops. */
+static int core_vdevs(const struct hp_core_opts *o, char *err, size_t errlen)
+{
+	char q[HP_LOG_QUOTE_SIZE(80)], why[256];
+	uint16_t id;
+	int r;
+
+	for (unsigned i = 0; i < o->nb_vdevs; i++) {
+		r = hp_port_attach_msg(o->vdevs[i], &id, why, sizeof(why));
+		if (r < 0)
+			return hp_err_set(err, errlen, r, "--vdev '%s': %s",
+					  hp_log_quote(q, sizeof(q),
+						       o->vdevs[i], 80),
+					  why);
+		HP_NOTICE(CORE_LOG, "port %u: %s attached", id, o->vdevs[i]);
+	}
+	return 0;
+}
+
+static int core_init_primary(const struct hp_core_opts *o, char *err,
+			     size_t errlen)
 {
 	struct hp_shm_opts so = {
 		.prefix = core.prefix,
@@ -459,44 +501,33 @@ static int core_init_primary(const struct hp_core_opts *o)
 	char path[300];
 	int r;
 
-	r = core_group(o->ipc_group, &so.ipc_group);
+	r = core_group(o->ipc_group, &so.ipc_group, err, errlen);
 	if (r < 0)
 		return r;
 	io.group = so.ipc_group;
 	r = hp_shm_primary_create(&so, &core.shm);
-	if (r == -EEXIST) {
-		HP_ERR(CORE_LOG,
-		       "another primary is running with prefix '%s': stop it, or use another --file-prefix",
-		       core.prefix);
-		return r;
-	}
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot create shared memory: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return core_shm_err(o, r, err, errlen);
 	r = core_sock_path(path, sizeof(path));
 	if (r == 0)
 		r = hp_ipc_server_create(path, &io, &core.ipc);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot open the request channel %s: %s", path,
-		       strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "cannot open the request channel %s: %s",
+				  path, strerror(-r));
 	r = hp_mempool_create(core.shm, CORE_POOL_NAME, CORE_POOL_SIZE,
 			      CORE_POOL_CACHE, HP_MBUF_DEFAULT_DATAROOM,
 			      &core.pool);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot create the packet pool (%d buffers): %s; try a larger --mem",
-		       CORE_POOL_SIZE, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "cannot create the packet pool (%d buffers): %s; try a larger --mem",
+				  CORE_POOL_SIZE, strerror(-r));
 	r = hp_port_init(true, core.shm, core.ipc, core.pool, core.timeout_ms);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot create the port table: %s; try a larger --mem",
-		       strerror(-r));
-		return r;
-	}
-	r = core_pci_primary(o);
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "cannot create the port table: %s; try a larger --mem",
+				  strerror(-r));
+	r = core_pci_primary(o, err, errlen);
 	if (r < 0)
 		return r;
 	/* Quick and waiting on nothing: answered as it arrives. */
@@ -504,22 +535,17 @@ static int core_init_primary(const struct hp_core_opts *o)
 			       NULL);
 	hp_ipc_register(core.ipc, CORE_MSG_PROCS, core_handle_procs, NULL);
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
-	for (unsigned i = 0; i < o->nb_vdevs; i++) {
-		char err[256];
-		uint16_t id;
-		r = hp_port_attach_msg(o->vdevs[i], &id, err, sizeof(err));
-		if (r < 0) {
-			HP_ERR(CORE_LOG, "--vdev %s: %s", o->vdevs[i], err);
-			return r;
-		}
-		HP_NOTICE(CORE_LOG, "port %u: %s attached", id, o->vdevs[i]);
-	}
+	r = core_vdevs(o, err, errlen);
+	if (r < 0)
+		return r;
 	core.primary_pid = getpid();
 	/* Only now may secondaries connect: every handler is there and the
 	 * --vdev ports are attached. */
 	r = hp_ipc_server_publish(core.ipc);
 	if (r < 0)
-		return r;
+		return hp_err_set(err, errlen, r,
+				  "cannot publish the request channel %s: %s",
+				  path, strerror(-r));
 	HP_NOTICE(CORE_LOG, "primary ready: prefix '%s', %zu MiB of %s memory at %p",
 		  core.prefix, hp_shm_size(core.shm) >> 20,
 		  hp_shm_is_huge(core.shm) ? "hugepage" : "ordinary",
@@ -527,7 +553,8 @@ static int core_init_primary(const struct hp_core_opts *o)
 	return 0;
 }
 
-static int core_hello(struct core_hello_rep *rep, struct hp_ipc_msg *reply)
+static int core_hello(struct core_hello_rep *rep, struct hp_ipc_msg *reply,
+		      char *err, size_t errlen)
 {
 	struct core_hello_req req = {
 		.shm_layout = HP_SHM_LAYOUT_VERSION,
@@ -541,32 +568,49 @@ static int core_hello(struct core_hello_rep *rep, struct hp_ipc_msg *reply)
 	hp_ipc_msg_init(&msg, CORE_MSG_HELLO, &req, sizeof(req));
 	r = hp_ipc_request(core.ipc, HP_IPC_PRIMARY, &msg, reply,
 			   core.timeout_ms);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "the primary of prefix '%s' did not answer: %s",
-		       core.prefix, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "the primary of prefix '%s' did not answer: %s",
+				  core.prefix, strerror(-r));
 	memset(rep, 0, sizeof(*rep));
 	memcpy(rep, reply->payload,
 	       reply->len < sizeof(*rep) ? reply->len : sizeof(*rep));
 	rep->err[sizeof(rep->err) - 1] = '\0';
-	if (reply->status < 0) {
-		HP_ERR(CORE_LOG, "the primary refused this process: %s",
-		       rep->err[0] ? rep->err : strerror(-reply->status));
-		r = reply->status;
-	} else if (rep->nb_segs == 0 || rep->nb_segs > HP_SHM_MAX_SEGS ||
-		   rep->nb_segs != reply->nb_fds) {
-		HP_ERR(CORE_LOG, "the primary sent %u memory segments with %u fds",
-		       rep->nb_segs, reply->nb_fds);
-		r = -EBADMSG;
-	}
+	if (reply->status < 0)
+		r = hp_err_set(err, errlen, reply->status,
+			       "the primary refused this process: %s",
+			       rep->err[0] ? rep->err :
+					     strerror(-reply->status));
+	else if (rep->nb_segs == 0 || rep->nb_segs > HP_SHM_MAX_SEGS ||
+		 rep->nb_segs != reply->nb_fds)
+		r = hp_err_set(err, errlen, -EBADMSG,
+			       "the primary sent %u memory segments with %u fds",
+			       rep->nb_segs, reply->nb_fds);
 	if (r < 0)
 		for (unsigned i = 0; i < reply->nb_fds; i++)
 			close(reply->fds[i]);
 	return r;
 }
 
-static int core_init_secondary(void)
+/* Why a secondary could not map the primary's memory (segs), in err. */
+static int core_map_err(const struct hp_shm_seg *segs, unsigned nb, int r,
+			char *err, size_t errlen)
+{
+	if (r == -EADDRINUSE)
+		return hp_err_set(err, errlen, r,
+				  "the primary's memory (0x%llx-0x%llx) overlaps a mapping of this process: restart the primary with --base-virtaddr ADDR, an address range free in every process",
+				  (unsigned long long)segs[0].addr,
+				  (unsigned long long)(segs[nb - 1].addr +
+						       segs[nb - 1].len));
+	if (r == -EPROTO)
+		return hp_err_set(err, errlen, r,
+				  "the primary's memory is not of this build (layout version %u): rebuild both alike",
+				  HP_SHM_LAYOUT_VERSION);
+	return hp_err_set(err, errlen, r,
+			  "cannot map the primary's memory: %s", strerror(-r));
+}
+
+static int core_init_secondary(char *err, size_t errlen)
 {
 	struct hp_shm_seg segs[HP_SHM_MAX_SEGS];
 	struct hp_ipc_msg reply;
@@ -575,28 +619,27 @@ static int core_init_secondary(void)
 	int r;
 
 	r = core_sock_path(path, sizeof(path));
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "bad prefix '%s'", core.prefix);
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r, "bad prefix '%s'",
+				  core.prefix);
 	r = hp_ipc_client_connect(path, &core.ipc);
-	if (r == -ENOENT || r == -ECONNREFUSED) {
-		HP_ERR(CORE_LOG, "no primary running for prefix '%s' (%s)",
-		       core.prefix, path);
-		return -ENOENT;
-	}
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "cannot reach the primary at %s: %s", path,
-		       strerror(-r));
-		return r;
-	}
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return hp_err_set(err, errlen, -ENOENT,
+				  "no primary running for prefix '%s' (%s)",
+				  core.prefix, path);
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "cannot reach the primary at %s: %s", path,
+				  strerror(-r));
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
 	/* Port messages may arrive before the memory is mapped: they are
 	 * answered as done, and the join below picks the ports up. */
 	r = hp_port_init(false, NULL, core.ipc, NULL, core.timeout_ms);
 	if (r < 0)
-		return r;
-	r = core_hello(&rep, &reply);
+		return hp_err_set(err, errlen, r,
+				  "cannot set up the port layer: %s",
+				  strerror(-r));
+	r = core_hello(&rep, &reply, err, errlen);
 	if (r < 0)
 		return r;
 	core.primary_pid = rep.primary_pid;
@@ -610,50 +653,45 @@ static int core_init_secondary(void)
 					       rep.segs[i].huge_sz,
 					       rep.segs[i].node };
 	r = hp_shm_secondary_attach(core.prefix, segs, rep.nb_segs, &core.shm);
-	if (r < 0) {
-		if (r != -EADDRINUSE)
-			HP_ERR(CORE_LOG, "cannot map the primary's memory: %s",
-			       strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return core_map_err(segs, rep.nb_segs, r, err, errlen);
 	core_pci_secondary();
 	r = hp_mempool_lookup(core.shm, CORE_POOL_NAME, &core.pool);
-	if (r < 0) {
-		HP_ERR(CORE_LOG, "the primary has no packet pool: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "the primary has no packet pool: %s",
+				  strerror(-r));
 	r = hp_port_join(core.shm, core.pool);
 	if (r < 0)
-		return r;
+		return hp_err_set(err, errlen, r,
+				  "cannot join the primary's port table: %s",
+				  strerror(-r));
 	HP_NOTICE(CORE_LOG, "secondary ready: prefix '%s', primary pid %d, %u ports",
 		  core.prefix, (int)core.primary_pid, hp_port_count());
 	return 0;
 }
 
-int hp_core_init(const struct hp_core_opts *opts)
+static int core_init(const struct hp_core_opts *opts, char *err,
+		     size_t errlen)
 {
 	char q[HP_LOG_QUOTE_SIZE(80)];
-	int r;
 
-	if (!opts)
-		return -EINVAL;
 	if (core.up)
-		return -EALREADY;
+		return hp_err_set(err, errlen, -EALREADY,
+				  "this process has started already");
 	hp_log_set_role(opts->role == HP_ROLE_PRIMARY ? "primary" : "secondary");
-	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0) {
-		HP_ERR(CORE_LOG, "bad log level spec '%s'",
-		       hp_log_quote(q, sizeof(q), opts->log_levels, 64));
-		return -EINVAL;
-	}
+	if (opts->log_levels && hp_log_set_levels(opts->log_levels) < 0)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "bad log level spec '%s'",
+				  hp_log_quote(q, sizeof(q), opts->log_levels,
+					       64));
 	/* Checked here, not only by the shared memory: a long prefix would
 	 * be cut to fit core.prefix and name another instance. */
-	if (opts->prefix && hp_shm_prefix_check(opts->prefix) < 0) {
-		HP_ERR(CORE_LOG,
-		       "bad prefix '%s': 1 to %d printable characters, no '/'",
-		       hp_log_quote(q, sizeof(q), opts->prefix, 80),
-		       HP_SHM_PREFIX_MAX);
-		return -EINVAL;
-	}
+	if (opts->prefix && hp_shm_prefix_check(opts->prefix) < 0)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "bad prefix '%s': 1 to %d printable characters, no '/'",
+				  hp_log_quote(q, sizeof(q), opts->prefix, 80),
+				  HP_SHM_PREFIX_MAX);
 	core.role = opts->role;
 	pthread_mutex_lock(&core.joined_lock);
 	core.nb_joined = 0;
@@ -665,12 +703,29 @@ int hp_core_init(const struct hp_core_opts *opts)
 	core.stop_reason = 0;
 	core.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (core.stop_fd < 0)
-		return -errno;
+		return hp_err_set(err, errlen, -errno, "eventfd: %s",
+				  strerror(errno));
 	core.up = true;
-	r = opts->role == HP_ROLE_PRIMARY ? core_init_primary(opts) :
-					    core_init_secondary();
-	if (r < 0)
-		hp_core_fini();
+	return opts->role == HP_ROLE_PRIMARY ?
+		       core_init_primary(opts, err, errlen) :
+		       core_init_secondary(err, errlen);
+}
+
+int hp_core_init(const struct hp_core_opts *opts, char *err, size_t errlen)
+{
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!opts)
+		return hp_err_set(err, errlen, -EINVAL, "no options");
+	r = core_init(opts, err, errlen);
+	if (r < 0) {
+		HP_DEBUG(CORE_LOG, "start-up failed: %s",
+			 err && errlen ? err : strerror(-r));
+		if (r != -EALREADY)
+			hp_core_fini();
+	}
 	return r;
 }
 

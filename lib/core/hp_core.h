@@ -72,11 +72,16 @@ HP_API void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out);
  * the request channel and the port table, applies -a/-b, scans the PCI
  * bus (a failed scan is a warning) and attaches --vdev ports; a
  * secondary connects, maps the memory and joins every attached port. Once
- * per process; pairs with hp_core_fini. Logs the reason on failure.
- * -EINVAL bad prefix or log level spec, -EEXIST another primary holds
- * the prefix, -ENOENT no primary running (secondary), -EPROTO version
- * mismatch, -EADDRINUSE, -ENOMEM. */
-HP_API int hp_core_init(const struct hp_core_opts *opts);
+ * per process; pairs with hp_core_fini. On failure writes a one-line
+ * reason to err (errlen bytes; err may be NULL), undoes what it did and
+ * logs nothing above debug level: the caller says it, once.
+ * -EINVAL bad prefix, log level spec or --ipc-group, -EEXIST another
+ * primary holds the prefix, -ENOENT no primary running (secondary),
+ * -EPROTO version mismatch, -EADDRINUSE the address range is taken,
+ * -ENOMEM, -EALREADY started already, other negative errnos from the
+ * kernel (the reason names the path). */
+HP_API int hp_core_init(const struct hp_core_opts *opts, char *err,
+			size_t errlen);
 
 /* Leaves the instance: a secondary detaches locally and disconnects, the
  * primary closes every port and removes the runtime dir. */

@@ -31,6 +31,28 @@ def test_secondary_without_primary_fails_fast():
     hp.check(secs < 1.0 * hp.SLOW, "took %.2fs" % secs)
 
 
+def one_error_line(err, prog, says):
+    """stderr holds exactly one line, the app's 'PROG: error: ...', with
+    says in it: start-up failures are said once, by the app, not logged on
+    the way up as well."""
+    lines = err.strip().split("\n")
+    hp.check(len(lines) == 1 and lines[0].startswith(prog + ": error: ") and says in lines[0],
+             "expected one line '%s: error: ...%s...', got:\n%s" % (prog, says, err))
+
+
+def test_startup_failure_said_once():
+    # Regression: hp_core_init logged its reason (and shm logged it again)
+    # instead of handing it to the app.
+    pfx = hp.prefix("saidonce")
+    st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(),
+                           "--ipc-group", "hp-no-such-group", "-c", "quit")
+    hp.check(st == 3, "exit status %d" % st)
+    one_error_line(err, "hotport-primary", "--ipc-group 'hp-no-such-group': no such group")
+    st, _, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
+    hp.check(st == 3, "exit status %d" % st)
+    one_error_line(err, "hotport-secondary", "no primary running for prefix '%s'" % pfx)
+
+
 def test_second_primary_refused_and_stale_dir_reused():
     pfx = hp.prefix("twoprimaries")
     with hp.Cleanup() as c:
@@ -117,5 +139,6 @@ def test_wait_primary():
 
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
+             test_startup_failure_said_once,
              test_second_primary_refused_and_stale_dir_reused,
              test_secondaries_stop_when_primary_dies, test_wait_primary])

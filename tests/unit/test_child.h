@@ -179,8 +179,10 @@ static inline int child_main(const char *prefix, int timeout_ms,
 	uint16_t id;
 	int r;
 
-	if (hp_core_init(&o) < 0)
+	if (hp_core_init(&o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "child: %s\n", err);
 		return 3;
+	}
 	/* A reader for the burst commands, online only around them: while
 	 * this thread waits for the primary, refreshes here must not wait
 	 * for it. */
@@ -410,7 +412,7 @@ static inline int primary_setup(const char *tag)
 				  .mem_size = 128u << 20 };
 
 	snprintf(prefix, sizeof(prefix), "t-%s-%d-%d", tag, (int)getpid(), n++);
-	return hp_core_init(&o) == 0 ? 0 : -1;
+	return hp_core_init(&o, NULL, 0) == 0 ? 0 : -1;
 }
 
 /* Kills every child the test started and stops the primary. */

@@ -183,7 +183,7 @@ static int setup(void **state)
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "t-fwd-%d-%d", (int)getpid(), n++);
-	if (hp_core_init(&o) < 0 ||
+	if (hp_core_init(&o, NULL, 0) < 0 ||
 	    hp_mempool_lookup(hp_core_shm(), HP_CORE_POOL_NAME, &pool) < 0)
 		return -1;
 	pthread_mutex_lock(&cap.lock);

@@ -501,7 +501,7 @@ static int pci_primary_setup(const char *const *allow, unsigned nb_allow,
 	for (unsigned i = 0; i < nb_block; i++)
 		o.block[i] = block[i];
 	snprintf(prefix, sizeof(prefix), "t-pci-%d-%d", (int)getpid(), n++);
-	return hp_core_init(&o) == 0 ? 0 : -1;
+	return hp_core_init(&o, NULL, 0) == 0 ? 0 : -1;
 }
 
 static int setup(void **state)
