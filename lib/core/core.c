@@ -31,6 +31,7 @@
 #include "hp_log.h"
 #include "hp_mbuf.h"
 #include "hp_port.h"
+#include "hp_port_internal.h"
 
 static struct {
 	bool up;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Libraries loaded when first needed (dlopen), so that a process that
- * never uses them does not pay for mapping them at start-up. */
+ * never uses them does not pay for mapping them at start-up. Internal:
+ * not installed, not exported from libhotport.so. */
 #ifndef HP_DL_H
 #define HP_DL_H
 
@@ -43,6 +44,6 @@ struct hp_dl_lib {
  * library cannot be opened, -ELIBBAD when a function is missing (then
  * every fn is NULL again), with the reason, one line, in lib->why. The library
  * stays loaded. */
-HP_API int hp_dl_load(struct hp_dl_lib *lib);
+int hp_dl_load(struct hp_dl_lib *lib);
 
 #endif

@@ -173,29 +173,6 @@ HP_API int hp_port_event_register(hp_port_event_fn fn, void *arg);
 /* Removes a callback added with the same fn and arg; -ENOENT. */
 HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
 
-struct hp_shm;
-struct hp_ipc;
-
-/* For lib/core: sets up the port layer of this process and registers the
- * port messages on ipc. The primary reserves the table in shm; a secondary
- * passes NULL and finds the table in hp_port_join. -ENOMEM, -EEXIST. */
-HP_API int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
-			struct hp_mempool *pool, int timeout_ms);
-
-/* For lib/core, secondary: finds the table once the memory is mapped and
- * makes every attached port usable in this process (its NEW event fires;
- * a port built on demand gets its entry at first use). -EPROTO when the
- * table was built with another HP_MAX_PORTS or layout. */
-HP_API int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool);
-
-/* For lib/core: detaches every port from this process (secondary), or
- * stops and detaches every port (primary). */
-HP_API void hp_port_fini(void);
-
-/* For lib/core, primary: ipc peer `peer` (a secondary) is gone; frees its
- * process index and forgets its fast-path entries. */
-HP_API void hp_port_peer_gone(uint32_t peer);
-
 /* Name of a state or admin state, for messages. */
 HP_API const char *hp_port_state_name(enum hp_port_state state);
 HP_API const char *hp_port_admin_name(enum hp_port_admin admin);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* What a poll-mode driver implements and registers. Drivers see plain ops:
  * the port layer runs the multi-process protocol and calls each op in the
- * right process. */
+ * right process. Internal: drivers are built into libhotport
+ * (drivers/net/), so this header is not installed and nothing in it is
+ * exported; the ops may change between releases. */
 #ifndef HP_PORT_DRIVER_H
 #define HP_PORT_DRIVER_H
 
@@ -160,27 +162,27 @@ struct hp_port_driver {
 
 /* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL (no
  * name, no attach_local, or an empty id table), -ENOSPC. */
-HP_API int hp_port_driver_register(const struct hp_port_driver *drv);
+int hp_port_driver_register(const struct hp_port_driver *drv);
 
 /* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
  * of size bytes each, rx queues first, in one block that becomes fp->priv
  * (freed by the port layer when the driver has no detach_local); each
  * starts with a struct hp_port_queue, filled in; points fp->rxq[] and
  * fp->txq[] at them. -ENOMEM, -EINVAL for a size below the header. */
-HP_API int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
-				size_t size);
+int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
+			 size_t size);
 
 /* For probe (primary): hands fd to the port layer, which shares it with
  * every process and closes it when the port goes (also when the probe
  * fails). The port's fds keep the order they were added in. -ENOSPC past
  * HP_PORT_MAX_FDS (fd closed), -EBADF for a negative fd. */
-HP_API int hp_port_fd_add(struct hp_port_dev *dev, int fd);
+int hp_port_fd_add(struct hp_port_dev *dev, int fd);
 
 /* For drivers: the shared state of port port_id if it is a port of drv
  * (attaching, attached or detaching), else NULL; how a driver reaches its
  * peer. Any process, from a driver op. */
-HP_API void *hp_port_driver_shared(uint16_t port_id,
-				   const struct hp_port_driver *drv);
+void *hp_port_driver_shared(uint16_t port_id,
+			    const struct hp_port_driver *drv);
 
 /* Registers drv when the program loads. */
 #define HP_PORT_DRIVER_REGISTER(drv)                                          \

@@ -9,6 +9,7 @@
 #include "hp_devargs.h"
 #include "hp_port.h"
 #include "hp_port_driver.h"
+#include "hp_port_internal.h"
 
 #define PORT_LOG "port"
 #define PORT_TABLE_ZONE "hp_port_table"
