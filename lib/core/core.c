@@ -445,29 +445,6 @@ static void core_pci_secondary(void)
 		HP_DEBUG(CORE_LOG, "the primary's PCI lists: %s", err);
 }
 
-/* Why the primary could not create its shared memory, in err. */
-static int core_shm_err(const struct hp_core_opts *o, int r, char *err,
-			size_t errlen)
-{
-	char dir[256];
-
-	if (r == -EEXIST)
-		return hp_err_set(err, errlen, r,
-				  "another primary is running with prefix '%s': stop it, or use another --file-prefix",
-				  core.prefix);
-	if (r == -EADDRINUSE)
-		return hp_err_set(err, errlen, r,
-				  "the address range at 0x%llx is in use in this process: choose another --base-virtaddr",
-				  (unsigned long long)(o->base_virtaddr ?
-						       o->base_virtaddr :
-						       HP_SHM_DEFAULT_BASE));
-	if (hp_shm_runtime_dir(core.prefix, dir, sizeof(dir)) < 0)
-		snprintf(dir, sizeof(dir), "?");
-	return hp_err_set(err, errlen, r,
-			  "cannot create shared memory (runtime dir %s): %s",
-			  dir, strerror(-r));
-}
-
 /* Primary: the --vdev ports, in order; the first failure stops. */
 static int core_vdevs(const struct hp_core_opts *o, char *err, size_t errlen)
 {
@@ -506,9 +483,13 @@ static int core_init_primary(const struct hp_core_opts *o, char *err,
 	if (r < 0)
 		return r;
 	io.group = so.ipc_group;
-	r = hp_shm_primary_create(&so, &core.shm);
+	r = hp_shm_primary_create(&so, &core.shm, err, errlen);
+	if (r == -EEXIST)
+		return hp_err_set(err, errlen, r,
+				  "another primary is running with prefix '%s': stop it, or use another --file-prefix",
+				  core.prefix);
 	if (r < 0)
-		return core_shm_err(o, r, err, errlen);
+		return r;
 	r = core_sock_path(path, sizeof(path));
 	if (r == 0)
 		r = hp_ipc_server_create(path, &io, &core.ipc);
@@ -593,24 +574,6 @@ static int core_hello(struct core_hello_rep *rep, struct hp_ipc_msg *reply,
 	return r;
 }
 
-/* Why a secondary could not map the primary's memory (segs), in err. */
-static int core_map_err(const struct hp_shm_seg *segs, unsigned nb, int r,
-			char *err, size_t errlen)
-{
-	if (r == -EADDRINUSE)
-		return hp_err_set(err, errlen, r,
-				  "the primary's memory (0x%llx-0x%llx) overlaps a mapping of this process: restart the primary with --base-virtaddr ADDR, an address range free in every process",
-				  (unsigned long long)segs[0].addr,
-				  (unsigned long long)(segs[nb - 1].addr +
-						       segs[nb - 1].len));
-	if (r == -EPROTO)
-		return hp_err_set(err, errlen, r,
-				  "the primary's memory is not of this build (layout version %u): rebuild both alike",
-				  HP_SHM_LAYOUT_VERSION);
-	return hp_err_set(err, errlen, r,
-			  "cannot map the primary's memory: %s", strerror(-r));
-}
-
 static int core_init_secondary(char *err, size_t errlen)
 {
 	struct hp_shm_seg segs[HP_SHM_MAX_SEGS];
@@ -653,9 +616,10 @@ static int core_init_secondary(char *err, size_t errlen)
 					       rep.segs[i].len,
 					       rep.segs[i].huge_sz,
 					       rep.segs[i].node };
-	r = hp_shm_secondary_attach(core.prefix, segs, rep.nb_segs, &core.shm);
+	r = hp_shm_secondary_attach(core.prefix, segs, rep.nb_segs, &core.shm,
+				    err, errlen);
 	if (r < 0)
-		return core_map_err(segs, rep.nb_segs, r, err, errlen);
+		return r;
 	core_pci_secondary();
 	r = hp_mempool_lookup(core.shm, CORE_POOL_NAME, &core.pool);
 	if (r < 0)

@@ -8,7 +8,9 @@
 
 #include "hp_core.h"
 #include "hp_devargs.h"
+#include "core_private.h"
 #include "hp_log.h"
+#include "hp_mbuf.h"
 #include "hp_pci.h"
 #include "hp_shm.h"
 
@@ -75,7 +77,7 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 	if (primary)
 		fprintf(out,
 			"\nMemory (primary):\n"
-			"  --mem MB             shared memory size (default: %llu)\n"
+			"  --mem MB             shared memory size (default: %llu, at least %u)\n"
 			"  --no-huge            ordinary pages, even if hugepages are free\n"
 			"  --huge-1g            1 GiB hugepages instead of 2 MiB\n"
 			"  --socket-mem MB,...  memory per NUMA node\n"
@@ -88,7 +90,8 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 			"                       not with -a)\n"
 			"  (the PCI scan reads /sys/bus/pci, or where %s says:\n"
 			"   sysfs:DIR or dump:FILE)\n",
-			HP_SHM_DEFAULT_SIZE >> 20, HP_PCI_ACCESS_ENV);
+			HP_SHM_DEFAULT_SIZE >> 20, core_mem_min_mb(),
+			HP_PCI_ACCESS_ENV);
 	fprintf(out,
 		"\nCommands:\n"
 		"  -c, --command CMD    run CMD (repeatable), then exit: status 0 if all\n"
@@ -214,6 +217,33 @@ static int opts_pci(int c, struct hp_core_opts *o, char *err, size_t errlen)
 	return opts_add(o->block, &o->nb_block, optarg, "-b", err, errlen);
 }
 
+unsigned core_mem_min_mb(void)
+{
+	ssize_t pool = hp_mempool_memsize(CORE_POOL_SIZE, CORE_POOL_CACHE,
+					  HP_MEMPOOL_CACHES,
+					  HP_MBUF_DEFAULT_DATAROOM);
+	uint64_t len = (uint64_t)(pool > 0 ? pool : 0) +
+		       (uint64_t)HP_MAX_PORTS * 4096 + (2u << 20);
+
+	return (unsigned)((len + (1u << 20) - 1) >> 20);
+}
+
+/* The megabytes of a --socket-mem spec hp_shm_socket_mem_check passed. */
+static unsigned long long opts_socket_mem_total(const char *spec)
+{
+	unsigned long long total = 0;
+
+	for (const char *s = spec; *s; s++) {
+		char *end;
+
+		total += strtoull(s, &end, 10);
+		s = end;
+		if (!*s)
+			break;
+	}
+	return total;
+}
+
 static int opts_socket_mem(struct hp_core_opts *o, char *err, size_t errlen)
 {
 	char q[OPTS_Q_SIZE];
@@ -227,6 +257,12 @@ static int opts_socket_mem(struct hp_core_opts *o, char *err, size_t errlen)
 		return hp_err_set(err, errlen, -EINVAL,
 				  "--socket-mem '%s': expected megabytes per NUMA node from node 0, such as 1024 or 512,512",
 				  opts_q(q, optarg));
+	if (opts_socket_mem_total(optarg) < core_mem_min_mb())
+		return hp_err_set(err, errlen, -EINVAL,
+				  "--socket-mem '%s': %llu MB in all, less than the %u the default packet pool and the port table need",
+				  opts_q(q, optarg),
+				  opts_socket_mem_total(optarg),
+				  core_mem_min_mb());
 	o->socket_mem = optarg;
 	return 0;
 }
@@ -240,10 +276,11 @@ static int opts_primary(int c, struct hp_core_opts *o, char *err,
 
 	switch (c) {
 	case OPT_MEM:
-		if (opts_ulong(optarg, 4, 1 << 20, &v) < 0)
+		if (opts_ulong(optarg, core_mem_min_mb(), 1 << 20, &v) < 0)
 			return hp_err_set(err, errlen, -EINVAL,
-					  "--mem '%s': expected megabytes from 4 to 1048576",
-					  opts_q(q, optarg));
+					  "--mem '%s': expected megabytes from %u to 1048576 (the default packet pool and the port table need %u)",
+					  opts_q(q, optarg), core_mem_min_mb(),
+					  core_mem_min_mb());
 		o->mem_size = (size_t)v << 20;
 		return 0;
 	case OPT_BASE_VIRTADDR:

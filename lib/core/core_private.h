@@ -12,6 +12,11 @@
 #define CORE_POOL_SIZE 8191
 #define CORE_POOL_CACHE 256
 
+/* Smallest --mem in MiB: the default packet pool, the port table (at most
+ * 4 KiB a slot) and 2 MiB for the header, the zones and a few ports'
+ * state. it_startup.py starts a primary at this size. Pure. */
+unsigned core_mem_min_mb(void);
+
 /* The primary's -a and -b lists, in a zone secondaries read (show pci);
  * the primary writes it once, at start-up, before any secondary joins. */
 #define CORE_PCI_ZONE "hp_core_pci"

@@ -78,22 +78,28 @@ HP_API int hp_shm_runtime_dir(const char *prefix, char *buf, size_t len);
 /* Primary: creates the runtime dir (0700, or 0750 with ipc_group), takes its
  * exclusive lock, creates and maps the memory, and lays out the shared
  * header; pairs with hp_shm_destroy. A stale dir of a dead primary is
- * reused. Hugepages fall back to ordinary pages with one warning.
- * -EEXIST when a live primary holds the prefix, -EINVAL for bad options,
- * -ENOMEM when even ordinary pages cannot be had, -EADDRINUSE when the
- * address range is taken, other negative errnos from the kernel. */
+ * reused. Hugepages fall back to ordinary pages with one warning. On
+ * failure writes a one-line reason to err (errlen bytes; may be NULL):
+ * the path of the runtime dir, the address range. -EEXIST when a live
+ * primary holds the prefix, -EINVAL for bad options, -ENOMEM when even
+ * ordinary pages cannot be had, -EADDRINUSE when the address range is
+ * taken, other negative errnos from the kernel. */
 HP_API int hp_shm_primary_create(const struct hp_shm_opts *opts,
-				 struct hp_shm **ret_shm);
+				 struct hp_shm **ret_shm, char *err,
+				 size_t errlen);
 
 /* Secondary: maps segments received from the primary at their addresses
  * (MAP_FIXED_NOREPLACE) and checks the shared header; takes ownership of the
- * fds on success and on failure; pairs with hp_shm_destroy.
- * -EADDRINUSE when a range is taken in this process (logged with the range
- * and the --base-virtaddr hint), -EPROTO for a wrong magic or layout version,
- * -EINVAL for a bad descriptor. */
+ * fds on success and on failure; pairs with hp_shm_destroy. On failure
+ * writes a one-line reason to err (errlen bytes; may be NULL).
+ * -EADDRINUSE when a range is taken in this process (the reason names the
+ * range and says to restart the primary with another --base-virtaddr),
+ * -EPROTO for a wrong magic or layout version, -EINVAL for a bad
+ * descriptor. */
 HP_API int hp_shm_secondary_attach(const char *prefix,
-				   const struct hp_shm_seg *segs, unsigned nb_segs,
-				   struct hp_shm **ret_shm);
+				   const struct hp_shm_seg *segs,
+				   unsigned nb_segs, struct hp_shm **ret_shm,
+				   char *err, size_t errlen);
 
 /* Removes the runtime dir of prefix that a dead primary left (socket,
  * lock file), if no live primary holds it: what the last secondary does

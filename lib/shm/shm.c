@@ -21,15 +21,38 @@
 #define SHM_MIN_SIZE (sizeof(struct shm_hdr) + 4096)
 
 static int shm_opts_check(const struct hp_shm_opts *opts, const char *prefix,
-			  uintptr_t base)
+			  uintptr_t base, char *err, size_t errlen)
 {
 	uint64_t align = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	if (!opts->no_huge)
 		align = opts->huge_1g ? 1ULL << 30 : 2ULL << 20;
-	if (hp_shm_prefix_check(prefix) < 0 || base % align)
-		return -EINVAL;
+	if (hp_shm_prefix_check(prefix) < 0)
+		return hp_err_set(err, errlen, -EINVAL, "bad prefix");
+	if (base % align)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "base address 0x%llx is not aligned to the page size (%llu KiB)",
+				  (unsigned long long)base,
+				  (unsigned long long)align >> 10);
 	return 0;
+}
+
+/* Why the memory of plan could not be mapped from base, in err. */
+static int shm_map_err(const struct shm_plan *plan, uintptr_t base, int r,
+		       char *err, size_t errlen)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < plan->nb_segs; i++)
+		total += plan->len[i];
+	if (r == -EADDRINUSE)
+		return hp_err_set(err, errlen, r,
+				  "address range 0x%llx-0x%llx is in use in this process: choose another --base-virtaddr",
+				  (unsigned long long)base,
+				  (unsigned long long)(base + total));
+	return hp_err_set(err, errlen, r,
+			  "cannot map %llu MiB of shared memory: %s",
+			  (unsigned long long)(total >> 20), strerror(-r));
 }
 
 static int shm_hdr_init(struct hp_shm *shm)
@@ -68,7 +91,7 @@ static int shm_hdr_init(struct hp_shm *shm)
 }
 
 int hp_shm_primary_create(const struct hp_shm_opts *opts,
-			  struct hp_shm **ret_shm)
+			  struct hp_shm **ret_shm, char *err, size_t errlen)
 {
 	static const struct hp_shm_opts defaults;
 	struct shm_plan plan;
@@ -82,34 +105,48 @@ int hp_shm_primary_create(const struct hp_shm_opts *opts,
 		opts = &defaults;
 	prefix = opts->prefix ? opts->prefix : "hotport";
 	base = opts->base_virtaddr ? opts->base_virtaddr : HP_SHM_DEFAULT_BASE;
-	r = ret_shm ? shm_opts_check(opts, prefix, base) : -EINVAL;
-	if (r == 0)
-		r = shm_numa_plan(opts->socket_mem, shm_numa_nodes(),
-				  opts->mem_size, &plan);
-	for (unsigned i = 0; r == 0 && i < plan.nb_segs; i++)
-		total += plan.len[i];
-	if (r == 0 && total < SHM_MIN_SIZE)
-		r = -EINVAL;
+	r = ret_shm ? shm_opts_check(opts, prefix, base, err, errlen) :
+		      hp_err_set(err, errlen, -EINVAL, "no handle");
 	if (r < 0)
 		goto err;
+	r = shm_numa_plan(opts->socket_mem, shm_numa_nodes(), opts->mem_size,
+			  &plan);
+	if (r < 0) {
+		hp_err_set(err, errlen, r, "bad socket memory '%s'",
+			   opts->socket_mem);
+		goto err;
+	}
+	for (unsigned i = 0; i < plan.nb_segs; i++)
+		total += plan.len[i];
+	if (total < SHM_MIN_SIZE) {
+		r = hp_err_set(err, errlen, -EINVAL,
+			       "%llu bytes of shared memory: less than the %zu the header needs",
+			       (unsigned long long)total, SHM_MIN_SIZE);
+		goto err;
+	}
 	shm = calloc(1, sizeof(*shm));
 	if (!shm) {
-		r = -ENOMEM;
+		r = hp_err_set(err, errlen, -ENOMEM, "out of memory");
 		goto err;
 	}
 	shm->primary = true;
 	shm->lock_fd = -1;
 	shm->pid = getpid();
-	r = shm_dir_lock(shm, prefix, opts->ipc_group);
+	r = shm_dir_lock(shm, prefix, opts->ipc_group, err, errlen);
 	if (r < 0)
 		goto err_free;
 	r = shm_map_plan(shm, prefix, &plan, base, opts->no_huge,
 			 opts->huge_1g);
-	if (r < 0)
+	if (r < 0) {
+		shm_map_err(&plan, base, r, err, errlen);
 		goto err_unlock;
+	}
 	r = shm_hdr_init(shm);
-	if (r < 0)
+	if (r < 0) {
+		hp_err_set(err, errlen, r, "cannot set up the shared lock: %s",
+			   strerror(-r));
 		goto err_unmap;
+	}
 	HP_DEBUG(SHM_LOG, "primary: %s, %zu bytes at %p on %s pages", shm->dir,
 		 hp_shm_size(shm), hp_shm_base(shm),
 		 shm->huge ? "huge" : "ordinary");
@@ -148,34 +185,49 @@ static int shm_seg_check(const struct hp_shm_seg *seg,
 
 /* The header the primary wrote: first that it is ours and of our layout,
  * then that it describes the segments we were given. */
-static int shm_hdr_check(const struct hp_shm *shm)
+static int shm_hdr_check(const struct hp_shm *shm, char *err, size_t errlen)
 {
 	const struct shm_hdr *hdr = shm->hdr;
 
 	if (shm->segs[0].len < sizeof(*hdr))
-		return -EINVAL;
-	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC) {
-		HP_ERR(SHM_LOG,
-		       "memory at 0x%llx is not hotport shared memory "
-		       "(magic 0x%llx, expected 0x%llx)",
-		       (unsigned long long)shm->segs[0].addr,
-		       (unsigned long long)hdr->magic,
-		       (unsigned long long)SHM_MAGIC);
-		return -EPROTO;
-	}
-	if (hdr->layout_version != HP_SHM_LAYOUT_VERSION) {
-		HP_ERR(SHM_LOG,
-		       "shared memory has layout version %u, this process expects version %u",
-		       hdr->layout_version, HP_SHM_LAYOUT_VERSION);
-		return -EPROTO;
-	}
+		return hp_err_set(err, errlen, -EINVAL,
+				  "the first segment is too short for the header");
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != SHM_MAGIC)
+		return hp_err_set(err, errlen, -EPROTO,
+				  "memory at 0x%llx is not hotport shared memory (magic 0x%llx, expected 0x%llx)",
+				  (unsigned long long)shm->segs[0].addr,
+				  (unsigned long long)hdr->magic,
+				  (unsigned long long)SHM_MAGIC);
+	if (hdr->layout_version != HP_SHM_LAYOUT_VERSION)
+		return hp_err_set(err, errlen, -EPROTO,
+				  "shared memory has layout version %u, this process expects version %u: rebuild both alike",
+				  hdr->layout_version, HP_SHM_LAYOUT_VERSION);
 	if (hdr->nb_segs != shm->nb_segs)
-		return -EINVAL;
+		return hp_err_set(err, errlen, -EINVAL,
+				  "the header lists %u segments, %u were sent",
+				  hdr->nb_segs, shm->nb_segs);
 	for (unsigned i = 0; i < shm->nb_segs; i++)
 		if (hdr->segs[i].addr != shm->segs[i].addr ||
 		    hdr->segs[i].len != shm->segs[i].len)
-			return -EINVAL;
+			return hp_err_set(err, errlen, -EINVAL,
+					  "segment %u is not where the header says",
+					  i);
 	return 0;
+}
+
+/* Why a secondary could not map segs, in err. */
+static int shm_attach_err(const struct hp_shm_seg *segs, unsigned nb, int r,
+			  char *err, size_t errlen)
+{
+	if (r == -EADDRINUSE)
+		return hp_err_set(err, errlen, r,
+				  "the primary's memory (0x%llx-0x%llx) overlaps a mapping of this process: restart the primary with --base-virtaddr ADDR, an address range free in every process",
+				  (unsigned long long)segs[0].addr,
+				  (unsigned long long)(segs[nb - 1].addr +
+						       segs[nb - 1].len));
+	return hp_err_set(err, errlen, r,
+			  "cannot map the primary's memory: %s",
+			  r == -EINVAL ? "bad segment" : strerror(-r));
 }
 
 static void shm_close_fds(const struct hp_shm_seg *segs, unsigned from,
@@ -187,16 +239,21 @@ static void shm_close_fds(const struct hp_shm_seg *segs, unsigned from,
 }
 
 int hp_shm_secondary_attach(const char *prefix, const struct hp_shm_seg *segs,
-			    unsigned nb_segs, struct hp_shm **ret_shm)
+			    unsigned nb_segs, struct hp_shm **ret_shm,
+			    char *err, size_t errlen)
 {
 	struct hp_shm *shm = NULL;
-	int r = -EINVAL;
+	int r;
 
-	if (!ret_shm || !segs || !nb_segs || nb_segs > HP_SHM_MAX_SEGS)
+	if (!ret_shm || !segs || !nb_segs || nb_segs > HP_SHM_MAX_SEGS) {
+		r = hp_err_set(err, errlen, -EINVAL,
+			       "no handle, or no segments or more than %d",
+			       HP_SHM_MAX_SEGS);
 		goto err_close;
+	}
 	shm = calloc(1, sizeof(*shm));
 	if (!shm) {
-		r = -ENOMEM;
+		r = hp_err_set(err, errlen, -ENOMEM, "out of memory");
 		goto err_close;
 	}
 	shm->lock_fd = -1;
@@ -208,11 +265,13 @@ int hp_shm_secondary_attach(const char *prefix, const struct hp_shm_seg *segs,
 		if (r == 0)
 			shm->segs[shm->nb_segs++] = segs[i];
 	}
-	if (r < 0)
+	if (r < 0) {
+		shm_attach_err(segs, nb_segs, r, err, errlen);
 		goto err_unmap;
+	}
 	shm->hdr = (void *)(uintptr_t)segs[0].addr;
 	shm->huge = segs[0].huge_sz > (uint64_t)sysconf(_SC_PAGESIZE);
-	r = shm_hdr_check(shm);
+	r = shm_hdr_check(shm, err, errlen);
 	if (r < 0)
 		goto err_unmap;
 	HP_DEBUG(SHM_LOG, "secondary: %zu bytes at %p", hp_shm_size(shm),

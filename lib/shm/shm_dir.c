@@ -90,12 +90,26 @@ static int shm_dir_check(const char *path, bool parent)
 	return 0;
 }
 
+/* What is wrong with a dir shm_dir_check or mkdir refused. */
+static const char *shm_dir_why(int r)
+{
+	switch (r) {
+	case -ENOTDIR:
+		return "not a directory (a file or a symbolic link is in the way)";
+	case -EPERM:
+		return "owned by another user";
+	default:
+		return strerror(-r);
+	}
+}
+
 /* mkdir -p of every parent of dir; the last one is checked: it may sit in a
- * world-writable place such as /tmp. */
-static int shm_mkdir_parents(const char *dir)
+ * world-writable place such as /tmp. The reason names the path. */
+static int shm_mkdir_parents(const char *dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	char *slash;
+	int r;
 
 	snprintf(path, sizeof(path), "%s", dir);
 	slash = strrchr(path, '/');
@@ -106,12 +120,19 @@ static int shm_mkdir_parents(const char *dir)
 		if (p)
 			*p = '\0';
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
+			return hp_err_set(err, errlen, -errno,
+					  "cannot create %s, for the runtime dir %s: %s",
+					  path, dir, strerror(errno));
 		if (!p)
 			break;
 		*p = '/';
 	}
-	return shm_dir_check(path, true);
+	r = shm_dir_check(path, true);
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "%s, the parent of the runtime dir %s: %s",
+				  path, dir, shm_dir_why(r));
+	return 0;
 }
 
 /* <dir>/lock; the runtime dir leaves room for it. */
@@ -195,37 +216,41 @@ static int shm_dir_set_mode(const char *dir, gid_t ipc_group)
 	return 0;
 }
 
-int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group)
+int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group,
+		 char *err, size_t errlen)
 {
 	int fd = -1, r;
 
 	r = hp_shm_runtime_dir(prefix, shm->dir, sizeof(shm->dir));
 	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "no runtime dir for prefix '%s': %s", prefix,
+				  strerror(-r));
+	r = shm_mkdir_parents(shm->dir, err, errlen);
+	if (r < 0)
 		return r;
-	r = shm_mkdir_parents(shm->dir);
-	for (int i = 0; r == 0 && i < SHM_LOCK_TRIES; i++) {
+	for (int i = 0; i < SHM_LOCK_TRIES; i++) {
 		r = shm_lock_try(shm->dir, &fd);
 		if (r != -EAGAIN)
 			break;
 	}
 	if (r == -EEXIST)
-		HP_DEBUG(SHM_LOG, "%s/lock is held by a live primary",
-			 shm->dir);
+		return hp_err_set(err, errlen, r,
+				  "%s/lock is held by a live primary", shm->dir);
 	if (r < 0)
-		goto err;
+		return hp_err_set(err, errlen, r,
+				  "cannot lock the runtime dir %s: %s", shm->dir,
+				  shm_dir_why(r));
 	r = shm_dir_set_mode(shm->dir, ipc_group);
-	if (r < 0)
-		goto err_close;
+	if (r < 0) {
+		close(fd);
+		return hp_err_set(err, errlen, r,
+				  "cannot set the mode or group of the runtime dir %s: %s",
+				  shm->dir, strerror(-r));
+	}
 	shm_dir_clean(shm->dir);
 	shm->lock_fd = fd;
 	return 0;
-
-err_close:
-	close(fd);
-err:
-	HP_DEBUG(SHM_LOG, "cannot lock runtime dir %s: %s", shm->dir,
-		 strerror(-r));
-	return r;
 }
 
 /* Removes the lock file and the dir while holding the lock (fd). */

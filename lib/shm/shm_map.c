@@ -23,12 +23,11 @@
 #define SHM_HUGE_2M (2u << 20)
 #define SHM_HUGE_1G (1u << 30)
 
-void shm_log_addr_taken(uint64_t addr, uint64_t len)
+/* The caller says which range and what to do; this says where. */
+static void shm_addr_taken(uint64_t addr, uint64_t len)
 {
-	HP_ERR(SHM_LOG,
-	       "address range 0x%llx-0x%llx is already in use in this process; "
-	       "choose another base address with --base-virtaddr",
-	       (unsigned long long)addr, (unsigned long long)(addr + len));
+	HP_DEBUG(SHM_LOG, "address range 0x%llx-0x%llx is in use already",
+		 (unsigned long long)addr, (unsigned long long)(addr + len));
 }
 
 static int shm_memfd(const char *prefix, uint32_t page_sz, uint64_t len,
@@ -81,7 +80,7 @@ int shm_map_seg(const struct hp_shm_seg *seg)
 	if (p == MAP_FAILED) {
 		r = -errno;
 		if (r == -EEXIST) {
-			shm_log_addr_taken(seg->addr, seg->len);
+			shm_addr_taken(seg->addr, seg->len);
 			return -EADDRINUSE;
 		}
 		HP_DEBUG(SHM_LOG, "mmap 0x%llx, %llu bytes, page %u: %s",
@@ -93,7 +92,7 @@ int shm_map_seg(const struct hp_shm_seg *seg)
 	if (p != want) {
 		/* Kernels before 4.17 take the flag for a mere hint. */
 		munmap(p, seg->len);
-		shm_log_addr_taken(seg->addr, seg->len);
+		shm_addr_taken(seg->addr, seg->len);
 		return -EADDRINUSE;
 	}
 	return 0;

@@ -79,7 +79,8 @@ struct shm_plan {
 };
 
 /* shm_dir.c */
-int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group);
+int shm_dir_lock(struct hp_shm *shm, const char *prefix, gid_t ipc_group,
+		 char *err, size_t errlen);
 void shm_dir_unlock(struct hp_shm *shm);
 
 /* shm_map.c */
@@ -88,7 +89,6 @@ int shm_map_plan(struct hp_shm *shm, const char *prefix,
 		 bool huge_1g);
 int shm_map_seg(const struct hp_shm_seg *seg);
 void shm_unmap_all(struct hp_shm *shm);
-void shm_log_addr_taken(uint64_t addr, uint64_t len);
 
 /* shm_numa.c */
 int shm_numa_plan(const char *socket_mem, int nb_nodes, size_t mem_size,

@@ -3,6 +3,8 @@
 """Start-up and shut-down of the apps: options, a secondary without a
 primary, a second primary, a primary that dies under its secondaries."""
 import os
+import re
+import shutil
 import signal
 import time
 
@@ -51,6 +53,61 @@ def test_startup_failure_said_once():
     st, _, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
     hp.check(st == 3, "exit status %d" % st)
     one_error_line(err, "hotport-secondary", "no primary running for prefix '%s'" % pfx)
+
+
+def test_runtime_dir_error_names_the_path():
+    # Regression: "cannot create shared memory: Not a directory" said
+    # which path nowhere.
+    pfx = hp.prefix("dirfile")
+    path = hp.runtime_dir(pfx)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w"):
+        pass
+    try:
+        st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(), "-c", "quit")
+    finally:
+        os.unlink(path)
+    hp.check(st == 3, "exit status %d" % st)
+    one_error_line(err, "hotport-primary", path + ": not a directory")
+
+
+def test_secondary_address_taken_told_what_to_do():
+    # Regression: a secondary whose address range was taken was told to
+    # use --base-virtaddr, an option only the primary takes.
+    setarch = shutil.which("setarch")
+    if not setarch:
+        print("setarch (util-linux) not found")
+        return hp.SKIP
+    # Without address randomization a PIE program is mapped at
+    # 0x555555554000: the primary's memory is put over that address.
+    pfx = hp.prefix("addrtaken")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx, "--base-virtaddr", "0x555555400000"))
+        st, _, err, _ = hp.run(setarch, os.uname().machine, "-R", hp.SECONDARY,
+                               "--file-prefix", pfx, "-c", "show ports")
+        if st == 3 and "personality" in err:
+            print("setarch -R not permitted here: " + err.strip())
+            return hp.SKIP
+        hp.check(st == 3, "exit status %d: %s" % (st, err))
+        one_error_line(err, "hotport-secondary", "restart the primary with --base-virtaddr")
+        hp.check(pri.stop() == 0, "primary status", pri)
+
+
+def test_mem_minimum_checked_with_the_options():
+    # Regression: --mem 4 to 23 passed option checking, then start-up
+    # failed ("cannot create the packet pool"). --help says the minimum;
+    # a primary starts with exactly that much, one less is a bad option.
+    st, out, _, _ = hp.run(hp.PRIMARY, "--help")
+    m = re.search(r"--mem MB .*at least (\d+)", out)
+    hp.check(st == 0 and m, "--help does not say the minimum --mem:\n" + out)
+    least = int(m.group(1))
+    pfx = hp.prefix("memmin")
+    st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(), "--mem", str(least - 1),
+                           "-c", "quit")
+    hp.check(st == 2 and "need %d" % least in err, "--mem %d: %d %s" % (least - 1, st, err))
+    st, out, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(), "--mem", str(least),
+                             "--vdev", "net_null0", "--vdev", "net_ring0", "-c", "show ports")
+    hp.check(st == 0 and "net_ring0" in out, "--mem %d: %d %s %s" % (least, st, out, err))
 
 
 def test_second_primary_refused_and_stale_dir_reused():
@@ -139,6 +196,7 @@ def test_wait_primary():
 
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
-             test_startup_failure_said_once,
+             test_startup_failure_said_once, test_runtime_dir_error_names_the_path,
+             test_secondary_address_taken_told_what_to_do, test_mem_minimum_checked_with_the_options,
              test_second_primary_refused_and_stale_dir_reused,
              test_secondaries_stop_when_primary_dies, test_wait_primary])

@@ -117,7 +117,11 @@ static const struct bad_input bad_inputs[] = {
 	{ BAD_CMD, "show port info 9", -ENODEV, "no such port" },
 	{ BAD_CMD, "stop", -EALREADY, "packet forwarding not started" },
 	/* options */
-	{ BAD_OPT, "--mem|5x", -EINVAL, "--mem '5x': expected megabytes from 4 to 1048576" },
+	{ BAD_OPT, "--mem|5x", -EINVAL, "--mem '5x': expected megabytes from " },
+	/* Regression: 4 to 23 passed here and failed at start-up. */
+	{ BAD_OPT, "--mem|4", -EINVAL, "(the default packet pool and the port table need " },
+	{ BAD_OPT, "--mem|20", -EINVAL, "--mem '20': expected megabytes from " },
+	{ BAD_OPT, "--socket-mem|8", -EINVAL, "--socket-mem '8': 8 MB in all, less than the " },
 	{ BAD_OPT, "--mem|2", -EINVAL, "--mem '2': expected megabytes" },
 	{ BAD_OPT, "--mem| 64", -EINVAL, "--mem ' 64': expected megabytes" },
 	{ BAD_OPT, "--timeout|0", -EINVAL, "--timeout '0': expected milliseconds from 1 to 600000" },
