@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libnuma-dev libpci-dev
       liburcu-dev libcmocka-dev libpcap-dev libedit-dev python3 iproute2
-      iputils-ping tcpdump tshark ethtool valgrind)
+      iputils-ping tcpdump tshark ethtool valgrind scdoc)
 missing=()
 for p in "${pkgs[@]}" "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
