@@ -8,6 +8,7 @@
 
 #include "cli_private.h"
 #include "hp_fwd.h"
+#include "hp_port.h"
 
 /* Why a forwarding call failed with res, in words. */
 static const char *cli_fwd_reason(int res)
@@ -70,10 +71,48 @@ static int cli_fwd_set(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 	return 0;
 }
 
+/* Ports named in the refusal of start; more are counted. */
+#define CLI_FWD_STOPPED_MAX 8
+
+/* testpmd's "Not all ports were started", saying which and what to type:
+ * forwarding on a stopped port moves nothing, silently. */
+static int cli_fwd_stopped(struct hp_cli *cli)
+{
+	uint16_t ids[CLI_FWD_STOPPED_MAX];
+	char list[CLI_FWD_STOPPED_MAX * (HP_NAME_MAX + 16) + 32];
+	size_t len = 0;
+	int n = hp_fwd_ports_stopped(ids, CLI_FWD_STOPPED_MAX);
+
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n && i < CLI_FWD_STOPPED_MAX; i++) {
+		struct hp_port_info info = { 0 };
+
+		hp_port_info_get(ids[i], &info);
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+					"%s%u (%s)", i ? ", " : "", ids[i],
+					info.name);
+	}
+	if (n > CLI_FWD_STOPPED_MAX)
+		snprintf(list + len, sizeof(list) - len, " and %d more",
+			 n - CLI_FWD_STOPPED_MAX);
+	if (n == 1)
+		return cli_fail(cli, -ENETDOWN,
+				"port %s is stopped: forwarding would move nothing on it; type 'port start %u' first, or leave it out with 'set portlist'",
+				list, ids[0]);
+	return cli_fail(cli, -ENETDOWN,
+			"ports %s are stopped: forwarding would move nothing on them; type 'port start all' first, or leave them out with 'set portlist'",
+			list);
+}
+
 static int cli_fwd_start(struct hp_cli *cli)
 {
 	struct hp_fwd_info info;
-	int r = hp_fwd_start();
+	int r = hp_fwd_running() ? 0 : cli_fwd_stopped(cli);
+
+	if (r < 0)
+		return r;
+	r = hp_fwd_start();
 
 	if (r == -EALREADY)
 		return cli_fail(cli, r, "packet forwarding already started");

@@ -706,6 +706,27 @@ out:
 	return r;
 }
 
+int hp_fwd_ports_stopped(uint16_t *ret_ids, unsigned max)
+{
+	struct hp_port_info info;
+	unsigned n = 0;
+
+	if (!ret_ids && max)
+		return -EINVAL;
+	pthread_mutex_lock(&fwd_ctx.lock);
+	for (uint16_t id = 0; id < HP_MAX_PORTS; id++) {
+		if (!fwd_port_chosen(id) || !hp_port_fp_get(id) ||
+		    hp_port_info_get(id, &info) < 0 ||
+		    info.admin == HP_PORT_STARTED)
+			continue;
+		if (n < max)
+			ret_ids[n] = id;
+		n++;
+	}
+	pthread_mutex_unlock(&fwd_ctx.lock);
+	return (int)n;
+}
+
 bool hp_fwd_running(void)
 {
 	return __atomic_load_n(&fwd_ctx.running, __ATOMIC_ACQUIRE);

@@ -170,6 +170,15 @@ HP_API int hp_fwd_start(void);
  * (stopping twice is refused, harmlessly). */
 HP_API int hp_fwd_stop(struct hp_fwd_stats *ret_stats);
 
+/* The chosen ports attached in this process that are not started (admin
+ * state stopped or closed), in id order: writes up to max ids to ret_ids
+ * and returns how many there are (more than max when they do not fit).
+ * Forwarding would move nothing on them: the 'start' command refuses
+ * while there are any (as testpmd's), hp_fwd_start does not (a port
+ * started later by any process joins the run's streams). -EINVAL NULL
+ * ret_ids with max > 0. Any thread but a forwarding thread. */
+HP_API int hp_fwd_ports_stopped(uint16_t *ret_ids, unsigned max);
+
 /* Whether forwarding runs (between start and the end of stop). */
 HP_API bool hp_fwd_running(void);
 

@@ -119,6 +119,37 @@ def test_quit_while_forwarding():
         hp.check(pri.stop() == 0, "primary exit status after SIGTERM", pri)
 
 
+def test_start_refused_while_ports_are_stopped():
+    # Regression: 'set fwd io; start' with the --vdev ports still stopped
+    # forwarded 0 packets and said nothing. Now start says which ports are
+    # stopped and what to type (as testpmd refuses: "Not all ports were
+    # started"), and forwards once they are started or left out.
+    pfx = hp.prefix("fwdstopped")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx, "--vdev", "net_null0", "--vdev", "net_null1"))
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "set fwd io", "-c", "start",
+                                 "-c", "port start 0", "-c", "start", "-c", "show fwd")
+        both = out + err
+        hp.check(st == 1, "exit status %d:\n%s" % (st, both))
+        hp.check("error: ports 0 (net_null0), 1 (net_null1) are stopped" in both and
+                 "type 'port start all' first, or leave them out with 'set portlist'" in both,
+                 "first start:\n" + both)
+        hp.check("error: port 1 (net_null1) is stopped" in both and "type 'port start 1' first" in both,
+                 "second start:\n" + both)
+        hp.check("Forwarding: stopped" in both and "packet forwarding - " not in both,
+                 "forwarding started anyway:\n" + both)
+        # the stopped port left out: forwarding starts, and moves packets
+        s = c.add(hp.secondary(pfx))
+        s.cmd("set portlist 0", r"Forwarding ports: 0")
+        s.cmd("start", r"io packet forwarding - ports=0 - ")
+        wait_rx_grows(s, 0)
+        ports, total = hp.read_stop(s)
+        hp.check(total[0] > 0, "port 0 forwarded nothing", s)
+        s.cmd("quit")
+        hp.check(s.wait() == 0, "secondary exit status", s)
+        hp.check(pri.stop() == 0, "primary exit status after SIGTERM", pri)
+
+
 if __name__ == "__main__":
     hp.main([test_forward_while_another_secondary_hotplugs, test_two_secondaries_split_queues,
-             test_quit_while_forwarding])
+             test_quit_while_forwarding, test_start_refused_while_ports_are_stopped])
