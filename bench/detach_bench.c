@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 #include "hp_core.h"
 #include "hp_port.h"
 #include "hp_shm.h"

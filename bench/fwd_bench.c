@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 #include "hp_core.h"
 #include "hp_fwd.h"
 #include "hp_mbuf.h"

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 #include "hp_core.h"
 #include "hp_log.h"
 #include "hp_mbuf.h"

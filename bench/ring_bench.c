@@ -40,7 +40,7 @@
 #include <x86intrin.h>
 #endif
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 #include "hp_core.h"
 #include "hp_mbuf.h"
 #include "hp_ring.h"

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 
 #define WB_SLICES 5
 #define WB_ROUNDS 2000

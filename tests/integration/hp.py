@@ -24,8 +24,14 @@ def mem_args():
     return ["--no-huge"] if os.environ.get("HOTPORT_TEST_NO_HUGE") else []
 
 
+# Every instance a test starts is named after the run's tag, as the unit
+# tests' are (hp_test_prefix): scripts/test.sh sets it per run and checks
+# for leftovers among its own prefixes only.
+TAG = os.environ.get("HOTPORT_TEST_TAG") or "hpt"
+
+
 def prefix(name):
-    return "it-%s-%d" % (name, os.getpid())
+    return "%s-it-%s-%d" % (TAG, name, os.getpid())
 
 
 def runtime_dir(pfx):

@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 #include "test_netns.h"
 
 /* The test frames: this EtherType, "HPAF", a sequence number, a pattern. */

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 #include "hp_cli.h"
 #include "hp_fwd.h"
 #include "hp_log.h"
@@ -418,22 +418,6 @@ static void test_bad_input_table(void **state)
 
 /* ---- a peer that sends garbage ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* HOTPORT_TEST_SLOWDOWN: how much slower sanitizer builds run. */
-static int slowdown(void)
-{
-	const char *s = getenv("HOTPORT_TEST_SLOWDOWN");
-
-	return s && atoi(s) > 0 ? atoi(s) : 1;
-}
-
 static uint64_t xorshift(uint64_t *x)
 {
 	*x ^= *x << 13;
@@ -603,7 +587,7 @@ static void test_bad_input_garbage_peer(void **state)
 	child_start_env(&b, NULL, NULL);
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "has 2"), "ok 1");
 	assert_string_equal(child_cmd(&b, buf, sizeof(buf), "detach 2"), "ok net_null5");
-	if (now_ms() - t0 > 500 * slowdown())
+	if (now_ms() - t0 > 500 * hp_test_slowdown())
 		fail_msg("served after %" PRId64 " ms", now_ms() - t0);
 	child_stop(&b);
 	child_stop(&a);

@@ -25,6 +25,7 @@
 #include "hp_mbuf.h"
 #include "hp_port.h"
 #include "hp_port_driver.h"
+#include "hp_test.h"
 
 /* How long a counter may take to grow before the test fails (ms). */
 #define WAIT_MS 5000
@@ -175,14 +176,13 @@ static struct hp_mempool *pool;
 
 static int setup(void **state)
 {
-	static int n;
 	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
 				  .no_huge = true, .timeout_ms = 2000,
 				  .mem_size = 128u << 20,
 				  .base_virtaddr = TEST_BASE };
 
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "t-fwd-%d-%d", (int)getpid(), n++);
+	hp_test_prefix(prefix, sizeof(prefix), "fwd");
 	if (hp_core_init(&o, NULL, 0) < 0 ||
 	    hp_mempool_lookup(hp_core_shm(), HP_CORE_POOL_NAME, &pool) < 0)
 		return -1;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of lib/ipc: request/reply, the server socket, broadcast, fds,
  * timeouts, peer death, credentials and concurrency, with forked peers;
- * the helpers and what the secondaries run are in test_ipc_helpers.h. */
-#include "test_ipc_helpers.h"
+ * the helpers and what the secondaries run are in hp_test_ipc.h. */
+#include "hp_test_ipc.h"
 
 /* Set when a test needed root: the binary then exits 77 (skip). */
 static bool skipped_not_root;

@@ -2,8 +2,8 @@
 /* Unit tests of lib/ipc's calls: multicast and notify_all to in-process
  * secondaries, inline handlers, hp_ipc_defer, calls made from the I/O
  * thread, and the request channel a secondary's callers share; the
- * helpers are in test_ipc_helpers.h. */
-#include "test_ipc_helpers.h"
+ * helpers are in hp_test_ipc.h. */
+#include "hp_test_ipc.h"
 
 #define T_PING 106	/* secondaries of a trio: counted, answered unless silent */
 

@@ -5,7 +5,7 @@
  * file descriptors. */
 #include <sys/resource.h>
 
-#include "test_ipc_helpers.h"
+#include "hp_test_ipc.h"
 
 #define T_CRED 110 /* replies the asker's struct hp_ipc_cred */
 

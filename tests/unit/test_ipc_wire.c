@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of lib/ipc spoken by hand on raw sockets: the wire format,
  * malformed messages, other protocol versions and the primary's side of
- * the request channel; the helpers are in test_ipc_helpers.h. */
-#include "test_ipc_helpers.h"
+ * the request channel; the helpers are in hp_test_ipc.h. */
+#include "hp_test_ipc.h"
 
 static void test_ipc_msg_decode(void **state)
 {

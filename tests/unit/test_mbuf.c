@@ -5,17 +5,21 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hp_mbuf.h"
 #include "hp_ring.h"
-#include "test_proc.h"
+#include "hp_test.h"
 
 #define DATA_ROOM 512
 /* Buffers the cross-process stress passes from child to parent. */

@@ -5,7 +5,7 @@
  * what is written; tcpdump and tshark read the output without a word;
  * live capture and injection on a veth pair; bad devargs leave no slot and
  * no fd. The test process is the primary; secondaries are this binary
- * re-executed with --child (test_child.h). */
+ * re-executed with --child (hp_test_child.h). */
 #include <dirent.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>

@@ -7,7 +7,7 @@
 
 #include <pcap/pcap.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 
 /* Ethertype of the frames the veth test sends (IEEE local experimental). */
 #define MARK_TYPE 0x88b5

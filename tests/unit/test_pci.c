@@ -3,12 +3,13 @@
  * both written at run time, never the machine's own devices: the scan,
  * -a/-b, the refusals of attach, attach and detach through a test driver
  * (also from a secondary), and a driver that cannot be detached. The
- * secondaries are this binary re-executed with --child (test_child.h). */
+ * secondaries are this binary re-executed with --child
+ * (hp_test_child.h). */
 #include <dirent.h>
 #include <ftw.h>
 #include <sys/stat.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 #include "hp_cli.h"
 #include "hp_log.h"
 #include "hp_pci.h"
@@ -488,7 +489,6 @@ static void count_warnings(int level, const char *topic, const char *line,
 static int pci_primary_setup(const char *const *allow, unsigned nb_allow,
 			     const char *const *block, unsigned nb_block)
 {
-	static int n;
 	struct hp_core_opts o = { .role = HP_ROLE_PRIMARY, .prefix = prefix,
 				  .no_huge = true,
 				  .timeout_ms = test_timeout_ms,
@@ -500,7 +500,7 @@ static int pci_primary_setup(const char *const *allow, unsigned nb_allow,
 		o.allow[i] = allow[i];
 	for (unsigned i = 0; i < nb_block; i++)
 		o.block[i] = block[i];
-	snprintf(prefix, sizeof(prefix), "t-pci-%d-%d", (int)getpid(), n++);
+	hp_test_prefix(prefix, sizeof(prefix), "pci");
 	return hp_core_init(&o, NULL, 0) == 0 ? 0 : -1;
 }
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Port table, hotplug and queue configuration across real processes: the
  * test process is the primary; secondaries are this same binary
- * re-executed with --child (test_child.h). */
+ * re-executed with --child (hp_test_child.h). */
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 
 /* A driver whose local attach fails in a process that has
  * HP_TEST_FAIL_LOCAL set: the way to make one secondary refuse a port. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Crashes, containers, versions and limits, across real processes: the
  * test process is the primary; secondaries are this binary re-executed
- * with --child (test_child.h).
+ * with --child (hp_test_child.h).
  *
  * - a secondary SIGKILLed at random points of attach and detach (before
  *   its request, while the primary waits for it, while it builds its
@@ -17,7 +17,7 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 #include "core_private.h"
 #include "hp_ipc.h"
 #include "hp_shm.h"

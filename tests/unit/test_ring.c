@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of lib/ring: layout checks, bulk and burst semantics, and
  * rings shared by forked processes. */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
-#include <assert.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hp_ring.h"
-#include "test_proc.h"
+#include "hp_test.h"
 
 /* Sequence numbers passed from one process to another. */
 #define SPSC_COUNT 10000000u

@@ -2,8 +2,9 @@
 /* net_ring across real processes: packets sent on a port in one process
  * arrive, unchanged, on its peer in another; loopback; a full ring; peers
  * detached in either order; bad devargs. The test process is the primary;
- * secondaries are this binary re-executed with --child (test_child.h). */
-#include "test_child.h"
+ * secondaries are this binary re-executed with --child
+ * (hp_test_child.h). */
+#include "hp_test_child.h"
 #include "hp_ring.h"
 #include "hp_shm.h"
 

@@ -20,6 +20,7 @@
 
 #include "hp_log.h"
 #include "hp_shm.h"
+#include "hp_test.h"
 #include "shm_private.h"
 
 /* argv[1] of the re-executed test binary acting as a secondary. */
@@ -51,14 +52,6 @@ static void log_reset(void)
 	log_last[0] = '\0';
 }
 
-/* A prefix no other test, run or process uses. */
-static void prefix_make(char *buf, size_t len)
-{
-	static int n;
-
-	snprintf(buf, len, "t-shm-%d-%d", (int)getpid(), n++);
-}
-
 struct fix {
 	struct hp_shm *shm;
 	char prefix[64];
@@ -83,7 +76,7 @@ static int fix_setup(void **state)
 
 	assert_non_null(f);
 	log_reset();
-	prefix_make(f->prefix, sizeof(f->prefix));
+	hp_test_prefix(f->prefix, sizeof(f->prefix), "shm");
 	f->shm = create_ok(f->prefix, 16 * MIB, true);
 	snprintf(f->dir, sizeof(f->dir), "%s", hp_shm_dir(f->shm));
 	hp_shm_heap_stats(f->shm, &f->base_free, &f->base_used);
@@ -591,7 +584,7 @@ static void test_shm_pages_no_huge(void **state)
 	char prefix[64];
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	check_pages(prefix, 3 * MIB, true, false);
 }
 
@@ -603,7 +596,7 @@ static void test_shm_pages_huge_or_fallback(void **state)
 	(void)state;
 	if (fr < 0)
 		skip();
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	/* One hugepage: huge exactly when /proc/meminfo has one to spare. */
 	check_pages(prefix, 2 * MIB, false, fr >= 1);
 	/* More than the pool could ever give: always the fallback. */
@@ -651,7 +644,7 @@ static void test_shm_stale_dir_reused(void **state)
 	pid_t pid;
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	assert_int_equal(hp_shm_runtime_dir(prefix, dir, sizeof(dir)), 0);
 	/* p: the child tells it is ready; hold: it waits on it, and its end
 	 * tells the child to go if this process dies first. */
@@ -701,7 +694,7 @@ static void test_shm_address_taken(void **state)
 	void *p;
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	o.prefix = prefix;
 	p = mmap((void *)(uintptr_t)HP_SHM_DEFAULT_BASE + 2 * MIB, 4096,
 		 PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
@@ -736,7 +729,7 @@ static void test_shm_runtime_dir_not_a_dir(void **state)
 	int fd;
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	o.prefix = prefix;
 	assert_int_equal(hp_shm_runtime_dir(prefix, dir, sizeof(dir)), 0);
 	/* The parent exists once any primary ran; make sure it does. */
@@ -778,7 +771,7 @@ static void test_shm_bad_options(void **state)
 	char prefix[64], buf[PATH_MAX];
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	for (size_t i = 0; i < HP_ARRAY_SIZE(prefixes); i++) {
 		o.prefix = prefixes[i];
 		expect_einval(o);
@@ -821,7 +814,7 @@ static void test_shm_runtime_dir_and_socket_mem(void **state)
 	struct stat st;
 
 	(void)state;
-	prefix_make(prefix, sizeof(prefix));
+	hp_test_prefix(prefix, sizeof(prefix), "shm");
 	if (geteuid() == 0)
 		snprintf(want, sizeof(want), "/run/hotport/%s", prefix);
 	else if (xdg && xdg[0] == '/')

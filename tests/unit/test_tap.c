@@ -6,7 +6,7 @@
  * (GSO) frames passed through whole; detach leaves no interface and no fd
  * in any process; bad devargs leave nothing. The test process is the
  * primary; secondaries are this binary re-executed with --child
- * (test_child.h). Needs root (CAP_NET_ADMIN): skipped otherwise. */
+ * (hp_test_child.h). Needs root (CAP_NET_ADMIN): skipped otherwise. */
 #include <sched.h>
 
 #include "test_tap.h"

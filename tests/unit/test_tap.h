@@ -17,7 +17,7 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 
-#include "test_child.h"
+#include "hp_test_child.h"
 
 /* ---- test frames: Ethernet, IPv4, UDP from port 1024 + k, a payload
  * that starts with a magic and k ---- */

@@ -6,7 +6,7 @@
  * no data race may show (TSan), every forwarder's counters must add up
  * (received = transmitted + dropped), and the slots, shared heap and
  * packet buffers must be as they were. The test process is the primary. */
-#include "test_child.h"
+#include "hp_test_child.h"
 #include "hp_fwd.h"
 #include "hp_shm.h"
 

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Child processes and statistics for hotport's benchmark programs. */
-#ifndef BENCH_PROC_H
-#define BENCH_PROC_H
+/* The benchmarks' side of the test-support library (app.c): hotport apps
+ * started as child processes with their output in a log, waits for a line
+ * of it, CPU time and statistics. The clock, bench_now_us, is in
+ * hp_test.h. */
+#ifndef HP_TEST_APP_H
+#define HP_TEST_APP_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+
+#include "hp_test.h"
 
 /* A started hotport app: its stdin is a pipe this process holds, its
  * stdout and stderr go to a log file. */
@@ -30,22 +35,20 @@ extern volatile int bench_stop_requested;
 /* Routes SIGINT, SIGTERM and SIGHUP to bench_stop_requested. */
 int bench_catch_signals(void);
 
-/* CLOCK_MONOTONIC in µs. */
-double bench_now_us(void);
-
 /* Starts argv[0] (a path) with argv, log at log_path; the child gets
  * SIGTERM when this thread exits. Pairs with bench_child_stop. -errno. */
 int bench_child_start(struct bench_child *c, char *const argv[],
 		      const char *log_path);
 
-/* Waits until the child's log holds marker, without spinning (the log is
- * read every 2 ms). -ECHILD the child exited, -ETIMEDOUT, -EINTR (a stop
- * was requested). */
+/* Waits until the child's log holds marker: the log is read again each
+ * time it is written to (inotify), and the wait ends when the child
+ * exits (its pidfd). -ECHILD the child exited, -ETIMEDOUT, -EINTR (a
+ * stop was requested). */
 int bench_child_wait_line(struct bench_child *c, const char *marker,
 			  int timeout_ms);
 
-/* Closes the child's stdin, sends SIGTERM, waits up to timeout_ms, then
- * SIGKILL. Returns the exit status, or -1 if it had to be killed. NULL
+/* Closes the child's stdin, sends SIGTERM, waits up to timeout_ms for it
+ * to exit (on its pidfd), then SIGKILL. Returns the exit status, or -1 if it had to be killed. NULL
  * and stopped children are fine. */
 int bench_child_stop(struct bench_child *c, int timeout_ms);
 

@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Child processes and statistics for hotport's benchmark programs.
+/* Apps run by the benchmarks, CPU time and statistics (hp_test_app.h).
  *
  * Children are started with fork + execv so that each gets
  * PR_SET_PDEATHSIG: if this process dies, even by SIGKILL, its children
  * get SIGTERM and leave their instance cleanly. Nothing here spins: waits
- * sleep between looks. */
+ * sleep in poll on the child's pidfd and on inotify for its log. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_proc.h"
+#include "hp_test_app.h"
 
 volatile int bench_stop_requested;
 
@@ -43,31 +45,13 @@ int bench_catch_signals(void)
 	return 0;
 }
 
-double bench_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static void bench_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* In the forked child: only async-signal-safe calls until execv. */
-static void bench_child_exec(char *const argv[], int in_fd, int log_fd,
-			     pid_t parent)
+static void bench_child_exec(char *const argv[], int in_fd, int log_fd)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-		_exit(126);
 	if (dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
 		_exit(126);
 	execv(argv[0], argv);
@@ -77,7 +61,6 @@ static void bench_child_exec(char *const argv[], int in_fd, int log_fd,
 int bench_child_start(struct bench_child *c, char *const argv[],
 		      const char *log_path)
 {
-	pid_t parent = getpid();
 	int in[2], log_fd, r;
 
 	c->pid = 0;
@@ -90,14 +73,14 @@ int bench_child_start(struct bench_child *c, char *const argv[],
 		r = -errno;
 		goto err_close_log;
 	}
-	c->pid = fork();
+	c->pid = proc_fork(SIGTERM);
 	if (c->pid < 0) {
-		r = -errno;
+		r = c->pid;
 		c->pid = 0;
 		goto err_close_pipe;
 	}
 	if (c->pid == 0)
-		bench_child_exec(argv, in[0], log_fd, parent);
+		bench_child_exec(argv, in[0], log_fd);
 	close(in[0]);
 	close(log_fd);
 	c->stdin_fd = in[1];
@@ -128,31 +111,66 @@ static bool bench_log_has(const char *path, const char *marker)
 	return strstr(buf, marker) != NULL;
 }
 
+/* Waits for fds[0] (the log written) or fds[1] (the child's pidfd) up to
+ * the deadline: 0, -ETIMEDOUT or -EINTR. */
+static int bench_wait_event(struct pollfd *fds, double deadline)
+{
+	double left = deadline - bench_now_us();
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	if (poll(fds, 2, (int)(left / 1e3) + 1) < 0)
+		return -errno;
+	return 0;
+}
+
 int bench_child_wait_line(struct bench_child *c, const char *marker,
 			  int timeout_ms)
 {
 	double deadline = bench_now_us() + timeout_ms * 1e3;
-	int status;
+	struct pollfd fds[2] = {
+		{ .fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), .events = POLLIN },
+		{ .fd = (int)syscall(SYS_pidfd_open, c->pid, 0), .events = POLLIN },
+	};
+	char ev[4096];
+	int r;
 
-	for (;;) {
-		if (bench_log_has(c->log, marker))
-			return 0;
-		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			c->pid = 0;
-			return -ECHILD;
-		}
-		if (bench_stop_requested)
-			return -EINTR;
-		if (bench_now_us() > deadline)
-			return -ETIMEDOUT;
-		bench_sleep_ms(2);
+	if (fds[0].fd < 0 || fds[1].fd < 0 ||
+	    inotify_add_watch(fds[0].fd, c->log, IN_MODIFY) < 0) {
+		r = -errno;
+		goto out;
 	}
+	for (;;) {
+		/* Looked at after the watch is set: no write goes unseen. */
+		if (bench_log_has(c->log, marker)) {
+			r = 0;
+			break;
+		}
+		if (fds[1].revents) {
+			proc_wait_exit(c->pid, -1);
+			c->pid = 0;
+			r = -ECHILD;
+			break;
+		}
+		r = bench_wait_event(fds, deadline);
+		if (r == 0 || r == -EINTR)
+			r = bench_stop_requested ? -EINTR : 0;
+		if (r < 0)
+			break;
+		while (read(fds[0].fd, ev, sizeof(ev)) > 0)
+			;
+	}
+out:
+	if (fds[0].fd >= 0)
+		close(fds[0].fd);
+	if (fds[1].fd >= 0)
+		close(fds[1].fd);
+	return r;
 }
 
 int bench_child_stop(struct bench_child *c, int timeout_ms)
 {
-	double deadline = bench_now_us() + timeout_ms * 1e3;
-	int status = 0;
+	int r;
 
 	if (!c)
 		return 0;
@@ -162,17 +180,13 @@ int bench_child_stop(struct bench_child *c, int timeout_ms)
 	if (c->pid <= 0)
 		return 0;
 	kill(c->pid, SIGTERM);
-	while (bench_now_us() < deadline) {
-		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			c->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		}
-		bench_sleep_ms(5);
+	r = proc_wait_exit(c->pid, timeout_ms);
+	if (r == -ETIMEDOUT) {
+		kill(c->pid, SIGKILL);
+		proc_wait_exit(c->pid, -1);
 	}
-	kill(c->pid, SIGKILL);
-	waitpid(c->pid, &status, 0);
 	c->pid = 0;
-	return -1;
+	return r >= 0 && r < 128 ? r : -1;
 }
 
 void bench_child_tail(const struct bench_child *c, int lines)
