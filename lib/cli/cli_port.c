@@ -64,12 +64,28 @@ static const char *cli_port_reason(enum hp_cli_op op, uint16_t port_id,
 {
 	struct hp_port_info info;
 
-	if (res == -EBUSY && port_id != HP_PORT_INVALID &&
-	    hp_port_info_get(port_id, &info) == 0 &&
+	if (port_id == HP_PORT_INVALID || hp_port_info_get(port_id, &info) < 0)
+		info.state = HP_PORT_FREE;
+	if (res == -EBUSY && info.state != HP_PORT_FREE &&
 	    info.admin == HP_PORT_STARTED) {
 		snprintf(buf, len,
 			 "port %u is started: stop it first ('port stop %u')",
 			 port_id, port_id);
+		return buf;
+	}
+	/* Regression: a port a timed-out detach left DETACHING was "no such
+	 * port"; the slot is still there, and 'port detach' finishes it. */
+	if ((res == -ENODEV || res == -EBUSY) &&
+	    info.state == HP_PORT_DETACHING) {
+		snprintf(buf, len,
+			 "port %u (%s) is detaching (a detach is under way, or one timed out and left it so): 'port detach %u' finishes it",
+			 port_id, info.name, port_id);
+		return buf;
+	}
+	if ((res == -ENODEV || res == -EBUSY) &&
+	    info.state == HP_PORT_ATTACHING) {
+		snprintf(buf, len, "port %u (%s) is being attached; try again",
+			 port_id, info.name);
 		return buf;
 	}
 	for (size_t i = 0; i < HP_ARRAY_SIZE(cli_reasons); i++)
@@ -83,7 +99,7 @@ static const char *cli_port_reason(enum hp_cli_op op, uint16_t port_id,
 static int cli_port_fail(struct hp_cli *cli, enum hp_cli_op op,
 			 const char *verb, uint16_t port_id, int res)
 {
-	char buf[128];
+	char buf[HP_NAME_MAX + 160];
 
 	return cli_fail(cli, res, "port %u: failed to %s: %s", port_id, verb,
 			cli_port_reason(op, port_id, res, buf, sizeof(buf)));
@@ -290,7 +306,7 @@ static int cli_port_config(struct hp_cli *cli, const struct hp_cli_cmd *cmd)
 	uint16_t id;
 
 	CLI_FOREACH_PORT(id) {
-		char buf[128];
+		char buf[HP_NAME_MAX + 160];
 		int r = cli_port_config_one(id, cmd->op, cmd->num);
 		if (r == 0) {
 			fprintf(cli->out, "Port %u: %s set to %u\n", id,

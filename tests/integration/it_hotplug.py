@@ -5,6 +5,7 @@ primary and two secondaries; a port attached from one is seen by the
 other and by a secondary that starts later; a started port cannot be
 detached; detach from the other secondary."""
 import os
+import signal
 
 import hp
 
@@ -57,5 +58,39 @@ def test_secondary_command_exit_status():
     hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
 
 
+def test_port_left_detaching_is_not_no_such_port():
+    # Regression: 'port stop' on a port a timed-out detach left DETACHING
+    # said "no such port". It says the port is detaching and what to type.
+    pfx = hp.prefix("leftdetaching")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx, "--timeout", "300", "--vdev", "net_null0"))
+        stalled = c.add(hp.secondary(pfx, name="stalled"))
+        b = c.add(hp.secondary(pfx, name="secondary B"))
+        # a process takes part in a detach once it has used the port:
+        # forward on it a moment
+        b.cmd("port start 0", r"Port 0 started")
+        stalled.cmd("set fwd rxonly", r"Set rxonly")
+        stalled.cmd("start", r"rxonly packet forwarding - ports=0")
+        hp.read_stop(stalled)
+        b.cmd("port stop 0", r"Port 0 stopped")
+        os.kill(stalled.p.pid, signal.SIGSTOP)
+        # kill() returns before every thread has stopped: wait until the
+        # whole process is, or its I/O thread may still answer the detach
+        _, st = os.waitpid(stalled.p.pid, os.WUNTRACED)
+        hp.check(os.WIFSTOPPED(st), "the secondary did not stop", stalled)
+        try:
+            b.cmd("port detach 0", r"error: .*port 0 stays detaching")
+            b.cmd("port stop 0", r"error: port 0: failed to stop: port 0 \(net_null0\) is detaching .*"
+                  r"'port detach 0' finishes it")
+            b.cmd("port start 0", r"error: port 0: failed to start: port 0 \(net_null0\) is detaching")
+        finally:
+            os.kill(stalled.p.pid, signal.SIGCONT)
+        b.cmd("port detach 0", r"Port 0 detached: net_null0")
+        b.cmd("quit")
+        hp.check(b.wait() == 1, "secondary B exit status", b)
+        hp.check(pri.stop() == 0, "primary exit status", pri)
+
+
 if __name__ == "__main__":
-    hp.main([test_attach_from_secondary_seen_everywhere, test_secondary_command_exit_status])
+    hp.main([test_attach_from_secondary_seen_everywhere, test_secondary_command_exit_status,
+             test_port_left_detaching_is_not_no_such_port])
