@@ -85,6 +85,11 @@ int hp_core_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
 		return -errno;
+	/* A standard output nobody reads (a closed pipe) must not kill a
+	 * process that others depend on: the write fails with EPIPE. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
 	return 0;
 }
 

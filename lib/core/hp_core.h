@@ -109,7 +109,9 @@ HP_API int hp_core_stop_fd(void);
 /* Why the process was told to stop: 0 signal or not stopped, -ECONNRESET
  * the primary died. */
 HP_API int hp_core_stop_reason(void);
-/* Routes SIGINT and SIGTERM to hp_core_stop_fd. */
+/* Routes SIGINT and SIGTERM to hp_core_stop_fd, and ignores SIGPIPE: a
+ * write to a closed pipe or socket (a standard output nobody reads) fails
+ * with EPIPE instead of killing the process. 0 or sigaction's -errno. */
 HP_API int hp_core_catch_signals(void);
 
 /* Blocks, without polling, until a primary with this prefix listens (its

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 
 import hp
@@ -110,6 +111,31 @@ def test_mem_minimum_checked_with_the_options():
     hp.check(st == 0 and "net_ring0" in out, "--mem %d: %d %s %s" % (least, st, out, err))
 
 
+def test_primary_with_closed_stdout_serves():
+    # Regression: a primary whose standard output was a pipe with no reader
+    # died of SIGPIPE at its ready line. It loses the line and serves.
+    pfx = hp.prefix("sigpipe")
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.Popen([hp.PRIMARY, "--file-prefix", pfx] + hp.mem_args() + ["--vdev", "net_null0"],
+                         stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    try:
+        # the ready notice on standard error (the log), or end of file
+        for line in p.stderr:
+            if "primary ready" in line:
+                break
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
+        hp.check(p.poll() is None, "the primary exited: status %s" % p.returncode)
+        hp.check(st == 0 and "net_null0" in out, "secondary: %d %s %s" % (st, out, err))
+        p.send_signal(signal.SIGTERM)
+        hp.check(p.wait(10.0 * hp.SLOW) == 0, "primary exit status %s" % p.returncode)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_second_primary_refused_and_stale_dir_reused():
     pfx = hp.prefix("twoprimaries")
     with hp.Cleanup() as c:
@@ -198,5 +224,6 @@ if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
              test_startup_failure_said_once, test_runtime_dir_error_names_the_path,
              test_secondary_address_taken_told_what_to_do, test_mem_minimum_checked_with_the_options,
+             test_primary_with_closed_stdout_serves,
              test_second_primary_refused_and_stale_dir_reused,
              test_secondaries_stop_when_primary_dies, test_wait_primary])
