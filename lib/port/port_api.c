@@ -1,56 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The hotplug API in any process: the primary does the work itself, a
- * secondary asks the primary; and the handlers of the port messages. */
+/* The public hotplug and port calls, in any process: the primary does the
+ * work itself (port_hotplug.c, port_ops.c), a secondary asks the primary
+ * (port_msg.c), which does the same work for it. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hp_ipc.h"
 #include "hp_log.h"
-#include "port_private.h"
+#include "port_msg.h"
 
-/* Longest devargs quoted whole in a log line (a secondary's may hold any
- * byte). */
-#define PORT_QUOTE_MAX 128
-
-/* A secondary waits longer than the primary's own deadline, so that the
- * primary's answer (maybe -ETIMEDOUT naming a stalled peer) arrives. */
-static int port_request_timeout(void)
-{
-	return port_ctx.timeout_ms * 2 + 1000;
-}
-
-static int port_request(uint16_t type, const struct port_msg_req *req,
-			struct port_msg_rep *rep, char *err, size_t errlen)
-{
-	struct hp_ipc_msg msg, reply;
-	size_t len = type == PORT_MSG_ATTACH_REQ ?
-			     offsetof(struct port_msg_req, devargs) +
-				     strlen(req->devargs) + 1 :
-			     offsetof(struct port_msg_req, devargs);
-	int r;
-
-	hp_ipc_msg_init(&msg, type, req, len);
-	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
-			   port_request_timeout());
-	if (r < 0) {
-		port_err(err, errlen, "no answer from the primary: %s",
-			 strerror(-r));
-		return r;
-	}
-	memset(rep, 0, sizeof(*rep));
-	memcpy(rep, reply.payload,
-	       reply.len < sizeof(*rep) ? reply.len : sizeof(*rep));
-	rep->name[sizeof(rep->name) - 1] = '\0';
-	rep->err[sizeof(rep->err) - 1] = '\0';
-	if (reply.status < 0)
-		port_err(err, errlen, "%s",
-			 rep->err[0] ? rep->err : strerror(-reply.status));
-	return reply.status;
-}
-
-static int port_ready(char *err, size_t errlen)
+/* 0 once hp_port_init (and, in a secondary, hp_port_join) ran. */
+static int port_check_init(char *err, size_t errlen)
 {
 	if (!port_ctx.table || !port_ctx.ipc) {
 		port_err(err, errlen, "hotport is not initialised in this process");
@@ -62,8 +21,6 @@ static int port_ready(char *err, size_t errlen)
 int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 		       size_t errlen)
 {
-	struct port_msg_req req;
-	struct port_msg_rep rep;
 	char tmp[PORT_ERR_MAX];
 	uint16_t id;
 	size_t len;
@@ -84,17 +41,13 @@ int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 			 HP_DEVARGS_MAX);
 		return -ENAMETOOLONG;
 	}
-	r = port_ready(err, errlen);
+	r = port_check_init(err, errlen);
 	if (r < 0)
 		return r;
-	if (port_ctx.primary) {
+	if (port_ctx.primary)
 		r = port_attach_primary(devargs, port_ctx.pid, &id, err, errlen);
-	} else {
-		memset(&req, 0, offsetof(struct port_msg_req, devargs));
-		memcpy(req.devargs, devargs, len + 1);
-		r = port_request(PORT_MSG_ATTACH_REQ, &req, &rep, err, errlen);
-		id = rep.port_id;
-	}
+	else
+		r = port_attach_request(devargs, len, &id, err, errlen);
 	if (r < 0) {
 		char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
 		HP_DEBUG(PORT_LOG, "attach '%s' failed: %s",
@@ -113,8 +66,6 @@ int hp_port_attach(const char *devargs, uint16_t *ret_port_id)
 int hp_port_detach_msg(uint16_t port_id, char *name, size_t len, char *err,
 		       size_t errlen)
 {
-	struct port_msg_req req;
-	struct port_msg_rep rep;
 	char tmp[PORT_ERR_MAX];
 	int r;
 
@@ -123,18 +74,13 @@ int hp_port_detach_msg(uint16_t port_id, char *name, size_t len, char *err,
 		errlen = sizeof(tmp);
 	}
 	err[0] = '\0';
-	r = port_ready(err, errlen);
+	r = port_check_init(err, errlen);
 	if (r < 0)
 		return r;
 	if (port_ctx.primary)
 		return port_detach_primary(port_id, false, name, len, err,
 					   errlen);
-	memset(&req, 0, sizeof(req));
-	req.port_id = port_id;
-	r = port_request(PORT_MSG_DETACH_REQ, &req, &rep, err, errlen);
-	if (r == 0 && name && len)
-		snprintf(name, len, "%s", rep.name);
-	return r;
+	return port_detach_request(port_id, name, len, err, errlen);
 }
 
 int hp_port_detach(uint16_t port_id, char *name, size_t len)
@@ -142,24 +88,19 @@ int hp_port_detach(uint16_t port_id, char *name, size_t len)
 	return hp_port_detach_msg(port_id, name, len, NULL, 0);
 }
 
-static int port_op(uint16_t port_id, const struct port_op_args *a)
+/* Start, stop, close or a configuration change, from any process. */
+static int port_op_call(uint16_t port_id, const struct port_op_args *a)
 {
-	struct port_msg_req req;
-	struct port_msg_rep rep;
 	char err[PORT_ERR_MAX];
 	int r;
 
-	r = port_ready(err, sizeof(err));
+	r = port_check_init(err, sizeof(err));
 	if (r < 0)
 		return r;
 	if (port_ctx.primary)
 		r = port_op_primary(port_id, a, err, sizeof(err));
-	else {
-		memset(&req, 0, offsetof(struct port_msg_req, devargs));
-		req.port_id = port_id;
-		req.op = *a;
-		r = port_request(PORT_MSG_OP_REQ, &req, &rep, err, sizeof(err));
-	}
+	else
+		r = port_op_request(port_id, a, err, sizeof(err));
 	if (r < 0)
 		HP_DEBUG(PORT_LOG, "port %u: %s", port_id, err);
 	return r;
@@ -167,17 +108,17 @@ static int port_op(uint16_t port_id, const struct port_op_args *a)
 
 int hp_port_start(uint16_t port_id)
 {
-	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_START });
+	return port_op_call(port_id, &(struct port_op_args){ .op = PORT_OP_START });
 }
 
 int hp_port_stop(uint16_t port_id)
 {
-	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_STOP });
+	return port_op_call(port_id, &(struct port_op_args){ .op = PORT_OP_STOP });
 }
 
 int hp_port_close(uint16_t port_id)
 {
-	return port_op(port_id, &(struct port_op_args){ .op = PORT_OP_CLOSE });
+	return port_op_call(port_id, &(struct port_op_args){ .op = PORT_OP_CLOSE });
 }
 
 int hp_port_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq)
@@ -185,7 +126,7 @@ int hp_port_configure(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq)
 	struct port_op_args a = { .op = PORT_OP_CONFIGURE, .nb_rxq = nb_rxq,
 				  .nb_txq = nb_txq };
 
-	return port_op(port_id, &a);
+	return port_op_call(port_id, &a);
 }
 
 int hp_port_rx_queue_setup(uint16_t port_id, uint16_t queue_id,
@@ -195,7 +136,7 @@ int hp_port_rx_queue_setup(uint16_t port_id, uint16_t queue_id,
 				  .nb_desc = nb_desc,
 				  .pool = (uint64_t)(uintptr_t)pool };
 
-	return port_op(port_id, &a);
+	return port_op_call(port_id, &a);
 }
 
 int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
@@ -204,296 +145,5 @@ int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
 	struct port_op_args a = { .op = PORT_OP_TXQ_SETUP, .queue_id = queue_id,
 				  .nb_desc = nb_desc };
 
-	return port_op(port_id, &a);
-}
-
-/* Takes hotplug_lock for a handler of the primary: on the worker it waits;
- * on the I/O thread, which must never wait for it (its holder may be
- * waiting for replies only the I/O thread reads), it hands the message to
- * the worker when the lock is taken and returns false. */
-static bool port_lock_or_defer(struct hp_ipc *ipc, uint32_t peer,
-			       const struct hp_ipc_msg *msg)
-{
-	if (!hp_ipc_in_io_thread(ipc)) {
-		pthread_mutex_lock(&port_ctx.hotplug_lock);
-		return true;
-	}
-	if (pthread_mutex_trylock(&port_ctx.hotplug_lock) == 0)
-		return true;
-	int r = hp_ipc_defer(ipc, peer, msg);
-	if (r < 0)
-		HP_ERR(PORT_LOG, "peer %u: message type %u dropped: cannot hand it to the worker: %s",
-		       peer, msg->type, strerror(-r));
-	return false;
-}
-
-/* Primary: a secondary's attach, detach or port operation. It runs on
- * the I/O thread as the request arrives, unless another attach, detach or
- * operation holds the port table: then the worker thread runs it, which
- * may wait (the I/O thread never waits on a holder that may itself be
- * waiting for messages the I/O thread reads). */
-static void port_handle_req(struct hp_ipc *ipc, uint32_t peer,
-			    const struct hp_ipc_msg *msg, void *arg)
-{
-	struct port_msg_req req;
-	struct port_msg_rep rep;
-	struct hp_ipc_msg reply;
-	char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
-	bool tell = true;
-	pid_t pid;
-	int r;
-
-	(void)arg;
-	if (!port_lock_or_defer(ipc, peer, msg))
-		return;
-	memset(&req, 0, sizeof(req));
-	memset(&rep, 0, sizeof(rep));
-	memcpy(&req, msg->payload,
-	       msg->len < sizeof(req) ? msg->len : sizeof(req));
-	req.devargs[HP_DEVARGS_MAX] = '\0';
-	pid = hp_ipc_peer_pid(ipc, peer);
-
-	switch (msg->type) {
-	case PORT_MSG_ATTACH_REQ:
-		r = port_attach_locked(req.devargs, pid, &rep.port_id,
-				       rep.err, sizeof(rep.err));
-		if (r < 0)
-			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
-			       hp_log_quote(q, sizeof(q), req.devargs,
-					    PORT_QUOTE_MAX),
-			       (int)pid, rep.err);
-		break;
-	case PORT_MSG_DETACH_REQ:
-		r = port_detach_locked(req.port_id, false, rep.name,
-				       sizeof(rep.name), rep.err,
-				       sizeof(rep.err));
-		if (r < 0)
-			HP_ERR(PORT_LOG, "detach of port %u for pid %d failed: %s",
-			       req.port_id, (int)pid, rep.err);
-		else
-			rep.port_id = req.port_id;
-		break;
-	default:
-		r = port_op_locked(req.port_id, &req.op, rep.err,
-				   sizeof(rep.err));
-		tell = port_op_changes_conf(&req.op);
-		break;
-	}
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-	hp_ipc_msg_init(&reply, msg->type, &rep, sizeof(rep));
-	reply.status = r;
-	hp_ipc_reply(ipc, peer, msg, &reply);
-	/* The requester has its answer; now the others hear of it. */
-	if (r == 0 && tell)
-		port_notify();
-}
-
-/* Every secondary: ports came, went or changed (the doorbell; no reply):
- * a look at the table fires the events. */
-static void port_handle_event(struct hp_ipc *ipc, uint32_t peer,
-			      const struct hp_ipc_msg *msg, void *arg)
-{
-	(void)ipc;
-	(void)peer;
-	(void)msg;
-	(void)arg;
-	port_rescan();
-}
-
-/* Every secondary: publish, rebuild or unpublish a port here. */
-static void port_handle_local(struct hp_ipc *ipc, uint32_t peer,
-			      const struct hp_ipc_msg *msg, void *arg)
-{
-	struct port_msg_local m;
-	struct hp_ipc_msg reply;
-	char err[PORT_ERR_MAX] = "";
-	int r = 0;
-
-	(void)arg;
-	if (msg->len != sizeof(m))
-		for (unsigned i = 0; i < msg->nb_fds; i++)
-			close(msg->fds[i]);
-	if (msg->len != sizeof(m)) {
-		r = -EBADMSG;
-		snprintf(err, sizeof(err), "bad message length %u", msg->len);
-	} else {
-		memcpy(&m, msg->payload, sizeof(m));
-		if (msg->type == PORT_MSG_ATTACH_LOCAL) {
-			struct hp_port_fds fds = { .nb = msg->nb_fds };
-			memcpy(fds.fd, msg->fds, sizeof(int) * msg->nb_fds);
-			r = port_local_attach(m.port_id, m.generation, &fds,
-					      err, sizeof(err));
-			if (r < 0)
-				HP_ERR(PORT_LOG, "port %u: cannot attach here: %s",
-				       m.port_id, err);
-		} else if (msg->type == PORT_MSG_REFRESH_LOCAL) {
-			r = port_local_refresh(m.port_id, m.generation, err,
-					       sizeof(err));
-			if (r < 0)
-				HP_ERR(PORT_LOG, "port %u: cannot rebuild it here: %s",
-				       m.port_id, err);
-		} else {
-			port_local_detach(m.port_id, m.generation);
-		}
-	}
-	hp_ipc_msg_init(&reply, msg->type, err, strlen(err) + 1);
-	reply.status = r;
-	hp_ipc_reply(ipc, peer, msg, &reply);
-}
-
-/* Primary: a joining secondary waits here until no attach or detach is
- * under way; after the answer every broadcast reaches it, and every
- * earlier one has finished, so its scan of the table misses nothing. The
- * answer gives it its process index (its bit in each slot's holders). */
-static void port_handle_join(struct hp_ipc *ipc, uint32_t peer,
-			     const struct hp_ipc_msg *msg, void *arg)
-{
-	struct port_msg_join_rep rep = { 0 };
-	struct hp_ipc_msg reply;
-	int r = -ENOSPC;
-
-	(void)arg;
-	if (!port_lock_or_defer(ipc, peer, msg))
-		return;
-	pthread_mutex_lock(&port_ctx.procs_lock);
-	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++) {
-		if (port_ctx.proc_peer[i] == peer)
-			port_ctx.proc_peer[i] = 0; /* joins twice: one index */
-		if (r < 0 && port_ctx.proc_peer[i] == 0) {
-			port_ctx.proc_peer[i] = peer;
-			__atomic_store_n(&port_ctx.table->doorbell[i],
-					 PORT_BELL_DEAF, __ATOMIC_SEQ_CST);
-			rep.index = i;
-			r = 0;
-		}
-	}
-	pthread_mutex_unlock(&port_ctx.procs_lock);
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-	if (r < 0)
-		HP_ERR(PORT_LOG, "peer %u: all %d process indexes are in use",
-		       peer, HP_MAX_PROCS);
-	hp_ipc_msg_init(&reply, msg->type, &rep, sizeof(rep));
-	reply.status = r;
-	hp_ipc_reply(ipc, peer, msg, &reply);
-}
-
-void hp_port_peer_gone(uint32_t peer)
-{
-	if (!port_ctx.primary)
-		return;
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	pthread_mutex_lock(&port_ctx.procs_lock);
-	for (unsigned i = 0; i < HP_MAX_PROCS; i++) {
-		if (port_ctx.proc_peer[i] != peer)
-			continue;
-		/* Its entries died with it: no detach waits for it, and the
-		 * index is clean for the next secondary. */
-		if (port_ctx.table)
-			PORT_FOREACH_USED(port_ctx.table, id)
-				__atomic_fetch_and(&port_ctx.table->slots[id].holders[i / 64],
-						   ~(1ull << (i % 64)),
-						   __ATOMIC_RELAXED);
-		port_ctx.proc_peer[i] = 0;
-	}
-	pthread_mutex_unlock(&port_ctx.procs_lock);
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-}
-
-/* Primary: the fds of an attached port, for a secondary that joins. */
-static void port_handle_fds(struct hp_ipc *ipc, uint32_t peer,
-			    const struct hp_ipc_msg *msg, void *arg)
-{
-	struct port_msg_local m;
-	struct port_slot *s = NULL;
-	struct hp_ipc_msg reply;
-	int r = 0;
-
-	(void)arg;
-	hp_ipc_msg_init(&reply, msg->type, NULL, 0);
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	if (msg->len != sizeof(m)) {
-		r = -EBADMSG;
-	} else {
-		memcpy(&m, msg->payload, sizeof(m));
-		s = port_gone(NULL, 0) ? NULL : port_slot_get(m.port_id);
-		if (!s || PORT_LD(s->generation) != m.generation ||
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
-			    HP_PORT_FREE)
-			r = -ESTALE;
-	}
-	if (r == 0) {
-		const struct hp_port_fds *f = &port_ctx.fds[m.port_id];
-		reply.nb_fds = f->nb;
-		memcpy(reply.fds, f->fd, sizeof(int) * f->nb);
-	}
-	reply.status = r;
-	hp_ipc_reply(ipc, peer, msg, &reply);
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-}
-
-int port_fds_fetch(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds)
-{
-	struct port_msg_local m = { .port_id = port_id, .generation = gen };
-	struct hp_ipc_msg msg, reply;
-	int r;
-
-	hp_ipc_msg_init(&msg, PORT_MSG_FDS_REQ, &m, sizeof(m));
-	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
-			   port_request_timeout());
-	if (r < 0)
-		return r;
-	fds->nb = reply.nb_fds;
-	memcpy(fds->fd, reply.fds, sizeof(int) * reply.nb_fds);
-	if (reply.status < 0)
-		port_fds_close(fds);
-	return reply.status;
-}
-
-int port_join_barrier(void)
-{
-	struct port_msg_join_rep rep;
-	struct hp_ipc_msg msg, reply;
-	int r;
-
-	hp_ipc_msg_init(&msg, PORT_MSG_JOIN, NULL, 0);
-	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
-			   port_request_timeout());
-	if (r == 0)
-		r = reply.status;
-	if (r == 0 && reply.len != sizeof(rep))
-		r = -EBADMSG;
-	if (r < 0)
-		return r;
-	memcpy(&rep, reply.payload, sizeof(rep));
-	if (rep.index >= HP_MAX_PROCS)
-		return -EBADMSG;
-	port_ctx.proc_index = (int)rep.index;
-	return 0;
-}
-
-void port_handlers_register(struct hp_ipc *ipc)
-{
-	if (port_ctx.primary) {
-		hp_ipc_register_inline(ipc, PORT_MSG_JOIN, port_handle_join,
-				       NULL);
-		hp_ipc_register(ipc, PORT_MSG_FDS_REQ, port_handle_fds, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_ATTACH_REQ,
-				       port_handle_req, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_REQ,
-				       port_handle_req, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_OP_REQ, port_handle_req,
-				       NULL);
-	} else {
-		/* Local attach/refresh/detach never wait on IPC: run them as
-		 * they arrive, one hand-off fewer per secondary per hotplug. */
-		hp_ipc_register_flags(ipc, PORT_MSG_ATTACH_LOCAL,
-				      HP_IPC_INLINE | HP_IPC_TAKES_FDS,
-				      port_handle_local, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_DETACH_LOCAL,
-				       port_handle_local, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_REFRESH_LOCAL,
-				       port_handle_local, NULL);
-		hp_ipc_register_inline(ipc, PORT_MSG_EVENT, port_handle_event,
-				       NULL);
-	}
+	return port_op_call(port_id, &a);
 }

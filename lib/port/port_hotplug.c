@@ -1,24 +1,81 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Attach and detach, carried out by the primary for any process.
  *
- * Attach (primary, under hotplug_lock): parse devargs, pick the driver
- * (a PCI address: scan, check -a/-b, the id tables and the kernel
- * binding; see port_pci.c), take a FREE slot and mark it ATTACHING, let the driver probe, publish the
- * port here, then broadcast ATTACH_LOCAL to every secondary and gather.
- * If any live process fails or does not answer, broadcast DETACH_LOCAL,
- * unpublish here, remove, and free the slot: all or nothing. Else mark it
- * ATTACHED.
+ * Where each step is done: in which process (P: the primary, S: each
+ * secondary, R: the process that asked, *: every process), by which
+ * function, in which file (port_<file>.c):
+ *
+ * port attach DEVARGS
+ *  1 R  check devargs; primary: go to 3    hp_port_attach_msg      api
+ *  2 S  send ATTACH_REQ, wait for answer   port_attach_request     msg
+ *    P  take hotplug_lock (I/O thread, or  port_handle_request,    msg
+ *       the worker if it is taken)         port_lock_or_defer
+ *  3 P  take hotplug_lock (own call)       port_attach_primary     hotplug
+ *  4 P  parse devargs, pick the driver     port_parse              hotplug
+ *       (by name; a PCI address: scan,     port_driver_find        driver
+ *       -a/-b, id tables, kernel binding)  port_pci_match          pci
+ *  5 P  refuse a name in use, take a FREE  port_slot_find_free     table
+ *       slot, fill its name and devargs    port_attach_locked      hotplug
+ *  6 P  driver's shared state, probe,      port_probe              hotplug
+ *       queues and peer from the probe
+ *  7 P  mark the slot ATTACHING            port_slot_set_state     table
+ *  8 P  publish the port here              port_local_attach       local
+ *  9 P  ATTACH_LOCAL to every secondary    port_broadcast          msg
+ *       (not for on-demand ports), gather
+ *    S  build the entry, publish it        port_handle_local,      msg
+ *                                          port_local_attach       local
+ * 10 P  mark the slot ATTACHED, join the   port_slot_set_state,    table
+ *       peer named by the probe            port_peer_link          hotplug
+ * 11 P  answer the requester, drop the     port_handle_request or  msg
+ *       lock, ring the doorbells           port_attach_primary,
+ *                                          port_notify             msg
+ * 12 *  fire NEW (each process that has    port_sync (after 8 and  event
+ *       the port, at its doorbell)         9), port_rescan
+ *  on failure after 6: undo everywhere     port_unpublish_all,     hotplug
+ *       (DETACH_LOCAL), remove, free slot  port_unprobe
+ *
+ * port detach ID
+ *  1 R  primary: go to 3                   hp_port_detach_msg      api
+ *  2 S  send DETACH_REQ, wait for answer   port_detach_request     msg
+ *    P  take hotplug_lock                  port_handle_request     msg
+ *  3 P  take hotplug_lock (own call)       port_detach_primary     hotplug
+ *  4 P  check: attached, detachable, not   port_detach_locked      hotplug
+ *       started; the driver from the slot  port_driver_get         driver
+ *  5 P  mark the slot DETACHING            port_unpublish_all,     hotplug
+ *                                          port_slot_set_state     table
+ *  6 P  unjoin the peer, refresh it        port_peer_unlink,       hotplug
+ *       everywhere                         port_refresh_all
+ *  7 P  unpublish here                     port_local_detach       local
+ *  8 P  DETACH_LOCAL to every secondary    port_broadcast          msg
+ *       (on-demand: to holders only)       port_holders_peers      msg
+ *    S  unpublish, wait for its readers,   port_handle_local,      msg
+ *       free the entry                     port_local_detach       local
+ *  9 P  remove the device, close its fds,  port_unprobe,           hotplug
+ *       free the slot, bump generation     port_slot_release       hotplug
+ * 10 P  answer, drop the lock, ring        port_handle_request or  msg
+ *       the doorbells                      port_detach_primary,
+ *                                          port_notify             msg
+ * 11 *  fire DESTROY                       port_sync, port_rescan  event
+ *  on failure in 6-8: answer -ETIMEDOUT or the secondary's error; the slot
+ *       stays DETACHING and nothing shared is freed (retry 'port detach').
+ *
+ * Attach (primary, under hotplug_lock): parse devargs, pick the driver (a
+ * PCI address: scan, check -a/-b, the id tables and the kernel binding;
+ * see port_pci.c), take a FREE slot and mark it ATTACHING, let the driver
+ * probe, publish the port here, then broadcast ATTACH_LOCAL to every
+ * secondary and gather. If any live process fails or does not answer,
+ * broadcast DETACH_LOCAL, unpublish here, remove, and free the slot: all
+ * or nothing. Else mark it ATTACHED.
  *
  * Detach (primary, under hotplug_lock): refuse a port whose driver is not
- * detachable (unless the primary is shutting down), refuse a started
- * port, mark the
- * slot DETACHING, unpublish here, broadcast DETACH_LOCAL and gather; each
- * process unpublishes and waits for its own readers before it answers. A
- * process that hung up counts as done. If a live process does not answer
- * in time, the detach fails with -ETIMEDOUT, the slot stays DETACHING and
- * nothing shared is freed; a later detach retries. Only when everyone is
- * done does the primary remove the device, bump the generation and free
- * the slot.
+ * detachable (unless the primary is shutting down), refuse a started port,
+ * mark the slot DETACHING, unpublish here, broadcast DETACH_LOCAL and
+ * gather; each process unpublishes and waits for its own readers before it
+ * answers. A process that hung up counts as done. If a live process does
+ * not answer in time, the detach fails with -ETIMEDOUT, the slot stays
+ * DETACHING and nothing shared is freed; a later detach retries. Only when
+ * everyone is done does the primary remove the device, bump the generation
+ * and free the slot.
  *
  * Refresh (primary, under hotplug_lock, after it changed a slot's
  * configuration or peer): rebuild the entry here, then broadcast
@@ -30,34 +87,24 @@
  * the peer's slot names the new port too and the peer is refreshed. A
  * detach (or the undoing of an attach) first unjoins: the peer's slot
  * forgets the port and the peer is refreshed everywhere, so no fast path
- * reaches the port's queues through the peer any more.
- *
- * A secondary's hp_port_attach/detach/start/stop/close/configure sends a
- * request to the primary, whose ipc worker thread runs the same functions. */
+ * reaches the port's queues through the peer any more. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "hp_ipc.h"
 #include "hp_log.h"
 #include "hp_shm.h"
-#include "port_private.h"
+#include "port_msg.h"
 
-static void port_slot_set_state(struct port_slot *s, enum hp_port_state st)
+/* Copies src into dst of size bytes, cut to fit, always terminated
+ * (snprintf's result without its formatting cost on the hotplug path). */
+static void port_strcpy(char *dst, size_t size, const char *src)
 {
-	struct port_table *t = port_ctx.table;
+	size_t n = strnlen(src, size - 1);
 
-	/* Mark used before the slot shows, and clear it after it is gone,
-	 * so the map never hides a slot whose state is not FREE. */
-	size_t id = (size_t)(s - t->slots);
-	uint64_t bit = 1ull << (id % 64);
-
-	if (st != HP_PORT_FREE)
-		__atomic_fetch_or(&t->used[id / 64], bit, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->state, (uint32_t)st, __ATOMIC_RELEASE);
-	if (st == HP_PORT_FREE)
-		__atomic_fetch_and(&t->used[id / 64], ~bit, __ATOMIC_RELAXED);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static void port_slot_release(struct port_slot *s)
@@ -79,136 +126,6 @@ static void port_slot_release(struct port_slot *s)
 		PORT_ST(s->holders[w], 0);
 	PORT_ST(s->generation, s->generation + 1);
 	port_slot_set_state(s, HP_PORT_FREE);
-}
-
-int port_holders_peers(uint16_t port_id, uint32_t *peers)
-{
-	const struct port_slot *s = port_slot_get(port_id);
-	int n = 0;
-
-	/* A read-modify-write of each word, after the caller's write of the
-	 * state or configuration: a secondary whose bit-setting comes later
-	 * on that word reads from it, and so sees that write. */
-	for (unsigned w = 0; w < PORT_HOLDER_WORDS; w++) {
-		uint64_t bits = __atomic_fetch_or((uint64_t *)&s->holders[w], 0,
-						  __ATOMIC_SEQ_CST);
-
-		for (; bits; bits &= bits - 1) {
-			unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
-
-			if (i < HP_MAX_PROCS && port_ctx.proc_peer[i])
-				peers[n++] = port_ctx.proc_peer[i];
-		}
-	}
-	return n;
-}
-
-/* Sends a local attach, detach or refresh and reports the first failure
- * of a live process; a process that hung up counts as done. A port built
- * on demand is detached or refreshed only where it is in use. */
-int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
-		   size_t errlen)
-{
-	static struct hp_ipc_result res[HP_MAX_PROCS];
-	static uint32_t to[HP_MAX_PROCS];
-	struct port_msg_local m = { .port_id = port_id, .generation = gen };
-	struct hp_ipc_msg msg;
-	unsigned n = 0;
-	int r;
-
-	hp_ipc_msg_init(&msg, type, &m, sizeof(m));
-	if (type == PORT_MSG_ATTACH_LOCAL) {
-		/* Every process gets its copies of the port's fds. */
-		const struct hp_port_fds *f = &port_ctx.fds[port_id];
-		msg.nb_fds = f->nb;
-		memcpy(msg.fds, f->fd, sizeof(int) * f->nb);
-	}
-	if (type != PORT_MSG_ATTACH_LOCAL &&
-	    port_on_demand(port_slot_get(port_id)))
-		r = hp_ipc_multicast(port_ctx.ipc, to,
-				     (unsigned)port_holders_peers(port_id, to),
-				     &msg, port_ctx.timeout_ms, res,
-				     HP_ARRAY_SIZE(res), &n);
-	else
-		r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms,
-				     res, HP_ARRAY_SIZE(res), &n);
-	for (unsigned i = 0; i < n; i++) {
-		if (res[i].status == -ETIMEDOUT) {
-			port_err(err, errlen,
-				 "secondary pid %d did not answer within %d ms",
-				 (int)res[i].pid, port_ctx.timeout_ms);
-			return -ETIMEDOUT;
-		}
-		if (res[i].status == 0 && res[i].reply_status < 0) {
-			port_err(err, errlen, "secondary pid %d: %s",
-				 (int)res[i].pid,
-				 res[i].reply_text[0] ?
-					 res[i].reply_text :
-					 strerror(-res[i].reply_status));
-			return res[i].reply_status;
-		}
-	}
-	if (r < 0 && r != -ETIMEDOUT) {
-		port_err(err, errlen, "broadcast failed: %s", strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-void port_notify(void)
-{
-	struct hp_ipc_msg msg;
-	uint32_t peers[HP_MAX_PROCS];
-	unsigned n = 0;
-
-	pthread_mutex_lock(&port_ctx.procs_lock);
-	for (unsigned i = 0; port_ctx.table && i < HP_MAX_PROCS; i++)
-		if (port_ctx.proc_peer[i] &&
-		    __atomic_compare_exchange_n(&port_ctx.table->doorbell[i],
-						&(uint32_t){ PORT_BELL_IDLE },
-						PORT_BELL_RUNG, false,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
-			peers[n++] = port_ctx.proc_peer[i];
-	pthread_mutex_unlock(&port_ctx.procs_lock);
-	hp_ipc_msg_init(&msg, PORT_MSG_EVENT, NULL, 0);
-	for (unsigned i = 0; i < n; i++)
-		hp_ipc_notify(port_ctx.ipc, peers[i], &msg);
-}
-
-/* Copies src into dst of size bytes, cut to fit, always terminated
- * (snprintf's result without its formatting cost on the hotplug path). */
-static void port_strcpy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static int port_find_free_slot(const char *name, uint16_t *ret_id, char *err,
-			       size_t errlen)
-{
-	const struct port_table *t = port_ctx.table;
-	uint32_t free_id;
-
-	/* Only the primary changes slots, under hotplug_lock: the map is
-	 * exact here. */
-	PORT_FOREACH_USED(t, id) {
-		if (!strncmp(t->slots[id].name, name, sizeof(t->slots[id].name))) {
-			port_err(err, errlen, "device %s is already port %u",
-				 name, id);
-			return -EEXIST;
-		}
-	}
-	free_id = port_used_scan(t, 0, false);
-	if (free_id >= HP_MAX_PORTS) {
-		port_err(err, errlen, "all %d port slots are in use",
-			 HP_MAX_PORTS);
-		return -ENOSPC;
-	}
-	*ret_id = (uint16_t)free_id;
-	return 0;
 }
 
 /* Fills the parts of pl a probe or remove sees (dev and info; dev->args
@@ -243,58 +160,6 @@ static void port_unprobe(uint16_t port_id, const struct hp_port_driver *drv,
 	port_fds_close(&port_ctx.fds[port_id]);
 	port_slot_get(port_id)->nb_fds = 0;
 	port_slot_release(port_slot_get(port_id));
-}
-
-/* Takes the queue counts a probe left in info as the port's limits and
- * first configuration: every queue with the driver's default nb_desc and
- * the default pool. */
-static int port_probe_queues(struct port_slot *s,
-			     const struct hp_port_info *info, char *err,
-			     size_t errlen)
-{
-	struct port_conf *c = &s->conf;
-
-	s->max_rxq = info->max_rx_queues;
-	s->max_txq = info->max_tx_queues;
-	c->nb_rxq = info->nb_rx_queues ? info->nb_rx_queues : 1;
-	c->nb_txq = info->nb_tx_queues ? info->nb_tx_queues : 1;
-	if (s->max_rxq > HP_PORT_MAX_QUEUES || s->max_txq > HP_PORT_MAX_QUEUES ||
-	    c->nb_rxq > s->max_rxq || c->nb_txq > s->max_txq) {
-		port_err(err, errlen, "more than %d queues",
-			 HP_PORT_MAX_QUEUES);
-		return -EINVAL;
-	}
-	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
-		c->rxq[q] = (struct hp_port_queue_conf){ .pool = port_ctx.pool };
-		c->txq[q] = (struct hp_port_queue_conf){ 0 };
-	}
-	return 0;
-}
-
-/* Checks the peer a probe of port_id named, if any: an attached port of
- * the same driver that has no peer yet. */
-static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
-			   size_t errlen)
-{
-	struct port_slot *s = port_slot_get(port_id);
-	struct port_slot *p = port_slot_get(peer);
-
-	if (peer == HP_PORT_INVALID)
-		return 0;
-	if (!p || peer == port_id ||
-	    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
-	    strcmp(p->driver, s->driver)) {
-		port_err(err, errlen,
-			 "driver %s named port %u as peer: not an attached %s port",
-			 s->driver, peer, s->driver);
-		return -EINVAL;
-	}
-	if (p->peer != HP_PORT_INVALID) {
-		port_err(err, errlen, "port %u (%s) already has a peer: port %u",
-			 peer, p->name, p->peer);
-		return -EBUSY;
-	}
-	return 0;
 }
 
 int port_refresh_all(uint16_t port_id, char *err, size_t errlen)
@@ -354,6 +219,58 @@ static int port_unpublish_all(uint16_t port_id, char *err, size_t errlen)
 	port_local_detach(port_id, s->generation);
 	return port_broadcast(PORT_MSG_DETACH_LOCAL, port_id, s->generation,
 			      err, errlen);
+}
+
+/* Takes the queue counts a probe left in info as the port's limits and
+ * first configuration: every queue with the driver's default nb_desc and
+ * the default pool. */
+static int port_probe_queues(struct port_slot *s,
+			     const struct hp_port_info *info, char *err,
+			     size_t errlen)
+{
+	struct port_conf *c = &s->conf;
+
+	s->max_rxq = info->max_rx_queues;
+	s->max_txq = info->max_tx_queues;
+	c->nb_rxq = info->nb_rx_queues ? info->nb_rx_queues : 1;
+	c->nb_txq = info->nb_tx_queues ? info->nb_tx_queues : 1;
+	if (s->max_rxq > HP_PORT_MAX_QUEUES || s->max_txq > HP_PORT_MAX_QUEUES ||
+	    c->nb_rxq > s->max_rxq || c->nb_txq > s->max_txq) {
+		port_err(err, errlen, "more than %d queues",
+			 HP_PORT_MAX_QUEUES);
+		return -EINVAL;
+	}
+	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
+		c->rxq[q] = (struct hp_port_queue_conf){ .pool = port_ctx.pool };
+		c->txq[q] = (struct hp_port_queue_conf){ 0 };
+	}
+	return 0;
+}
+
+/* Checks the peer a probe of port_id named, if any: an attached port of
+ * the same driver that has no peer yet. */
+static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
+			   size_t errlen)
+{
+	struct port_slot *s = port_slot_get(port_id);
+	struct port_slot *p = port_slot_get(peer);
+
+	if (peer == HP_PORT_INVALID)
+		return 0;
+	if (!p || peer == port_id ||
+	    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	    strcmp(p->driver, s->driver)) {
+		port_err(err, errlen,
+			 "driver %s named port %u as peer: not an attached %s port",
+			 s->driver, peer, s->driver);
+		return -EINVAL;
+	}
+	if (p->peer != HP_PORT_INVALID) {
+		port_err(err, errlen, "port %u (%s) already has a peer: port %u",
+			 peer, p->name, p->peer);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
@@ -461,12 +378,12 @@ int port_attach_locked(const char *devargs, pid_t requester,
 	uint16_t id;
 	int r;
 
-	r = port_gone(err, errlen);
+	r = port_check_table(err, errlen);
 	if (r == 0)
 		r = port_parse(devargs, &args, &drv, &pci, err, errlen);
 	if (r < 0)
 		goto out;
-	r = port_find_free_slot(args.name, &id, err, errlen);
+	r = port_slot_find_free(args.name, &id, err, errlen);
 	if (r < 0)
 		goto out;
 	s = port_slot_get(id);
@@ -523,6 +440,19 @@ out:
 	return r;
 }
 
+int port_attach_primary(const char *devargs, pid_t requester,
+			uint16_t *ret_port_id, char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&port_ctx.hotplug_lock);
+	r = port_attach_locked(devargs, requester, ret_port_id, err, errlen);
+	pthread_mutex_unlock(&port_ctx.hotplug_lock);
+	if (r == 0)
+		port_notify();
+	return r;
+}
+
 int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 		       size_t len, char *err, size_t errlen)
 {
@@ -532,7 +462,7 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 	uint32_t st;
 	int r;
 
-	r = port_gone(err, errlen);
+	r = port_check_table(err, errlen);
 	if (r < 0)
 		goto out;
 	s = port_slot_get(port_id);
@@ -588,19 +518,6 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 	HP_INFO(PORT_LOG, "port %u: detached %s", port_id, s->name);
 	port_unprobe(port_id, drv, &args);
 out:
-	return r;
-}
-
-int port_attach_primary(const char *devargs, pid_t requester,
-			uint16_t *ret_port_id, char *err, size_t errlen)
-{
-	int r;
-
-	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	r = port_attach_locked(devargs, requester, ret_port_id, err, errlen);
-	pthread_mutex_unlock(&port_ctx.hotplug_lock);
-	if (r == 0)
-		port_notify();
 	return r;
 }
 

@@ -19,7 +19,7 @@
 
 #include "hp_ipc.h"
 #include "hp_log.h"
-#include "port_private.h"
+#include "port_msg.h"
 
 /* The socket, and a lock the callback holds while it uses it, so that
  * port_link_unwatch can close it once no callback runs. */

@@ -16,7 +16,7 @@
 
 #include "hp_log.h"
 #include "hp_shm.h"
-#include "port_private.h"
+#include "port_msg.h"
 
 static int port_op_start(uint16_t port_id, struct port_slot *s, char *err,
 			 size_t errlen)
@@ -148,7 +148,7 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 	struct port_slot *s;
 	int r;
 
-	r = port_gone(err, errlen);
+	r = port_check_table(err, errlen);
 	if (r < 0)
 		goto out;
 	s = port_slot_get(port_id);

@@ -21,7 +21,7 @@
 #include "core_private.h"
 #include "hp_ipc.h"
 #include "hp_shm.h"
-#include "port_private.h"
+#include "port_msg.h"
 
 #define KILL_ROUNDS_DEFAULT 300
 
