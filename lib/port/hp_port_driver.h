@@ -46,6 +46,18 @@ struct hp_port_queue_conf {
 					 * pool; tx: NULL */
 };
 
+/* Who asked for an attach, as the primary's probe sees it: for a
+ * secondary, what the kernel said of its connection (SO_PEERCRED,
+ * SO_PEERGROUPS); the primary's own identity when it attaches for itself
+ * (--vdev, its command line). */
+struct hp_port_requester {
+	pid_t pid;		/* as the primary sees it */
+	uid_t uid;		/* effective uid */
+	gid_t gid;		/* effective gid */
+	unsigned nb_groups;	/* entries in groups */
+	const gid_t *groups;	/* supplementary groups */
+};
+
 /* What a driver op sees of a port. */
 struct hp_port_dev {
 	uint16_t port_id;
@@ -74,6 +86,9 @@ struct hp_port_dev {
 	const struct hp_pci_dev *pci;	/* probe of a PCI driver: the device as
 					 * scanned (ids, NUMA node, kernel
 					 * driver); else NULL */
+	const struct hp_port_requester *requester; /* probe: who asked for
+					 * the attach (open its files with
+					 * hp_port_open); NULL in other ops */
 	char *err;			/* one-line reason on failure */
 	size_t errlen;
 };
@@ -177,6 +192,29 @@ int hp_port_queues_alloc(struct hp_port_dev *dev, struct hp_port_fp *fp,
  * fails). The port's fds keep the order they were added in. -ENOSPC past
  * HP_PORT_MAX_FDS (fd closed), -EBADF for a negative fd. */
 int hp_port_fd_add(struct hp_port_dev *dev, int fd);
+
+/* For probe (primary): opens path, the value of devargs key, as the
+ * process that asked for the attach could (dev->requester): a relative
+ * path from its working directory; with its user and groups when it is
+ * neither root nor the primary's user (this thread only, for the one
+ * open; the kernel's own checks apply), refused when the primary cannot
+ * take them (it is not root). O_CLOEXEC is added. Returns the fd, or a
+ * negative errno with the reason, naming key=path, in dev->err: the
+ * open's errno (-EACCES, -ENOENT, ...), -EPERM when refused. The caller
+ * owns the fd (hp_port_fd_add shares it). Calls on one thread at a time
+ * per probe; other threads keep their credentials throughout. */
+int hp_port_open(struct hp_port_dev *dev, const char *key,
+		 const char *path, int flags, mode_t mode);
+
+/* For probe (primary): 0 if the requester may have a port on kernel
+ * interface ifname (devargs key): root or the primary's user, since
+ * using one directly needs capabilities (CAP_NET_RAW, CAP_NET_ADMIN)
+ * that the primary has and the requester may not. Else -EPERM with the
+ * reason in dev->err ("requester uid 1001 may not capture on interface
+ * eth0: ..."); what says what the port would do: "capture on", "send on",
+ * "create or take". */
+int hp_port_iface_allowed(struct hp_port_dev *dev, const char *key,
+			  const char *what, const char *ifname);
 
 /* For drivers: the shared state of port port_id if it is a port of drv
  * (attaching, attached or detaching), else NULL; how a driver reaches its

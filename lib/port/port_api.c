@@ -44,10 +44,14 @@ int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 	r = port_check_init(err, errlen);
 	if (r < 0)
 		return r;
-	if (port_ctx.primary)
-		r = port_attach_primary(devargs, port_ctx.pid, &id, err, errlen);
-	else
+	if (port_ctx.primary) {
+		struct port_requester self;
+
+		port_requester_self(&self);
+		r = port_attach_primary(devargs, &self.rq, &id, err, errlen);
+	} else {
 		r = port_attach_request(devargs, len, &id, err, errlen);
+	}
 	if (r < 0) {
 		char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
 		HP_DEBUG(PORT_LOG, "attach '%s' failed: %s",

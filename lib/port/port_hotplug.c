@@ -17,7 +17,10 @@
  *  5 P  refuse a name in use, take a FREE  port_slot_find_free     table
  *       slot, fill its name and devargs    port_attach_locked      hotplug
  *  6 P  driver's shared state, probe,      port_probe              hotplug
- *       queues and peer from the probe
+ *       queues and peer from the probe;
+ *       files opened with the requester's  hp_port_open            cred
+ *       rights (from its peer credentials  port_requester_peer     cred
+ *       at step 2)
  *  7 P  mark the slot ATTACHING            port_slot_set_state     table
  *  8 P  publish the port here              port_local_attach       local
  *  9 P  ATTACH_LOCAL to every secondary    port_broadcast          msg
@@ -275,7 +278,8 @@ static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
 
 static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 		      struct hp_devargs *args, const struct hp_pci_dev *pci,
-		      char *err, size_t errlen)
+		      const struct hp_port_requester *rq, char *err,
+		      size_t errlen)
 {
 	struct port_slot *s = port_slot_get(port_id);
 	struct port_local pl;
@@ -299,6 +303,7 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	pl.info.peer = HP_PORT_INVALID;
 	pl.info.socket_id = pci ? pci->numa_node : -1;
 	pl.info.requester = s->requester;
+	pl.dev.requester = rq;
 	pl.dev.pci = pci;
 	pl.dev.err = err;
 	pl.dev.errlen = errlen;
@@ -368,7 +373,8 @@ static int port_parse(const char *devargs, struct hp_devargs *args,
 	return 0;
 }
 
-int port_attach_locked(const char *devargs, pid_t requester,
+int port_attach_locked(const char *devargs,
+		       const struct hp_port_requester *rq,
 		       uint16_t *ret_port_id, char *err, size_t errlen)
 {
 	static struct hp_devargs args;	/* under hotplug_lock */
@@ -390,12 +396,13 @@ int port_attach_locked(const char *devargs, pid_t requester,
 	port_strcpy(s->name, sizeof(s->name), args.name);
 	port_strcpy(s->driver, sizeof(s->driver), drv->name);
 	port_strcpy(s->devargs, sizeof(s->devargs), devargs);
-	s->requester = requester;
+	s->requester = rq->pid;
 	PORT_ST(s->peer, HP_PORT_INVALID);
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
 	/* Probe while the slot is still FREE, so that readers in any process
 	 * (hp_port_info_get) never see its fields change under them. */
-	r = port_probe(id, drv, &args, args.is_pci ? &pci : NULL, err, errlen);
+	r = port_probe(id, drv, &args, args.is_pci ? &pci : NULL, rq, err,
+		       errlen);
 	if (r < 0) {
 		port_slot_release(s);
 		goto out;
@@ -417,7 +424,7 @@ int port_attach_locked(const char *devargs, pid_t requester,
 		goto err_undo_all;
 	*ret_port_id = id;
 	HP_INFO(PORT_LOG, "port %u: attached %s (requested by pid %d)", id,
-		args.name, (int)requester);
+		args.name, (int)rq->pid);
 	goto out;
 
 err_undo_all:
@@ -440,13 +447,14 @@ out:
 	return r;
 }
 
-int port_attach_primary(const char *devargs, pid_t requester,
+int port_attach_primary(const char *devargs,
+			const struct hp_port_requester *rq,
 			uint16_t *ret_port_id, char *err, size_t errlen)
 {
 	int r;
 
 	pthread_mutex_lock(&port_ctx.hotplug_lock);
-	r = port_attach_locked(devargs, requester, ret_port_id, err, errlen);
+	r = port_attach_locked(devargs, rq, ret_port_id, err, errlen);
 	pthread_mutex_unlock(&port_ctx.hotplug_lock);
 	if (r == 0)
 		port_notify();

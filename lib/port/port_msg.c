@@ -174,6 +174,7 @@ static void port_handle_request(struct hp_ipc *ipc, uint32_t peer,
 	struct port_msg_req req;
 	struct port_msg_rep rep;
 	struct hp_ipc_msg reply;
+	struct port_requester rq;
 	char q[HP_LOG_QUOTE_SIZE(PORT_QUOTE_MAX)];
 	bool tell = true;
 	pid_t pid;
@@ -191,8 +192,17 @@ static void port_handle_request(struct hp_ipc *ipc, uint32_t peer,
 
 	switch (msg->type) {
 	case PORT_MSG_ATTACH_REQ:
-		r = port_attach_locked(req.devargs, pid, &rep.port_id,
-				       rep.err, sizeof(rep.err));
+		/* Files and interfaces are opened with its rights. */
+		r = port_requester_peer(ipc, peer, &rq);
+		if (r < 0)
+			port_err(rep.err, sizeof(rep.err),
+				 "cannot learn the requester's credentials: %s",
+				 strerror(-r));
+		else
+			r = port_attach_locked(req.devargs, &rq.rq,
+					       &rep.port_id, rep.err,
+					       sizeof(rep.err));
+		port_requester_fini(&rq);
 		if (r < 0)
 			HP_ERR(PORT_LOG, "attach '%s' for pid %d failed: %s",
 			       hp_log_quote(q, sizeof(q), req.devargs,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "hp_devargs.h"
+#include "hp_ipc.h"
 #include "hp_port.h"
 #include "hp_port_driver.h"
 #include "hp_port_internal.h"
@@ -139,6 +140,26 @@ void port_link_unwatch(void);
 /* Unwatches when no port follows an interface any more (hotplug_lock). */
 void port_link_unwatch_unused(void);
 
+/* port_cred.c: who asked for an attach. The requester, and the storage of
+ * its groups. */
+struct port_requester {
+	struct hp_port_requester rq;
+	struct hp_ipc_cred cred;	/* a secondary's, as hp_ipc_peer_cred */
+	gid_t *more;			/* all its groups when cred lists only
+					 * the first ones */
+};
+/* This process (the primary attaching for itself). */
+void port_requester_self(struct port_requester *ret);
+/* Connected secondary peer: its credentials as at connect; -ENOTCONN,
+ * -ENOMEM. port_requester_fini frees it (also after a failure). */
+int port_requester_peer(struct hp_ipc *ipc, uint32_t peer,
+			struct port_requester *ret);
+void port_requester_fini(struct port_requester *r);
+/* Opens path as rq could (hp_port_open without the message); *ret_switched
+ * tells whether this thread took rq's credentials for it. */
+int port_open_as(const struct hp_port_requester *rq, const char *path,
+		 int flags, mode_t mode, bool *ret_switched);
+
 /* port_pci.c: the PCI side of attach */
 int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 		   const struct hp_port_driver **ret_drv, char *err,
@@ -147,13 +168,15 @@ int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 /* port_hotplug.c: the primary's side; a detach at shutdown also removes
  * the ports of drivers that are not detachable. Both take hotplug_lock
  * and, on success, tell every secondary (port_notify). */
-int port_attach_primary(const char *devargs, pid_t requester,
+int port_attach_primary(const char *devargs,
+			const struct hp_port_requester *rq,
 			uint16_t *ret_port_id, char *err, size_t errlen);
 int port_detach_primary(uint16_t port_id, bool shutdown, char *name,
 			size_t len, char *err, size_t errlen);
 /* port_attach_primary and port_detach_primary with hotplug_lock held by
  * the caller; they tell the secondaries nothing (port_notify does). */
-int port_attach_locked(const char *devargs, pid_t requester,
+int port_attach_locked(const char *devargs,
+		       const struct hp_port_requester *rq,
 		       uint16_t *ret_port_id, char *err, size_t errlen);
 int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 		       size_t len, char *err, size_t errlen);

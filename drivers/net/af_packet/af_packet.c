@@ -251,8 +251,13 @@ static int afp_probe(struct hp_port_dev *dev)
 			 dev->name);
 		return -EINVAL;
 	}
-	r = hp_devargs_get_uint(dev->args, "qpairs", 1, AFP_MAX_QPAIRS, 1,
-				&qpairs, dev->err, dev->errlen);
+	/* The sockets reach every process: capture for root or the
+	 * primary's user only. */
+	r = hp_port_iface_allowed(dev, "iface", "capture on and send on",
+				  iface);
+	if (r == 0)
+		r = hp_devargs_get_uint(dev->args, "qpairs", 1, AFP_MAX_QPAIRS,
+					1, &qpairs, dev->err, dev->errlen);
 	if (r == 0)
 		r = hp_devargs_get_uint(dev->args, "framecnt", AFP_FRAMECNT_MIN,
 					AFP_FRAMECNT_MAX, 0, &framecnt, dev->err,

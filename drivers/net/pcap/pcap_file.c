@@ -4,6 +4,8 @@
  * Both files are opened once, by the primary's probe, and shared with
  * every process (hp_port_fd_add): a process polls the very file the probe
  * opened, whatever its working directory, permissions or mount namespace.
+ * The probe opens them with the rights of the process that asked for the
+ * attach (hp_port_open), not the primary's.
  *
  * rx: each process reads through its own stdio stream (pcap_file_stream):
  * its copy of the fd reopened through /proc/self/fd (a new open file
@@ -24,7 +26,6 @@
  * same packets. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio_ext.h>
@@ -153,26 +154,6 @@ static pcap_t *pcap_file_reader(int fd, char *buf, size_t size,
 	return p;
 }
 
-/* Opens path as the process that asked for the attach would: a relative
- * path starts from its working directory (/proc/PID/cwd), not the
- * primary's. */
-static int pcap_open_path(struct hp_port_dev *dev, const char *path,
-			  int flags, mode_t mode)
-{
-	pid_t req = dev->info->requester;
-	char buf[PATH_MAX];
-	int fd;
-
-	if (path[0] != '/' && req > 0 && req != getpid()) {
-		if (snprintf(buf, sizeof(buf), "/proc/%d/cwd/%s", (int)req,
-			     path) >= (int)sizeof(buf))
-			return -ENAMETOOLONG;
-		path = buf;
-	}
-	fd = open(path, flags | O_CLOEXEC, mode);
-	return fd < 0 ? -errno : fd;
-}
-
 /* Checks that the rx file is a pcap file (and has a packet when it is to
  * be repeated), notes its link type and where its packets start. */
 static int pcap_file_rx_check(struct hp_port_dev *dev, struct pcap_shared *sh,
@@ -209,12 +190,9 @@ int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 	struct stat st;
 	int fd, r;
 
-	fd = pcap_open_path(dev, path, O_RDONLY, 0);
-	if (fd < 0) {
-		snprintf(dev->err, dev->errlen, "rx_pcap=%.200s: cannot open: %s",
-			 path, strerror(-fd));
+	fd = hp_port_open(dev, "rx_pcap", path, O_RDONLY, 0);
+	if (fd < 0)
 		return fd;
-	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(dev->err, dev->errlen,
 			 "rx_pcap=%.200s: not a regular file", path);
@@ -257,14 +235,10 @@ int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 	/* O_NONBLOCK: a FIFO without a reader fails at once (ENXIO) instead
 	 * of blocking the hotplug thread. No O_TRUNC yet: the rx file must
 	 * not be emptied if tx names the same file. */
-	fd = pcap_open_path(dev, path,
-			    O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
-	if (fd < 0) {
-		snprintf(dev->err, dev->errlen,
-			 "tx_pcap=%.200s: cannot create: %s", path,
-			 strerror(-fd));
+	fd = hp_port_open(dev, "tx_pcap", path,
+			  O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
+	if (fd < 0)
 		return fd;
-	}
 	r = fstat(fd, &st) < 0 ? -errno : 0;
 	if (r == 0 && sh->rx_kind == PCAP_FILE &&
 	    fstat(dev->fds->fd[sh->rx_fd], &rst) == 0 &&

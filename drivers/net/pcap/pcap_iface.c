@@ -8,7 +8,9 @@
  * checks, in the primary, that the interface exists and can be opened;
  * a process that polls later checks that the name still names that
  * interface (the same ifindex: not deleted and recreated, not another
- * network namespace), and each polling process needs CAP_NET_RAW.
+ * network namespace), and each polling process needs CAP_NET_RAW. The
+ * probe refuses a requester that is neither root nor the primary's user
+ * (hp_port_iface_allowed): the primary would capture for it.
  *
  * rx: every open capture of an interface receives every packet. So that
  * a packet is delivered once when polling of the queue moves from one
@@ -85,6 +87,7 @@ int pcap_iface_probe(struct hp_port_dev *dev, const char *key,
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	unsigned idx;
 	pcap_t *p;
+	int r;
 
 	if (!name[0] || strlen(name) >= IFNAMSIZ) {
 		snprintf(dev->err, dev->errlen,
@@ -92,6 +95,13 @@ int pcap_iface_probe(struct hp_port_dev *dev, const char *key,
 			 key, name, IFNAMSIZ - 1);
 		return -EINVAL;
 	}
+	/* Each polling process opens its own capture, with its own
+	 * CAP_NET_RAW; the primary (which may poll too) opens it for
+	 * root or its own user only. */
+	r = hp_port_iface_allowed(dev, key, rx ? "capture on" : "send on",
+				  name);
+	if (r < 0)
+		return r;
 	idx = if_nametoindex(name);
 	if (!idx) {
 		snprintf(dev->err, dev->errlen, "%s=%s: no such interface",

@@ -349,6 +349,9 @@ static int tap_probe(struct hp_port_dev *dev)
 	if (r == 0)
 		r = tap_ifname(dev, sh->ifname);
 	if (r == 0)
+		r = hp_port_iface_allowed(dev, "iface", "create or take the TAP",
+					  sh->ifname);
+	if (r == 0)
 		r = tap_name_unused(dev, sh->ifname);
 	if (r < 0)
 		return r;
