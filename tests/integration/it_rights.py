@@ -24,17 +24,18 @@ PCAP_HEADER = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
 ROOTS = b"root's own bytes"
 
 
-def as_user(pfx, *cmds):
+def as_user(pfx, *cmds, cwd=None):
     """hotport-secondary run as USER (primary group: users; GROUP as a
-    supplementary group) with -c for each command: (status, out+err)."""
+    supplementary group) with -c for each command, in cwd: (status,
+    out+err)."""
     args = ["setpriv", "--reuid", USER, "--regid", "users", "--init-groups",
-            hp.SECONDARY, "--file-prefix", pfx]
+            os.path.abspath(hp.SECONDARY), "--file-prefix", pfx]
     for c in cmds:
         args += ["-c", c]
     # A root primary's runtime dir is /run/hotport/<prefix>.
     env = dict(os.environ, XDG_RUNTIME_DIR="/run")
     r = subprocess.run(args, capture_output=True, text=True, timeout=30 * hp.SLOW,
-                       stdin=subprocess.DEVNULL, env=env)
+                       stdin=subprocess.DEVNULL, env=env, cwd=cwd)
     return r.returncode, r.stdout + r.stderr
 
 
@@ -125,6 +126,11 @@ def test_files_and_interfaces_with_the_requesters_rights():
             s = os.stat(out_pcap)
             hp.check(s.st_uid == uid and s.st_size == 24, "out.pcap: uid %d, %d bytes"
                      % (s.st_uid, s.st_size), pri)
+            # A relative path: from the user's working directory.
+            st, out = as_user(pfx, "port attach net_pcap1,tx_pcap=rel.pcap", "port detach 0",
+                              cwd=own)
+            s = os.stat(os.path.join(own, "rel.pcap"))
+            hp.check(st == 0 and s.st_uid == uid, "a relative tx_pcap (%d):\n%s" % (st, out), pri)
             # Root: the same requests go through.
             st, out = as_root(pfx, "port attach net_pcap1,rx_pcap=%s,tx_pcap=%s"
                               % (secret, victim), "port detach 0",
