@@ -23,8 +23,15 @@
 #define HP_IPC_PRIMARY 0u
 /* Default deadline of one request or broadcast (ms). */
 #define HP_IPC_DEFAULT_TIMEOUT_MS 5000
-/* Malformed messages after which the primary hangs up on a peer. */
-#define HP_IPC_MAX_MALFORMED 16
+/* Malformed messages after which the primary hangs up on a peer: the
+ * first one (bad magic, version, header or length, a reply nobody asked
+ * for), with a log line and a refusal the peer's lib/ipc logs. */
+#define HP_IPC_MAX_MALFORMED 1
+/* Default bound of the connections that have not joined yet
+ * (hp_ipc_server_opts.max_joining). */
+#define HP_IPC_MAX_JOINING 32
+/* First message type of the users' (0..15 belong to lib/ipc). */
+#define HP_IPC_TYPE_USER 16
 
 struct hp_ipc;
 
@@ -79,8 +86,15 @@ typedef void (*hp_ipc_peer_fn)(struct hp_ipc *ipc, uint32_t peer, pid_t pid,
 /* Options of the primary's listening endpoint. */
 struct hp_ipc_server_opts {
 	mode_t mode;	 /* socket file mode; 0: 0600 */
-	gid_t group;	 /* also accept this group's users; 0: owner only */
-	unsigned max_peers; /* 0: HP_MAX_PROCS - 1 */
+	gid_t group;	 /* also accept this group's members (primary or
+			  * supplementary group); 0: owner only */
+	unsigned max_peers; /* joined peers at most; 0: HP_MAX_PROCS - 1 */
+	unsigned join_timeout_ms; /* 0: a peer joins as it connects; else it
+				   * must be admitted (hp_ipc_peer_admit)
+				   * within this many ms or it is hung up on */
+	unsigned max_joining; /* connections not admitted yet, at most (the
+			       * oldest is hung up on to make room for a
+			       * new one); 0: HP_IPC_MAX_JOINING */
 	bool hidden;	 /* listen under "<path>.new" until
 			  * hp_ipc_server_publish, so that no peer connects
 			  * before the server is ready to serve it */
@@ -98,17 +112,39 @@ HP_API int hp_ipc_msg_init(struct hp_ipc_msg *msg, uint16_t type,
 
 /* Primary: listens on path (unlinking a stale socket) and starts the I/O
  * and worker threads; pairs with hp_ipc_destroy. Peers whose uid is not
- * ours (or root, or in opts->group) are refused at connect with a log line.
- * -EADDRINUSE, -ENAMETOOLONG, other negative errnos. */
+ * ours (or root, or a member of opts->group) are refused at connect with a
+ * log line, and so are peers over max_peers and, while this process is out
+ * of file descriptors, every peer (with one log line per episode): the
+ * refused peer's hp_ipc_client_connect_msg says why. -EADDRINUSE,
+ * -ENAMETOOLONG, other negative errnos. */
 HP_API int hp_ipc_server_create(const char *path,
 				const struct hp_ipc_server_opts *opts,
 				struct hp_ipc **ret_ipc);
 
-/* Secondary: connects to the primary at path, hands it a request channel
- * (a socket of its own for this process's requests; without it, they
- * take the connection) and starts the threads; pairs with hp_ipc_destroy.
- * -ENOENT or -ECONNREFUSED when no primary listens. */
+/* Secondary: connects to the primary at path, waits (up to
+ * HP_IPC_DEFAULT_TIMEOUT_MS) until the primary admitted or refused the
+ * connection, hands it a request channel (a socket of its own for this
+ * process's requests; without it, they take the connection) and starts
+ * the threads; pairs with hp_ipc_destroy. -ENOENT or -ECONNREFUSED when
+ * no primary listens; when the primary refused: -EACCES (not allowed),
+ * -EUSERS (too many peers), -EMFILE (it is out of file descriptors);
+ * -ETIMEDOUT, -ECONNRESET, -EPROTO (another protocol version). */
 HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
+
+/* hp_ipc_client_connect that also writes why it failed to err (one line,
+ * the primary's own words when it refused: "refused by the primary: uid
+ * 1001 is not root, ..."), when err is not NULL. */
+HP_API int hp_ipc_client_connect_msg(const char *path, struct hp_ipc **ret_ipc,
+				     char *err, size_t errlen);
+
+/* Primary with a join deadline (hp_ipc_server_opts.join_timeout_ms):
+ * admits a connected peer as joined: it counts against max_peers from now
+ * on, has no deadline any more, and is one of the peers hp_ipc_broadcast,
+ * hp_ipc_notify_all and hp_ipc_peers see. Until then only requests and
+ * notifications to it by id reach it. 0 (also when it was admitted
+ * already), -EINVAL, -ENOTCONN, -EUSERS (max_peers joined already: refuse
+ * it). Any thread, a handler's too. */
+HP_API int hp_ipc_peer_admit(struct hp_ipc *ipc, uint32_t peer);
 
 /* Stops the threads, fails pending calls with -ESHUTDOWN (and waits for
  * their callers to return, a caller on the request channel too), closes
@@ -116,8 +152,8 @@ HP_API int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc);
  * not called. Accepts NULL. Not from a handler or peer callback. */
 HP_API void hp_ipc_destroy(struct hp_ipc *ipc);
 
-/* Sets the handler of one message type (2..65535 free for users; replaces
- * an existing one; NULL removes it). -EINVAL for type 0 or 1. */
+/* Sets the handler of one message type (HP_IPC_TYPE_USER..65535; replaces
+ * an existing one; NULL removes it). -EINVAL for a type of lib/ipc's. */
 HP_API int hp_ipc_register(struct hp_ipc *ipc, uint16_t type,
 			   hp_ipc_handler_fn fn, void *arg);
 
@@ -157,7 +193,7 @@ HP_API bool hp_ipc_in_io_thread(const struct hp_ipc *ipc);
 
 /* Sets the handler of one message type with flags (above; -EINVAL for
  * others): hp_ipc_register is flags 0, hp_ipc_register_inline
- * HP_IPC_INLINE. -EINVAL for type 0 or 1, -ENOMEM. */
+ * HP_IPC_INLINE. -EINVAL for a type below HP_IPC_TYPE_USER, -ENOMEM. */
 HP_API int hp_ipc_register_flags(struct hp_ipc *ipc, uint16_t type,
 				 unsigned flags, hp_ipc_handler_fn fn,
 				 void *arg);
@@ -280,7 +316,8 @@ HP_API int hp_ipc_peer_cred(struct hp_ipc *ipc, uint32_t peer,
 HP_API int hp_ipc_peer_groups(struct hp_ipc *ipc, uint32_t peer,
 			      gid_t *groups, unsigned max);
 
-/* Lists the connected peers; returns how many were written (up to max). */
+/* Lists the joined peers (every connected one when the server has no
+ * join deadline); returns how many were written (up to max). */
 HP_API int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 			unsigned max);
 

@@ -33,6 +33,7 @@
  * queued. A channel that hangs up only goes itself. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -95,11 +96,16 @@ int ipc_peer_add(struct hp_ipc *ipc, int fd, struct ipc_cred *cred,
 	peer->pid = pid;
 	peer->cred = *cred;
 	cred->groups = NULL;
+	/* Without a join deadline, a peer joins as it connects. */
+	peer->joined = !ipc->join_timeout_ms;
+	if (!peer->joined)
+		ipc_deadline((int)ipc->join_timeout_ms, &peer->join_by);
 	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		r = -errno;
 		goto err_free;
 	}
 	ipc->peers[ipc->nb_peers++] = peer;
+	ipc->nb_joined += peer->joined;
 	if (up) {
 		up->up = true;
 		ipc_worker_push(ipc, up);
@@ -128,6 +134,7 @@ int ipc_peer_remove(struct hp_ipc *ipc, uint32_t id, int err)
 		if (ipc->peers[i]->id == id) {
 			peer = ipc->peers[i];
 			ipc->peers[i] = ipc->peers[--ipc->nb_peers];
+			ipc->nb_joined -= peer->joined;
 			break;
 		}
 	}
@@ -269,6 +276,13 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer,
 	r = ipc_rx_decode(rx, &hdr, &what);
 	if (r == 0 && hdr.kind == IPC_KIND_REQUEST && hdr.id == 0)
 		r = -EBADMSG;
+	/* Of lib/ipc's own types, a primary takes only the channel from a
+	 * secondary, and a secondary only a refusal past the welcome. */
+	if (r == 0 && hdr.type < HP_IPC_TYPE_USER &&
+	    hdr.type != (ipc->is_server ? IPC_TYPE_CHANNEL : IPC_TYPE_REFUSED)) {
+		what = "message of a type lib/ipc keeps for itself";
+		r = -EBADMSG;
+	}
 	if (r < 0)
 		ipc_close_fds(rx->fds, rx->nb_fds);
 	if (r == -EPROTO)
@@ -278,6 +292,8 @@ static int ipc_rx_dispatch(struct hp_ipc *ipc, struct ipc_peer *peer,
 		return ipc_malformed(ipc, peer, what);
 	if (hdr.type == IPC_TYPE_CHANNEL)
 		return ipc_chan_accept(ipc, peer, &hdr, rx, chan);
+	if (hdr.type == IPC_TYPE_REFUSED)
+		return ipc_client_refused(&hdr, rx);
 	if (hdr.kind == IPC_KIND_REPLY)
 		return ipc_rx_reply(ipc, peer, &hdr, rx);
 	return ipc_rx_queue(ipc, peer, &hdr, rx,
@@ -405,6 +421,8 @@ int ipc_io_poll(struct hp_ipc *ipc, int timeout_ms)
 			ipc->io_stop = true;
 		else if (evs[i].data.u64 == IPC_EV_LISTEN)
 			ipc_server_accept(ipc);
+		else if (evs[i].data.u64 == IPC_EV_TIMER)
+			ipc_join_timer(ipc);
 		else if (evs[i].data.u64 & IPC_EV_WATCH)
 			ipc_watch_run(ipc, (unsigned)(evs[i].data.u64 & 0xff));
 		else
@@ -448,6 +466,8 @@ int ipc_endpoint_new(bool is_server, unsigned max_peers,
 		return -ENOMEM;
 	ipc->is_server = is_server;
 	ipc->listen_fd = -1;
+	ipc->reserve_fd = -1;
+	ipc->timer_fd = -1;
 	ipc->max_peers = max_peers;
 	ipc->next_peer_id = 1;
 	ipc->next_call_id = 1;
@@ -510,12 +530,19 @@ int ipc_endpoint_start(struct hp_ipc *ipc)
 
 int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 {
+	return hp_ipc_client_connect_msg(path, ret_ipc, NULL, 0);
+}
+
+int hp_ipc_client_connect_msg(const char *path, struct hp_ipc **ret_ipc,
+			      char *err, size_t errlen)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char why[512] = "";
 	struct ipc_cred cred;
 	struct hp_ipc *ipc;
 	int fd, r;
 
-	if (!path || !ret_ipc)
+	if (!path || !ret_ipc || (errlen && !err))
 		return -EINVAL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -533,7 +560,9 @@ int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 		close(fd);
 		goto err_destroy;
 	}
-	r = ipc_cred_read(fd, &cred);
+	r = ipc_client_welcome(ipc, fd, why, sizeof(why));
+	if (r == 0)
+		r = ipc_cred_read(fd, &cred);
 	if (r < 0) {
 		close(fd);
 		goto err_destroy;
@@ -552,7 +581,11 @@ int hp_ipc_client_connect(const char *path, struct hp_ipc **ret_ipc)
 	return 0;
 
 err_destroy:
-	HP_DEBUG(IPC_LOG, "cannot connect to '%s': %s", path, strerror(-r));
+	if (!why[0])
+		snprintf(why, sizeof(why), "%s", strerror(-r));
+	HP_DEBUG(IPC_LOG, "cannot connect to '%s': %s", path, why);
+	if (errlen)
+		snprintf(err, errlen, "%s", why);
 	hp_ipc_destroy(ipc);
 	return r;
 }
@@ -604,6 +637,10 @@ void hp_ipc_destroy(struct hp_ipc *ipc)
 	}
 	if (ipc->epoll_fd >= 0)
 		close(ipc->epoll_fd);
+	if (ipc->timer_fd >= 0)
+		close(ipc->timer_fd);
+	if (ipc->reserve_fd >= 0)
+		close(ipc->reserve_fd);
 	if (ipc->event_fd >= 0)
 		close(ipc->event_fd);
 	if (ipc->chan_fd >= 0)
@@ -642,7 +679,7 @@ int hp_ipc_register_flags(struct hp_ipc *ipc, uint16_t type, unsigned flags,
 	struct ipc_handler *h = NULL;
 	int r = 0;
 
-	if (!ipc || type <= 1 || (flags & ~(HP_IPC_INLINE | HP_IPC_TAKES_FDS)))
+	if (!ipc || type < HP_IPC_TYPE_USER || (flags & ~(HP_IPC_INLINE | HP_IPC_TAKES_FDS)))
 		return -EINVAL;
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_handlers && !h; i++)
@@ -699,10 +736,13 @@ int hp_ipc_peers(struct hp_ipc *ipc, struct hp_ipc_peer_info *peers,
 	if (!ipc || (max && !peers))
 		return -EINVAL;
 	pthread_mutex_lock(&ipc->lock);
-	for (; n < ipc->nb_peers && n < max; n++) {
-		peers[n].id = ipc->peers[n]->id;
-		peers[n].pid = ipc->peers[n]->pid;
-		peers[n].uid = ipc->peers[n]->cred.uid;
+	for (unsigned i = 0; i < ipc->nb_peers && n < max; i++) {
+		if (!ipc->peers[i]->joined)
+			continue;
+		peers[n].id = ipc->peers[i]->id;
+		peers[n].pid = ipc->peers[i]->pid;
+		peers[n].uid = ipc->peers[i]->cred.uid;
+		n++;
 	}
 	pthread_mutex_unlock(&ipc->lock);
 	return (int)n;

@@ -34,15 +34,20 @@
 #include "ipc_private.h"
 
 /* Counts a malformed message; the primary hangs up on a peer that sent
- * HP_IPC_MAX_MALFORMED of them (-EBADMSG tells the caller to). I/O thread. */
+ * HP_IPC_MAX_MALFORMED of them (-EBADMSG tells the caller to), telling it
+ * why; a secondary drops it. I/O thread. */
 int ipc_malformed(struct hp_ipc *ipc, struct ipc_peer *peer, const char *what)
 {
-	HP_WARN(IPC_LOG, "peer %u (pid %d): %s, message dropped", peer->id,
-		(int)peer->pid, what);
-	if (!ipc->is_server || ++peer->malformed < HP_IPC_MAX_MALFORMED)
+	if (!ipc->is_server || ++peer->malformed < HP_IPC_MAX_MALFORMED) {
+		HP_WARN(IPC_LOG, "peer %u (pid %d): %s, message dropped",
+			peer->id, (int)peer->pid, what);
 		return 0;
-	HP_WARN(IPC_LOG, "peer %u (pid %d): %u malformed messages, disconnecting",
-		peer->id, (int)peer->pid, peer->malformed);
+	}
+	HP_WARN(IPC_LOG, "peer %u (pid %d): %s: disconnecting", peer->id,
+		(int)peer->pid, what);
+	ipc_refuse(peer->fd, -EBADMSG,
+		   "the primary hung up: this process sent a malformed message (%s)",
+		   what);
 	return -EBADMSG;
 }
 
@@ -170,8 +175,14 @@ static bool ipc_id_in(uint32_t id, const uint32_t *ids, unsigned nb)
 	return false;
 }
 
+bool ipc_peer_counts(const struct ipc_peer *p, const uint32_t *to,
+		     unsigned nb_to)
+{
+	return to ? ipc_id_in(p->id, to, nb_to) : p->joined;
+}
+
 /* Takes a reference on each connected peer whose id is in `to` (every
- * one when to is NULL) into fresh slots, points each at its result (when
+ * joined one when to is NULL) into fresh slots, points each at its result (when
  * results), and queues the call under a new id. Returns the number of
  * slots, -ESHUTDOWN, -ENOTCONN (a request's peer is not connected),
  * -ENOSPC (more such peers than max). */
@@ -184,7 +195,7 @@ static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
 
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_peers; i++)
-		nb_want += !to || ipc_id_in(ipc->peers[i]->id, to, nb_to);
+		nb_want += ipc_peer_counts(ipc->peers[i], to, nb_to);
 	if (ipc->stopping)
 		r = -ESHUTDOWN;
 	else if (nb_want > max)
@@ -194,7 +205,7 @@ static int ipc_call_start(struct hp_ipc *ipc, struct ipc_call *call,
 	for (unsigned i = 0; r == 0 && i < ipc->nb_peers; i++) {
 		struct ipc_peer *p = ipc->peers[i];
 
-		if (to && !ipc_id_in(p->id, to, nb_to))
+		if (!ipc_peer_counts(p, to, nb_to))
 			continue;
 		atomic_fetch_add(&p->refs, 1);
 		call->slots[n] = (struct ipc_slot){ .peer = p, .peer_id = p->id };
@@ -432,7 +443,7 @@ static int ipc_gather(struct hp_ipc *ipc, const uint32_t *to, unsigned nb_to,
 
 	/* Nobody to ask (a primary alone): done, without a call's set-up. */
 	pthread_mutex_lock(&ipc->lock);
-	n = (int)ipc->nb_peers;
+	n = (int)(to ? ipc->nb_peers : ipc->nb_joined);
 	pthread_mutex_unlock(&ipc->lock);
 	if (n == 0) {
 		*ret_nb = 0;
@@ -496,7 +507,8 @@ static unsigned ipc_peers_but(struct hp_ipc *ipc, const uint32_t *except,
 
 	pthread_mutex_lock(&ipc->lock);
 	for (unsigned i = 0; i < ipc->nb_peers; i++) {
-		if (ipc_id_in(ipc->peers[i]->id, except, nb_except))
+		if (!ipc->peers[i]->joined ||
+		    ipc_id_in(ipc->peers[i]->id, except, nb_except))
 			continue;
 		p[n] = ipc->peers[i];
 		atomic_fetch_add(&p[n]->refs, 1);

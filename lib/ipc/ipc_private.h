@@ -32,6 +32,11 @@ enum ipc_kind {
 enum ipc_type {
 	IPC_TYPE_CHANNEL = 1, /* secondary -> primary notification: one fd,
 			       * the far end of its request channel */
+	IPC_TYPE_WELCOME = 2, /* primary -> secondary notification, the
+			       * first message of an admitted connection */
+	IPC_TYPE_REFUSED = 3, /* primary -> secondary notification before it
+			       * hangs up: status a negative errno, payload
+			       * the reason (text) */
 };
 
 /* hp_ipc_msg.via: the way a request came, and its reply goes back. */
@@ -47,6 +52,11 @@ enum ipc_via {
 #define IPC_MAX_WATCHES 4
 #define IPC_EV_STOP UINT64_MAX
 #define IPC_EV_LISTEN (UINT64_MAX - 1)
+#define IPC_EV_TIMER (UINT64_MAX - 2)
+
+/* While out of file descriptors with no reserve fd left, the listening
+ * socket is watched again after this long (ms). */
+#define IPC_FD_RETRY_MS 1000
 
 /* A wire header in host form. */
 struct ipc_hdr {
@@ -99,6 +109,8 @@ struct ipc_peer {
 	pid_t pid;	/* cred.pid */
 	struct ipc_cred cred; /* owned: freed with the peer */
 	unsigned malformed;	   /* I/O thread only */
+	bool joined;		   /* admitted (under ipc->lock) */
+	struct timespec join_by;   /* not joined: the deadline */
 	struct ipc_work *down_work; /* preallocated peer-down event */
 };
 
@@ -150,8 +162,14 @@ struct hp_ipc {
 	int listen_fd;	/* server only, else -1 */
 	int epoll_fd;
 	int event_fd;	/* wakes the I/O thread to stop */
-	unsigned max_peers;
+	unsigned max_peers;	/* joined peers at most */
+	unsigned max_joining;	/* connections not joined yet, at most */
+	unsigned join_timeout_ms; /* 0: peers join at accept */
 	gid_t group;
+	char group_name[64];	/* group's name (or number), for refusals */
+	int reserve_fd;		/* server: spare fd for refusing while out of
+				 * fds (ipc_server.c), or -1 */
+	int timer_fd;		/* server: join deadlines, listen retry */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char tmp_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool published;	/* the socket is at path (else at tmp_path) */
@@ -168,6 +186,7 @@ struct hp_ipc {
 	pthread_cond_t idle;	/* signalled when users drops to 0 */
 	struct ipc_peer **peers;
 	unsigned nb_peers;
+	unsigned nb_joined;	/* peers with joined set */
 	uint32_t next_peer_id;
 	uint64_t next_call_id;
 	struct ipc_call *calls;
@@ -185,6 +204,9 @@ struct hp_ipc {
 
 	/* I/O thread only. */
 	struct ipc_rx rx;
+	bool fd_short;		/* out of fds: refusing connections */
+	bool listen_paused;	/* the listening socket is not watched */
+	bool timer_armed;
 	struct hp_ipc_msg inline_msg; /* an inline handler's message */
 	hp_ipc_handler_fn inline_fn;  /* the inline handler running, if any */
 	/* Other fds the I/O thread watches (hp_ipc_watch), under lock. */
@@ -263,6 +285,19 @@ bool ipc_cred_in_group(const struct ipc_cred *c, gid_t group);
 
 /* ipc_server.c: the listening socket. */
 void ipc_server_accept(struct hp_ipc *ipc);
+/* Watches the listening socket again, set aside while out of fds. */
+void ipc_server_resume(struct hp_ipc *ipc);
+/* Sends a refusal (status, reason as printf) on fd, without blocking. */
+void ipc_refuse(int fd, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ipc_join.c: the connections that have not joined yet. */
+int ipc_join_timer_open(struct hp_ipc *ipc);
+void ipc_join_arm(struct hp_ipc *ipc);
+void ipc_join_timer(struct hp_ipc *ipc);
+void ipc_join_make_room(struct hp_ipc *ipc);
+int ipc_client_welcome(struct hp_ipc *ipc, int fd, char *err, size_t errlen);
+int ipc_client_refused(const struct ipc_hdr *hdr, const struct ipc_rx *rx);
 
 /* ipc_call.c: pending calls and replies. */
 int ipc_rx_reply(struct hp_ipc *ipc, struct ipc_peer *peer,
@@ -271,6 +306,10 @@ void ipc_calls_fail_peer(struct hp_ipc *ipc, uint32_t peer, int err);
 void ipc_calls_fail_all(struct hp_ipc *ipc, int err);
 int ipc_malformed(struct hp_ipc *ipc, struct ipc_peer *peer,
 		  const char *what);
+/* Whether a call to `to` (all joined peers when NULL) includes p. Caller
+ * holds ipc->lock. */
+bool ipc_peer_counts(const struct ipc_peer *p, const uint32_t *to,
+		     unsigned nb_to);
 
 /* ipc_worker.c: the worker thread and its queue. */
 void *ipc_worker_main(void *arg);

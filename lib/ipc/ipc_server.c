@@ -1,12 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The primary's listening socket: bind with the right mode and group,
- * accept, check each peer's credentials (SO_PEERCRED) and the peer limit.
+ * accept, check each peer's credentials (SO_PEERCRED, SO_PEERGROUPS) and
+ * the peer limit, and welcome the peer or tell it why it is refused.
  *
  * The socket file gets its mode by chmod right after bind; until then the
  * umask applies, so the directory holding it must be private (lib/shm's
- * runtime dir is). Credentials are checked at accept in any case. */
+ * runtime dir is). Credentials are checked at accept in any case.
+ *
+ * Out of file descriptors (EMFILE, ENFILE), accept fails and leaves the
+ * connection queued, which level-triggered epoll reports again at once: a
+ * spin. The server keeps a reserve fd (/dev/null) for this: it closes it,
+ * accepts, sends the refusal ("out of file descriptors"), closes that
+ * connection and takes the reserve back, once per queued connection. When
+ * the reserve cannot be had back (another thread took the fd), it stops
+ * watching the listening socket and looks again after IPC_FD_RETRY_MS
+ * (ipc_join.c's timer). One log line when the episode starts, one when an
+ * accept succeeds again. */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -97,12 +113,29 @@ int hp_ipc_server_publish(struct hp_ipc *ipc)
 	return 0;
 }
 
+/* The allowed group's name, for refusals (looked up once: never on the
+ * I/O thread, where a slow name service would stall everyone). */
+static void ipc_server_group_name(struct hp_ipc *ipc)
+{
+	struct group g, *res = NULL;
+	char buf[1024];
+
+	if (getgrgid_r(ipc->group, &g, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(ipc->group_name, sizeof(ipc->group_name), "%s",
+			 g.gr_name);
+	else
+		snprintf(ipc->group_name, sizeof(ipc->group_name), "%u",
+			 (unsigned)ipc->group);
+}
+
 int hp_ipc_server_create(const char *path,
 			 const struct hp_ipc_server_opts *opts,
 			 struct hp_ipc **ret_ipc)
 {
 	unsigned max = opts && opts->max_peers ? opts->max_peers :
 						 HP_MAX_PROCS - 1;
+	unsigned joining = opts && opts->max_joining ? opts->max_joining :
+						       HP_IPC_MAX_JOINING;
 	struct hp_ipc *ipc;
 	int r;
 
@@ -110,12 +143,21 @@ int hp_ipc_server_create(const char *path,
 		return -EINVAL;
 	if (strlen(path) >= sizeof(ipc->path))
 		return -ENAMETOOLONG;
-	r = ipc_endpoint_new(true, max, &ipc);
+	if (!opts || !opts->join_timeout_ms)
+		joining = 0; /* every peer joins at accept */
+	r = ipc_endpoint_new(true, max + joining, &ipc);
 	if (r < 0)
 		return r;
+	ipc->max_peers = max;
+	ipc->max_joining = joining;
+	ipc->join_timeout_ms = joining ? opts->join_timeout_ms : 0;
 	ipc->group = opts ? opts->group : 0;
+	ipc_server_group_name(ipc);
 	strcpy(ipc->path, path);
-	r = ipc_server_listen(ipc, opts);
+	ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	r = ipc->reserve_fd < 0 ? -errno : ipc_join_timer_open(ipc);
+	if (r == 0)
+		r = ipc_server_listen(ipc, opts);
 	if (r < 0)
 		goto err_destroy;
 	r = ipc_endpoint_start(ipc);
@@ -131,6 +173,23 @@ err_destroy:
 	return r;
 }
 
+void ipc_refuse(int fd, int status, const char *fmt, ...)
+{
+	struct hp_ipc_msg msg;
+	uint8_t hdr[IPC_HDR_SIZE];
+	va_list ap;
+	int n;
+
+	hp_ipc_msg_init(&msg, IPC_TYPE_REFUSED, NULL, 0);
+	va_start(ap, fmt);
+	n = vsnprintf((char *)msg.payload, 512, fmt, ap);
+	va_end(ap);
+	msg.len = n < 0 ? 0 : n < 512 ? (uint32_t)n : 511;
+	ipc_hdr_make(hdr, IPC_KIND_NOTIFY, IPC_TYPE_REFUSED, 0, status, msg.len);
+	/* A peer that is gone or does not read misses it: no matter. */
+	ipc_send(fd, hdr, &msg);
+}
+
 /* Root, this process's user, or a member of the allowed group (its
  * primary group or one of its supplementary groups). */
 static bool ipc_server_allows(const struct hp_ipc *ipc,
@@ -140,53 +199,145 @@ static bool ipc_server_allows(const struct hp_ipc *ipc,
 	       (ipc->group != 0 && ipc_cred_in_group(c, ipc->group));
 }
 
-/* Accepts one connection and adds it as a peer, or refuses it with a log
- * line. I/O thread. */
-void ipc_server_accept(struct hp_ipc *ipc)
+/* Refuses a peer whose credentials do not allow it in. */
+static void ipc_server_deny(struct hp_ipc *ipc, int fd,
+			    const struct ipc_cred *c)
 {
-	struct ipc_cred cred;
-	int fd, r;
+	HP_WARN(IPC_LOG,
+		"refusing peer pid %d uid %u gid %u: not this user, root or a member of the allowed group",
+		(int)c->pid, (unsigned)c->uid, (unsigned)c->gid);
+	if (ipc->group)
+		ipc_refuse(fd, -EACCES,
+			   "refused by the primary: uid %u is not root, the primary's user or a member of group %s",
+			   (unsigned)c->uid, ipc->group_name);
+	else
+		ipc_refuse(fd, -EACCES,
+			   "refused by the primary: uid %u is not root or the primary's user (uid %u; the primary's --ipc-group lets a group in)",
+			   (unsigned)c->uid, (unsigned)geteuid());
+}
 
-	fd = accept4(ipc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			HP_WARN(IPC_LOG, "accept: %s", strerror(errno));
-		return;
+void ipc_server_resume(struct hp_ipc *ipc)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = IPC_EV_LISTEN };
+
+	if (ipc->reserve_fd < 0)
+		ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, ipc->listen_fd, &ev) == 0 ||
+	    errno == EEXIST)
+		ipc->listen_paused = false;
+}
+
+/* accept failed with err (EMFILE or ENFILE): refuses the connection with
+ * the reserve fd, or sets the listening socket aside a while. */
+static void ipc_server_fd_short(struct hp_ipc *ipc, int err)
+{
+	struct rlimit rl = { 0 };
+	int fd = -1;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (!ipc->fd_short)
+		HP_WARN(IPC_LOG,
+			"out of file descriptors (%s; the limit is %llu): refusing connections",
+			strerror(err), (unsigned long long)rl.rlim_cur);
+	ipc->fd_short = true;
+	if (ipc->reserve_fd >= 0) {
+		close(ipc->reserve_fd);
+		fd = accept4(ipc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			ipc_refuse(fd, -EMFILE,
+				   "refused: the primary is out of file descriptors (its limit is %llu): try again later",
+				   (unsigned long long)rl.rlim_cur);
+			close(fd);
+		}
+		ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	if (ipc->reserve_fd >= 0 || ipc->listen_paused)
+		return;
+	epoll_ctl(ipc->epoll_fd, EPOLL_CTL_DEL, ipc->listen_fd, NULL);
+	ipc->listen_paused = true;
+	ipc_join_arm(ipc);
+}
+
+/* Checks a new connection and adds it as a peer (welcomed first), or
+ * refuses it, telling it why. Takes fd. I/O thread. */
+static void ipc_server_take(struct hp_ipc *ipc, int fd)
+{
+	static const struct hp_ipc_msg welcome = { .type = IPC_TYPE_WELCOME };
+	uint8_t hdr[IPC_HDR_SIZE];
+	struct ipc_cred cred;
+	uint32_t id;
+	int r;
+
 	r = ipc_cred_read(fd, &cred);
 	if (r < 0) {
 		HP_WARN(IPC_LOG, "refusing a peer: no credentials: %s",
 			strerror(-r));
+		ipc_refuse(fd, r, "refused by the primary: it cannot read this process's credentials: %s",
+			   strerror(-r));
 		close(fd);
 		return;
 	}
 	if (!ipc_server_allows(ipc, &cred)) {
-		HP_WARN(IPC_LOG,
-			"refusing peer pid %d uid %u gid %u: not this user, root or the allowed group",
-			(int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+		ipc_server_deny(ipc, fd, &cred);
 		goto err_close;
 	}
+	if (ipc->join_timeout_ms)
+		ipc_join_make_room(ipc);
 	pthread_mutex_lock(&ipc->lock);
-	if (ipc->nb_peers >= ipc->max_peers || ipc->next_peer_id == 0) {
-		unsigned nb = ipc->nb_peers;
+	if (ipc->nb_joined >= ipc->max_peers || ipc->next_peer_id == 0) {
+		unsigned nb = ipc->nb_joined;
 
 		pthread_mutex_unlock(&ipc->lock);
-		HP_WARN(IPC_LOG, "refusing peer pid %d: %u peers connected already (the limit is %u)",
+		HP_WARN(IPC_LOG, "refusing peer pid %d: %u peers joined already (the limit is %u)",
 			(int)cred.pid, nb, ipc->max_peers);
+		ipc_refuse(fd, -EUSERS, "refused by the primary: %u processes joined already (the limit is %u)",
+			   nb, ipc->max_peers);
 		goto err_close;
 	}
-	uint32_t id = ipc->next_peer_id++;
-	r = ipc_peer_add(ipc, fd, &cred, id, true);
+	id = ipc->next_peer_id++;
+	ipc_hdr_make(hdr, IPC_KIND_NOTIFY, IPC_TYPE_WELCOME, 0, 0, 0);
+	r = ipc_send(fd, hdr, &welcome);
+	if (r == 0)
+		r = ipc_peer_add(ipc, fd, &cred, id, true);
+	else
+		close(fd);
 	pthread_mutex_unlock(&ipc->lock);
-	if (r < 0)
+	if (r < 0) {
 		HP_WARN(IPC_LOG, "refusing peer pid %d: %s", (int)cred.pid,
 			strerror(-r));
-	else
-		HP_DEBUG(IPC_LOG, "peer %u (pid %d uid %u) connected", id,
-			 (int)cred.pid, (unsigned)cred.uid);
+		free(cred.groups);
+		return;
+	}
+	HP_DEBUG(IPC_LOG, "peer %u (pid %d uid %u) connected", id,
+		 (int)cred.pid, (unsigned)cred.uid);
+	if (ipc->join_timeout_ms)
+		ipc_join_arm(ipc);
 	return;
 
 err_close:
 	free(cred.groups);
 	close(fd);
+}
+
+/* Accepts one connection (see the top of the file for EMFILE). I/O
+ * thread. */
+void ipc_server_accept(struct hp_ipc *ipc)
+{
+	int fd = accept4(ipc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			ipc_server_fd_short(ipc, errno);
+		else if (errno != EAGAIN && errno != EINTR &&
+			 errno != ECONNABORTED)
+			HP_WARN(IPC_LOG, "accept: %s", strerror(errno));
+		return;
+	}
+	if (ipc->fd_short) {
+		HP_NOTICE(IPC_LOG, "file descriptors available again: accepting connections");
+		ipc->fd_short = false;
+		if (ipc->reserve_fd < 0)
+			ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	ipc_server_take(ipc, fd);
 }

@@ -500,12 +500,12 @@ static void test_ipc_peer_limit(void **state)
 	srv_start(&s, &opts);
 	assert_int_equal(hp_ipc_client_connect(s.d.path, &a), 0);
 	assert_true(evt_wait(s.up_fd, 1, WAIT_MS));
-	assert_int_equal(hp_ipc_client_connect(s.d.path, &b), 0);
-	int r = echo_check(b, HP_IPC_PRIMARY, "b");
-	assert_true(r == -ECONNRESET || r == -ENOTCONN);
+	char err[128];
+	assert_int_equal(hp_ipc_client_connect_msg(s.d.path, &b, err,
+						   sizeof(err)), -EUSERS);
+	assert_string_equal(err, "refused by the primary: 1 processes joined already (the limit is 1)");
 	assert_true(cap_has("the limit is 1"));
 	assert_int_equal(echo_check(a, HP_IPC_PRIMARY, "a"), 0);
-	hp_ipc_destroy(b);
 	hp_ipc_destroy(a);
 	srv_stop(&s);
 	cap_stop();

@@ -87,7 +87,29 @@ static void send_bad(int fd, const void *buf, size_t len, const int *fds,
 	(*nb_bad)++;
 }
 
-static void test_ipc_malformed_dropped(void **state)
+/* Reads what the primary says to a peer it hangs up on: a refusal with
+ * the reason, then the end of the stream (or a reset, when garbage was
+ * left unread). */
+static void hung_up_with(int fd, const char *reason)
+{
+	struct hp_ipc_msg msg;
+	int dec = -1;
+
+	assert_true(raw_recv(fd, &msg, &dec) > 0);
+	assert_int_equal(dec, 0);
+	assert_int_equal(msg.type, IPC_TYPE_REFUSED);
+	assert_int_equal(msg.status, -EBADMSG);
+	msg.payload[msg.len < HP_IPC_MAX_PAYLOAD ? msg.len : 0] = '\0';
+	assert_non_null(strstr((char *)msg.payload, reason));
+	ssize_t n = raw_recv(fd, &msg, &dec);
+	assert_true(n == 0 || n == -1);
+}
+
+/* Each kind of garbage, each on its own connection: the primary hangs up
+ * on the sender at once, with a log line and a refusal naming it, closes
+ * the fds that came along, and serves the next connection. Regression:
+ * a garbage datagram was dropped and the connection stayed. */
+static void test_ipc_malformed_hung_up(void **state)
 {
 	struct srv s = { 0 };
 	uint8_t *buf = calloc(1, IPC_RX_SIZE + 512);
@@ -99,8 +121,6 @@ static void test_ipc_malformed_dropped(void **state)
 	(void)state;
 	cap_start();
 	srv_start(&s, NULL);
-	fd = raw_connect(s.d.path);
-	assert_true(evt_wait(s.up_fd, 1, WAIT_MS)); /* accepted: fd count final */
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	for (size_t i = 0; i < HP_ARRAY_SIZE(fds); i++)
 		fds[i] = p[1];
@@ -108,34 +128,63 @@ static void test_ipc_malformed_dropped(void **state)
 
 	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, T_ECHO, 1,
 		      "abc");
-	send_bad(fd, buf, n, fds, HP_IPC_MAX_FDS + 1, &nb_bad); /* too many fds */
+	fd = raw_connect(s.d.path);
+	send_bad(fd, buf, n, fds, HP_IPC_MAX_FDS + 1, &nb_bad);
+	hung_up_with(fd, "too many fds");
+	close(fd);
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, IPC_HDR_SIZE - 4, NULL, 0, &nb_bad); /* truncated */
+	hung_up_with(fd, IPC_BAD_HEADER);
+	close(fd);
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, n - 1, fds, 1, &nb_bad); /* length mismatch */
+	hung_up_with(fd, IPC_BAD_HEADER);
+	close(fd);
 	buf[0] = 'X';
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* bad magic */
+	hung_up_with(fd, IPC_BAD_HEADER);
+	close(fd);
 	h = (struct ipc_hdr){ .magic = HP_IPC_MAGIC,
 			      .version = HP_IPC_PROTO_VERSION,
 			      .type = T_ECHO, .kind = IPC_KIND_REQUEST, .id = 1,
 			      .len = 100000 };
 	ipc_hdr_encode(buf, &h);
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* oversized length field */
+	hung_up_with(fd, "payload length over the limit");
+	close(fd);
 	h.len = HP_IPC_MAX_PAYLOAD + 100;
 	ipc_hdr_encode(buf, &h);
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, IPC_HDR_SIZE + h.len, NULL, 0, &nb_bad); /* too big */
+	hung_up_with(fd, "oversized datagram");
+	close(fd);
 	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REPLY, T_ECHO, 999999,
 		      "");
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* reply nobody asked for */
+	hung_up_with(fd, "reply to an unknown request id");
+	close(fd);
 	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_REQUEST, T_ECHO, 0, "");
+	fd = raw_connect(s.d.path);
 	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* request without an id */
+	hung_up_with(fd, IPC_BAD_HEADER);
+	close(fd);
+	n = raw_build(buf, HP_IPC_PROTO_VERSION, IPC_KIND_NOTIFY,
+		      IPC_TYPE_WELCOME, 0, "");
+	fd = raw_connect(s.d.path);
+	send_bad(fd, buf, n, NULL, 0, &nb_bad); /* a type of lib/ipc's */
+	hung_up_with(fd, "a type lib/ipc keeps for itself");
+	close(fd);
 
-	/* still served, on the same connection and on a new one */
-
-	raw_echo(fd, 3);
+	/* one line each; the next connection is served */
+	assert_true(evt_wait(s.down_fd, (uint64_t)nb_bad, WAIT_MS));
 	assert_int_equal(cap_count(), nb_bad);
-	assert_int_equal(count_fds(), before); /* received fds were closed */
-	int fd2 = raw_connect(s.d.path);
-	raw_echo(fd2, 1);
-	close(fd2);
+	assert_true(cap_has(": disconnecting"));
+	assert_true(fds_back_to(before)); /* received fds were closed */
+	fd = raw_connect(s.d.path);
+	raw_echo(fd, 1);
 	close(fd);
 	close(p[0]);
 	close(p[1]);
@@ -186,6 +235,9 @@ static void *old_primary(void *arg)
 	struct ipc_hdr h;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	/* Welcomes the secondary, in its own version. */
+	ipc_hdr_make(rx->buf, IPC_KIND_NOTIFY, IPC_TYPE_WELCOME, 0, 0, 0);
+	send(fd, rx->buf, IPC_HDR_SIZE, MSG_NOSIGNAL);
 	if (wait_fd(fd, WAIT_MS) && ipc_recv(fd, rx) > 0 && rx->nb_fds == 1)
 		chan = rx->fds[0];
 	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -229,8 +281,8 @@ static void test_ipc_version_mismatch_client(void **state)
 	strcpy(sa.sun_path, d.path);
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(lfd, 4), 0);
-	assert_int_equal(hp_ipc_client_connect(d.path, &cli), 0);
 	assert_int_equal(pthread_create(&th, NULL, old_primary, &lfd), 0);
+	assert_int_equal(hp_ipc_client_connect(d.path, &cli), 0);
 	hp_ipc_msg_init(&req, T_ECHO, "v", 1);
 	assert_int_equal(hp_ipc_request(cli, HP_IPC_PRIMARY, &req, &rep,
 					WAIT_MS), -EPROTO);
@@ -247,8 +299,9 @@ static void test_ipc_version_mismatch_client(void **state)
 	cap_stop();
 }
 
-/* A peer that sends garbage is hung up on at the limit; the primary goes
- * on serving the peer connected all along and the next one to connect. */
+/* A peer that sends garbage is hung up on at the first datagram; the
+ * primary goes on serving the peer connected all along and the next one
+ * to connect. */
 static void test_ipc_malformed_limit(void **state)
 {
 	struct srv s = { 0 };
@@ -263,13 +316,13 @@ static void test_ipc_malformed_limit(void **state)
 	assert_int_equal(hp_ipc_client_connect(s.d.path, &good), 0);
 	fd = raw_connect(s.d.path);
 	assert_true(evt_wait(s.up_fd, 2, WAIT_MS));
-	for (int i = 0; i < HP_IPC_MAX_MALFORMED - 1; i++)
-		raw_send(fd, buf, sizeof(buf));
-	raw_echo(fd, 1); /* one short of the limit: still served */
+	raw_echo(fd, 1);
 	raw_send(fd, buf, sizeof(buf));
-	assert_int_equal(raw_recv(fd, &msg, &dec), 0); /* hung up on */
+	hung_up_with(fd, "sent a malformed message (" IPC_BAD_HEADER ")");
+	(void)msg;
+	(void)dec;
 	assert_true(evt_wait(s.down_fd, 1, WAIT_MS));
-	assert_true(cap_has("malformed messages, disconnecting"));
+	assert_true(cap_has(IPC_BAD_HEADER ": disconnecting"));
 	close(fd);
 	assert_int_equal(echo_check(good, HP_IPC_PRIMARY, "good"), 0);
 	fd = raw_connect(s.d.path);
@@ -347,25 +400,14 @@ static void test_ipc_channel_primary_side(void **state)
 	raw_echo(fd, 6);
 	assert_false(wait_fd(ch, 0));
 
-	/* refused: a second channel, one without an fd or with another kind
-	 * of fd, one sent on the channel itself; each counts as malformed but
-	 * the second, which is only refused */
+	/* a second channel is refused (only that) */
 	ch2 = raw_channel(fd, -1, NULL);
 	pf = (struct pollfd){ .fd = ch2, .events = POLLIN };
 	assert_int_equal(poll(&pf, 1, WAIT_MS), 1);
 	assert_true(pf.revents & POLLHUP); /* closed by the primary */
 	assert_true(cap_has("a second request channel, refused"));
 	close(ch2);
-	raw_channel(fd, -2, &nb_bad);
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	raw_channel(fd, p[1], &nb_bad);
-	close(p[0]);
-	close(p[1]);
-	ch2 = raw_channel(ch, -1, &nb_bad);
-	raw_echo(fd, 7); /* all handled by now */
-	assert_true(cap_has("bad request channel message"));
-	assert_int_equal(cap_count(), nb_bad + 1);
-	close(ch2);
+	raw_echo(fd, 7);
 
 	/* the channel hangs up: it goes, the peer stays */
 	close(ch);
@@ -388,6 +430,28 @@ static void test_ipc_channel_primary_side(void **state)
 	assert_int_equal(raw_recv(ch, &msg, &dec), 0); /* end of stream */
 	close(ch);
 	close(fd);
+
+	/* malformed, each hanging the peer up: a channel message without an
+	 * fd, or with another kind of fd, or one sent on the channel itself */
+	fd = raw_connect(s.d.path);
+	raw_channel(fd, -2, &nb_bad);
+	hung_up_with(fd, "bad request channel message");
+	close(fd);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fd = raw_connect(s.d.path);
+	raw_channel(fd, p[1], &nb_bad);
+	close(p[0]);
+	close(p[1]);
+	hung_up_with(fd, "bad request channel message");
+	close(fd);
+	fd = raw_connect(s.d.path);
+	ch = raw_channel(fd, -1, NULL);
+	ch2 = raw_channel(ch, -1, &nb_bad);
+	hung_up_with(fd, "bad request channel message");
+	close(ch2);
+	close(ch);
+	close(fd);
+	assert_true(evt_wait(s.down_fd, 3, WAIT_MS));
 	assert_true(fds_back_to(before));
 
 	srv_stop(&s);
@@ -399,7 +463,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ipc_msg_decode, kill_leftovers),
-		cmocka_unit_test_teardown(test_ipc_malformed_dropped, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_malformed_hung_up, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_malformed_version, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_version_mismatch_client, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_malformed_limit, kill_leftovers),
