@@ -217,6 +217,11 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 			(int)hp_ipc_peer_pid(ipc, peer), rep.err);
 		status = -EPROTO;
 	}
+	/* Only now does it count as a secondary (and against the limit). */
+	if (!status && (status = hp_ipc_peer_admit(ipc, peer)) < 0)
+		snprintf(rep.err, sizeof(rep.err),
+			 "%u secondaries are there already (the limit is %u)",
+			 HP_MAX_PROCS - 1, HP_MAX_PROCS - 1);
 	hp_ipc_msg_init(&reply, CORE_MSG_HELLO, NULL, 0);
 	n = status ? 0 : hp_shm_segments(core.shm, segs, HP_SHM_MAX_SEGS);
 	for (int i = 0; i < n; i++) {
@@ -361,7 +366,7 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	}
 	if (peer == HP_IPC_PRIMARY && !up) {
 		HP_ERR(CORE_LOG, "the primary (pid %d) exited: stopping",
-		       (int)core.primary_pid);
+		       (int)(core.primary_pid ? core.primary_pid : pid));
 		core_stop(-ECONNRESET);
 	}
 }
@@ -480,7 +485,9 @@ static int core_init_primary(const struct hp_core_opts *o, char *err,
 		.huge_1g = o->huge_1g,
 		.socket_mem = o->socket_mem,
 	};
-	struct hp_ipc_server_opts io = { .hidden = true };
+	/* A connection that does not say HELLO in time is hung up on. */
+	struct hp_ipc_server_opts io = { .hidden = true,
+					 .join_timeout_ms = core.timeout_ms };
 	char path[300];
 	int r;
 
@@ -591,15 +598,14 @@ static int core_init_secondary(char *err, size_t errlen)
 	if (r < 0)
 		return hp_err_set(err, errlen, r, "bad prefix '%s'",
 				  core.prefix);
-	r = hp_ipc_client_connect(path, &core.ipc);
+	char why[256];
+	r = hp_ipc_client_connect_msg(path, &core.ipc, why, sizeof(why));
 	if (r == -ENOENT || r == -ECONNREFUSED)
 		return hp_err_set(err, errlen, -ENOENT,
 				  "no primary running for prefix '%s' (%s)",
 				  core.prefix, path);
 	if (r < 0)
-		return hp_err_set(err, errlen, r,
-				  "cannot reach the primary at %s: %s", path,
-				  strerror(-r));
+		return hp_err_set(err, errlen, r, "%s", why);
 	hp_ipc_set_peer_callback(core.ipc, core_on_peer, NULL);
 	/* Port messages may arrive before the memory is mapped: they are
 	 * answered as done, and the join below picks the ports up. */

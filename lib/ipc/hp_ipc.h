@@ -11,8 +11,9 @@
 
 #include "hp_common.h"
 
-/* Protocol version in every message header; a mismatch is refused. */
-#define HP_IPC_PROTO_VERSION 2
+/* Protocol version in every message header; a mismatch is refused.
+ * 3: the primary's first message is a welcome or a refusal. */
+#define HP_IPC_PROTO_VERSION 3
 /* First four bytes of every message ("HPIP"). */
 #define HP_IPC_MAGIC 0x50495048u
 /* Largest payload of one message (bytes). */
@@ -231,7 +232,7 @@ HP_API int hp_ipc_reply(struct hp_ipc *ipc, uint32_t peer,
 HP_API int hp_ipc_notify(struct hp_ipc *ipc, uint32_t peer,
 			 struct hp_ipc_msg *msg);
 
-/* Primary: sends req to every connected peer first, then gathers the
+/* Primary: sends req to every joined peer first, then gathers the
  * replies until all answered, hung up, or timeout_ms (<0: default) passed;
  * one slow peer never delays the messages to the others (a peer whose
  * socket buffer stays full fails with -ETIMEDOUT). Writes one result per
@@ -256,7 +257,7 @@ HP_API int hp_ipc_multicast(struct hp_ipc *ipc, const uint32_t *to,
 			    int timeout_ms, struct hp_ipc_result *results,
 			    unsigned max, unsigned *ret_nb);
 
-/* Sends msg as a notification (its id becomes 0) to every connected peer
+/* Sends msg as a notification (its id becomes 0) to every joined peer
  * whose id is not in except, to all before waiting on any (a peer whose
  * socket buffer stays full past HP_IPC_DEFAULT_TIMEOUT_MS is not
  * reached); msg's fds go to each as copies and stay the caller's.

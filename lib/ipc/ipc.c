@@ -582,7 +582,8 @@ int hp_ipc_client_connect_msg(const char *path, struct hp_ipc **ret_ipc,
 
 err_destroy:
 	if (!why[0])
-		snprintf(why, sizeof(why), "%s", strerror(-r));
+		snprintf(why, sizeof(why), "cannot connect to %s: %s", path,
+			 strerror(-r));
 	HP_DEBUG(IPC_LOG, "cannot connect to '%s': %s", path, why);
 	if (errlen)
 		snprintf(err, errlen, "%s", why);

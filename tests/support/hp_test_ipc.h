@@ -181,6 +181,7 @@ void bcast_stop(struct bcast *f);
 
 /* ---- raw sockets that speak the wire format by hand ---- */
 
+/* Connects a raw socket and reads the primary's welcome. */
 int raw_connect(const char *path);
 
 /* Builds header + payload in buf; returns the size. */
