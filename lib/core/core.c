@@ -724,4 +724,6 @@ void hp_core_fini(void)
 		close(core.stop_fd);
 	core.stop_fd = -1;
 	core.up = false;
+	/* a process that leaves with _exit loses nothing logged so far */
+	hp_log_flush(1000);
 }

@@ -17,11 +17,17 @@ enum hp_log_level {
 	HP_LOG_DEBUG = 7,
 };
 
-/* Receives each finished line (no trailing newline); any thread may call it. */
+/* Receives each finished line (no trailing newline), one at a time, on
+ * the log's own writer thread, never on the thread that logged: it may
+ * block (lines queue up behind it, and are dropped and counted once 512
+ * wait). It may log, but must not wait for hp_log_flush. */
 typedef void (*hp_log_sink_fn)(int level, const char *topic, const char *line,
 			       void *arg);
 
-/* Writes one line for topic at level if that topic's level allows it; thread safe. */
+/* Writes one line for topic at level if that topic's level allows it:
+ * formats it and queues it for the sink without waiting (a full queue
+ * drops it, and "log: warning: N lines dropped" follows once the sink
+ * drains). A disabled level costs one atomic load. Thread safe. */
 HP_API void hp_log(const char *topic, int level, const char *fmt, ...)
 	HP_PRINTF(3, 4);
 
@@ -64,8 +70,18 @@ HP_API const char *hp_log_quote(char *buf, size_t len, const char *s,
 HP_API int hp_err_set(char *err, size_t errlen, int res, const char *fmt, ...)
 	HP_PRINTF(4, 5);
 
-/* Replaces the sink; NULL restores the default (stderr). */
+/* Replaces the sink; NULL restores the default (stderr, one write per
+ * line). Lines logged before the call go to the old sink first (it waits
+ * for them, see hp_log_flush). Not from a sink. */
 HP_API void hp_log_set_sink(hp_log_sink_fn fn, void *arg);
+
+/* Waits until every line logged before the call has been handed to the
+ * sink and the sink has returned. stall_ms < 0: as long as that takes;
+ * else gives up once the sink has taken no line for stall_ms ms (a sink
+ * blocked for good). 0, or -ETIMEDOUT. Any thread; from a sink, returns
+ * 0 at once. Exit (atexit) and hp_core_fini flush with a one-second
+ * stall limit, so a short-lived process loses no line. */
+HP_API int hp_log_flush(int stall_ms);
 
 #define HP_ERR(topic, ...) hp_log(topic, HP_LOG_ERR, __VA_ARGS__)
 #define HP_WARN(topic, ...) hp_log(topic, HP_LOG_WARNING, __VA_ARGS__)

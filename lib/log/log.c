@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Log lines with time, role and pid; per-topic levels; a settable sink. */
+/* Log lines with time, role and pid; per-topic levels; a settable sink.
+ *
+ * The sink never runs on the thread that logs: hp_log formats the line
+ * and queues it (lib/log/log_writer.c), and a writer thread hands it to
+ * the sink, so the thread that answers the primary never waits for a
+ * stderr that nobody reads. When the queue is full, lines are dropped and
+ * a line "log: warning: N lines dropped" follows once the sink drains. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,9 +18,12 @@
 #include <unistd.h>
 
 #include "hp_log.h"
+#include "log_writer.h"
 
 #define LOG_TOPICS_MAX 64
-#define LOG_TOPIC_LEN 24
+#define LOG_TOPIC_LEN LOG_WRITER_TOPIC
+/* Lines queued for the sink before they are dropped. */
+#define LOG_QUEUE_LINES 512
 
 struct log_topic {
 	char name[LOG_TOPIC_LEN];
@@ -30,6 +40,12 @@ static int log_max_level = HP_LOG_NOTICE;
 static char log_role[16] = "hotport";
 static hp_log_sink_fn log_sink;
 static void *log_sink_arg;
+
+static void log_emit(int level, const char *topic, const char *line,
+		     void *arg);
+static void log_dropped(uint64_t n, void *arg);
+static struct log_writer log_w =
+	LOG_WRITER_INIT(log_emit, log_dropped, NULL, LOG_QUEUE_LINES);
 
 static const char *const log_level_names[] = {
 	[HP_LOG_ERR] = "error",	  [HP_LOG_WARNING] = "warning",
@@ -101,6 +117,25 @@ static void log_default_sink(int level, const char *topic, const char *line,
 	(void)r;
 }
 
+/* On the writer thread: the sink set now gets the line. */
+static void log_emit(int level, const char *topic, const char *line,
+		     void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&log_lock);
+	hp_log_sink_fn sink = log_sink ? log_sink : log_default_sink;
+	void *sink_arg = log_sink_arg;
+	pthread_mutex_unlock(&log_lock);
+	sink(level, topic, line, sink_arg);
+}
+
+static void log_dropped(uint64_t n, void *arg)
+{
+	(void)arg;
+	hp_log("log", HP_LOG_WARNING,
+	       "%" PRIu64 " lines dropped: the log sink was not keeping up", n);
+}
+
 void hp_log(const char *topic, int level, const char *fmt, ...)
 {
 	char msg[1024], line[1280];
@@ -121,12 +156,12 @@ void hp_log(const char *topic, int level, const char *fmt, ...)
 		 level >= HP_LOG_ERR && level <= HP_LOG_DEBUG ?
 			 log_level_names[level] : "?",
 		 msg);
+	log_writer_put(&log_w, level, topic, line, false);
+}
 
-	pthread_mutex_lock(&log_lock);
-	hp_log_sink_fn sink = log_sink ? log_sink : log_default_sink;
-	void *arg = log_sink_arg;
-	pthread_mutex_unlock(&log_lock);
-	sink(level, topic, line, arg);
+int hp_log_flush(int stall_ms)
+{
+	return log_writer_flush(&log_w, stall_ms) ? 0 : -ETIMEDOUT;
 }
 
 void hp_log_set_role(const char *role)
@@ -249,6 +284,8 @@ const char *hp_log_quote(char *buf, size_t len, const char *s, size_t max)
 
 void hp_log_set_sink(hp_log_sink_fn fn, void *arg)
 {
+	/* the lines logged so far go to the sink they were logged for */
+	hp_log_flush(-1);
 	pthread_mutex_lock(&log_lock);
 	log_sink = fn;
 	log_sink_arg = arg;

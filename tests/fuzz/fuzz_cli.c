@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(hp_cli_parse(line, &cmd2, NULL, 0) == r);
 	fuzz_cli_complete(line);
-	FUZZ_CHECK(fuzz_log_lines == 0);
+	FUZZ_CHECK(fuzz_logged() == 0);
 	free(line);
 	return 0;
 }

@@ -37,6 +37,13 @@ static void fuzz_log_sink(int level, const char *topic, const char *line,
 	fuzz_log_lines++;
 }
 
+/* Lines logged so far (the sink runs on the log's writer thread). */
+static inline unsigned fuzz_logged(void)
+{
+	hp_log_flush(-1);
+	return fuzz_log_lines;
+}
+
 /* Every level on, into a counter: a parser that logs is caught, and
  * nothing floods the fuzzer's output. */
 static inline void fuzz_log_init(void)

@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(hp_devargs_parse(str, &da2, err2, 8) == r);
 	FUZZ_CHECK(r != 0 || strcmp(da2.name, da.name) == 0);
 	FUZZ_CHECK(hp_devargs_parse(str, &da2, NULL, 0) == r);
-	FUZZ_CHECK(fuzz_log_lines == 0);
+	FUZZ_CHECK(fuzz_logged() == 0);
 	free(str);
 	return 0;
 }

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		fuzz_ipc_refused(buf, size, r, &msg, &hdr);
 	FUZZ_CHECK(hp_ipc_msg_decode(NULL, size, &msg) == -EINVAL);
-	FUZZ_CHECK(fuzz_log_lines == 0);
+	FUZZ_CHECK(fuzz_logged() == 0);
 	free(buf);
 	return 0;
 }
