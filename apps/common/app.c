@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <libgen.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "app.h"
+#include "app_out.h"
 #include "hp_cli.h"
 #include "hp_fwd.h"
 #include "hp_log.h"
@@ -102,7 +104,8 @@ static const char *app_lcores_reason(int res)
  * port's slot is free already. Event callbacks run one at a time. */
 static char *app_port_names[HP_MAX_PORTS];
 
-/* Tells the user when a port enters or leaves this process. */
+/* Tells the user when a port enters or leaves this process. Only queues
+ * its line (app_out_event): it never waits for standard output. */
 static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
 {
@@ -115,27 +118,54 @@ static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 	case HP_PORT_EVENT_NEW:
 		free(*known);
 		*known = strdup(name);
-		printf("Port %u: %s is now usable in this process\n", port_id, name);
+		app_out_event("Port %u: %s is now usable in this process",
+			      port_id, name);
 		break;
 	case HP_PORT_EVENT_DESTROY:
-		printf("Port %u: %s left this process\n", port_id,
-		       *known ? *known : name);
+		app_out_event("Port %u: %s left this process", port_id,
+			      *known ? *known : name);
 		free(*known);
 		*known = NULL;
 		break;
 	case HP_PORT_EVENT_CONFIG:
-		printf("Port %u: %s reconfigured: %u rx, %u tx queues\n", port_id,
-		       name, info.nb_rx_queues, info.nb_tx_queues);
+		app_out_event("Port %u: %s reconfigured: %u rx, %u tx queues",
+			      port_id, name, info.nb_rx_queues,
+			      info.nb_tx_queues);
 		break;
 	case HP_PORT_EVENT_LINK:
-		printf("Port %u: %s link %s\n", port_id, name,
-		       info.link_up ? "up" : "down");
+		app_out_event("Port %u: %s link %s", port_id, name,
+			      info.link_up ? "up" : "down");
 		break;
 	case HP_PORT_EVENT_REMOVED:
-		printf("Port %u: %s: the device went away\n", port_id, name);
+		app_out_event("Port %u: %s: the device went away", port_id,
+			      name);
 		break;
 	}
-	fflush(stdout);
+}
+
+/* One-shot commands (-c, --cmd FILE) print what the commands print,
+ * their errors on standard error; events and ready lines come with -i,
+ * standard input (also --cmd -) or --verbose. */
+static bool app_one_shot(const struct hp_core_opts *o)
+{
+	return !o->interactive &&
+	       (o->nb_cmds || (o->cmd_file && strcmp(o->cmd_file, "-")));
+}
+
+/* The interpreter, writing whole lines through app_out. */
+static int app_cli_create(const struct hp_core_opts *o, FILE *out,
+			  struct hp_cli **ret_cli)
+{
+	struct hp_cli *cli;
+	int r = hp_cli_create(out ? out : stdout, &cli);
+
+	if (r < 0)
+		return r;
+	hp_cli_set_stop_fd(cli, hp_core_stop_fd());
+	if (app_one_shot(o))
+		hp_cli_set_err(cli, stderr);
+	*ret_cli = cli;
+	return 0;
 }
 
 int app_main(enum hp_proc_role role, int argc, char **argv)
@@ -143,6 +173,7 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	const char *prog = basename(argv[0]);
 	struct hp_core_opts opts;
 	struct hp_cli *cli = NULL;
+	FILE *out;
 	char err[256];
 	int r, status;
 
@@ -163,8 +194,15 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		return APP_BAD_OPTIONS;
 	}
 	hp_core_catch_signals();
-	if (role == HP_ROLE_SECONDARY)
+	/* a closed standard output or error loses lines, nothing more */
+	signal(SIGPIPE, SIG_IGN);
+	bool chatty = !app_one_shot(&opts) || opts.verbose;
+	/* nor the "ready" notice on standard error */
+	if (!chatty && !opts.log_levels)
+		opts.log_levels = "warning";
+	if (role == HP_ROLE_SECONDARY && chatty)
 		hp_port_event_register(app_on_port_event, NULL);
+	out = app_out_stream();
 	/* --wait-primary: after the primary's death, go round again once a
 	 * new one listens; commands from standard input or the prompt carry
 	 * on (a --cmd FILE or -c list is not run twice: those exit 4). */
@@ -174,20 +212,20 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		r = hp_core_init(&opts, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "%s: error: %s\n", prog, err);
-			return APP_INIT_FAILED;
+			status = APP_INIT_FAILED;
+			break;
 		}
-		printf("%s ready: pid %d, prefix %s\n", prog, (int)getpid(),
-		       hp_core_prefix());
-		fflush(stdout);
-
-		r = hp_cli_create(stdout, &cli);
+		if (chatty)
+			app_out_line("%s ready: pid %d, prefix %s", prog,
+				     (int)getpid(), hp_core_prefix());
+		r = app_cli_create(&opts, out, &cli);
 		if (r < 0) {
 			HP_ERR("app", "cannot create the command interpreter: %s",
 			       strerror(-r));
 			hp_core_fini();
-			return APP_INIT_FAILED;
+			status = APP_INIT_FAILED;
+			break;
 		}
-		hp_cli_set_stop_fd(cli, hp_core_stop_fd());
 		r = app_commands(&opts, cli);
 		status = r < 0 ? APP_CMD_FAILED : APP_OK;
 		bool gone = hp_core_stop_reason() == -ECONNRESET;
@@ -197,14 +235,18 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 		hp_cli_destroy(cli);
 		hp_core_fini();
 		if (!gone)
-			return status;
+			break;
+		status = APP_PRIMARY_GONE;
 		if (!again) {
 			fprintf(stderr, "%s: the primary exited; stopping\n", prog);
-			return APP_PRIMARY_GONE;
+			break;
 		}
 		fprintf(stderr, "%s: the primary exited; waiting for a new one (--wait-primary)\n",
 			prog);
 		if (hp_core_wait_primary(opts.prefix) < 0)
-			return APP_PRIMARY_GONE;
+			break;
 	}
+	if (out)
+		fclose(out);
+	return status;
 }

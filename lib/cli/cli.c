@@ -61,15 +61,29 @@ void hp_cli_set_stop_fd(struct hp_cli *cli, int fd)
 		cli->stop_fd = fd;
 }
 
+void hp_cli_set_err(struct hp_cli *cli, FILE *err)
+{
+	if (cli)
+		cli->err = err;
+}
+
 int cli_fail(struct hp_cli *cli, int res, const char *fmt, ...)
 {
+	FILE *f = cli->err ? cli->err : cli->out;
+	char line[2048];
 	va_list ap;
+	int n;
 
-	fputs("error: ", cli->out);
+	/* Built first and written by one call: a line written by another
+	 * thread to the same stream never lands inside it. */
+	n = snprintf(line, sizeof(line), "error: ");
 	va_start(ap, fmt);
-	vfprintf(cli->out, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', cli->out);
+	strcat(line, "\n");
+	fputs(line, f);
+	if (f != cli->out)
+		fflush(f);
 	return res;
 }
 
@@ -115,12 +129,14 @@ static int cli_show_procs(struct hp_cli *cli)
 	for (int i = 0; i < n; i++) {
 		const struct hp_proc_info *p = &procs[i];
 
+		const char *mark = p->pid == self ? "  (this process)" : "";
+
 		if (p->role == HP_ROLE_PRIMARY)
-			fprintf(cli->out, "  primary        pid %-8d", (int)p->pid);
+			fprintf(cli->out, "  primary        pid %-8d%s\n",
+				(int)p->pid, mark);
 		else
-			fprintf(cli->out, "  secondary %-4u pid %-8d",
-				(unsigned)p->peer_id, (int)p->pid);
-		fputs(p->pid == self ? "  (this process)\n" : "\n", cli->out);
+			fprintf(cli->out, "  secondary %-4u pid %-8d%s\n",
+				(unsigned)p->peer_id, (int)p->pid, mark);
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 struct hp_cli {
 	FILE *out;		/* where commands print */
+	FILE *err;		/* where error lines go; NULL: out */
 	int stop_fd;		/* polled by the run loops; -1 for none */
 	bool cancelled;		/* the stop fd fired inside libedit */
 	const char *prompt;	/* during hp_cli_run_interactive */
@@ -45,7 +46,8 @@ size_t cli_complete(const char *line, size_t len, struct cli_word *ret_words,
 
 /* cli.c */
 
-/* Prints "error: <fmt>" as one line to cli->out; returns res. */
+/* Prints "error: <fmt>" as one line, written by one call, to cli->err
+ * (or cli->out); returns res. */
 int cli_fail(struct hp_cli *cli, int res, const char *fmt, ...)
 	HP_PRINTF(3, 4);
 

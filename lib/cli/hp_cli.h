@@ -89,13 +89,19 @@ HP_API int hp_cli_create(FILE *out, struct hp_cli **ret_cli);
 /* Frees the interpreter. Accepts NULL. */
 HP_API void hp_cli_destroy(struct hp_cli *cli);
 
+/* Sends the "error: ..." lines to err (standard error for one-shot
+ * commands) instead of out; NULL, the default, for out. Each error line
+ * is written by one call, and flushed when err is not out. */
+HP_API void hp_cli_set_err(struct hp_cli *cli, FILE *err);
+
 /* Makes the run loops return -ECANCELED once fd is readable (they poll it
  * and never read it; hp_core_stop_fd() is the usual one); -1, the
  * default, for none. */
 HP_API void hp_cli_set_stop_fd(struct hp_cli *cli, int fd);
 
 /* Runs one command line: 0 done, HP_CLI_QUIT for quit, or a negative errno
- * after printing one "error: ..." line to out (per port, for "all"). Blank
+ * after printing one "error: ..." line to out or the error stream (per
+ * port, for "all"). Blank
  * lines and '#' comments are 0. Port commands call hp_port_* (and need an
  * initialised process), forwarding commands hp_fwd_*; output is flushed
  * before returning. */

@@ -27,6 +27,7 @@ enum {
 	OPT_VDEV,
 	OPT_CMD,
 	OPT_WAIT_PRIMARY,
+	OPT_VERBOSE,
 };
 
 static const struct option core_long_opts[] = {
@@ -45,6 +46,7 @@ static const struct option core_long_opts[] = {
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "cmd", required_argument, NULL, OPT_CMD },
 	{ "wait-primary", no_argument, NULL, OPT_WAIT_PRIMARY },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "command", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -99,8 +101,11 @@ void hp_core_usage(enum hp_proc_role role, const char *prog, FILE *out)
 		"  --cmd FILE           run the commands in FILE ('-': standard input),\n"
 		"                       line by line as they arrive\n"
 		"  -i, --interactive    a prompt with line editing\n"
+		"  --verbose            with -c or --cmd FILE, print the ready lines%s\n"
 		"  -h, --help           this text\n"
 		"%s",
+		primary ? " too\n                       (command errors go to standard error)" :
+			  " and port\n                       events too (command errors go to standard error)",
 		primary ? "\nWithout -c, --cmd or -i the primary runs until SIGINT or SIGTERM.\n" :
 			  "\nWithout -c, --cmd or -i the secondary reads commands from standard input.\n");
 }
@@ -361,6 +366,9 @@ static int opts_one(int c, struct hp_core_opts *o, char *err, size_t errlen)
 		return opts_add(o->cmds, &o->nb_cmds, optarg, "-c", err, errlen);
 	case 'h':
 		o->help = true;
+		return 0;
+	case OPT_VERBOSE:
+		o->verbose = true;
 		return 0;
 	case OPT_WAIT_PRIMARY:
 		if (o->role == HP_ROLE_PRIMARY)

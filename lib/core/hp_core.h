@@ -46,6 +46,8 @@ struct hp_core_opts {
 	unsigned nb_cmds;
 	const char *cmds[HP_CORE_MAX_DEVS];	/* -c "COMMAND" (repeatable) */
 	bool help;			/* -h, --help */
+	bool verbose;			/* --verbose: events and ready lines
+					 * with -c or --cmd too */
 };
 
 /* One process of the instance, as show procs lists it. */

@@ -41,9 +41,10 @@ def runtime_dir(pfx):
 
 class Proc:
     """One hotport process; its stdout and stderr lines are collected by
-    reader threads, and wait_for blocks on a condition until one matches."""
+    reader threads, and wait_for blocks on a condition until one matches.
+    A stream left out of read is a pipe that nobody reads until drain()."""
 
-    def __init__(self, exe, args, name=None, stdin=True):
+    def __init__(self, exe, args, name=None, stdin=True, read=("out", "err")):
         self.name = name or os.path.basename(exe)
         self.args = [exe] + args
         self.p = subprocess.Popen(self.args, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -53,8 +54,13 @@ class Proc:
         self.pos = {"out": 0, "err": 0}
         self.cv = threading.Condition()
         self.closed = {"out": False, "err": False}
-        for s, f in (("out", self.p.stdout), ("err", self.p.stderr)):
-            threading.Thread(target=self._read, args=(s, f), daemon=True).start()
+        for s in read:
+            self.drain(s)
+
+    def drain(self, stream):
+        """Starts reading stream (once)."""
+        f = self.p.stdout if stream == "out" else self.p.stderr
+        threading.Thread(target=self._read, args=(stream, f), daemon=True).start()
 
     def _read(self, stream, f):
         for line in f:

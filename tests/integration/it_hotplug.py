@@ -51,7 +51,8 @@ def test_secondary_command_exit_status():
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach net_null7")
         hp.check(st == 0 and "attached: net_null7" in out, "attach with -c: %d %s %s" % (st, out, err))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "port attach nosuch0")
-        hp.check(st != 0 and "error:" in out, "bad attach with -c must fail: %d %s %s" % (st, out, err))
+        hp.check(st != 0 and "error:" in err and "error:" not in out,
+                 "bad attach with -c must fail, saying so on stderr: %d %s %s" % (st, out, err))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
         hp.check(st == 0 and "net_null7" in out, "show ports with -c: %d %s" % (st, out))
         hp.check(pri.stop() == 0, "primary exit status", pri)

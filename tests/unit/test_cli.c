@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -802,6 +803,52 @@ static void test_cli_interactive_quit_and_eof(void **state)
 	close(saved);
 }
 
+/* Another thread writing whole lines to the interpreter's stream, as the
+ * apps' port-event callback did. */
+#define WHOLE_LINES 20000
+
+static void *whole_events(void *arg)
+{
+	FILE *f = arg;
+
+	for (int i = 0; i < WHOLE_LINES; i++) {
+		fputs("Port 0: net_null4 left this process\n", f);
+		if (i % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Regression (issue 10, item 6): the "error: " prefix and its message were
+ * two writes, and an event line printed from another thread landed
+ * between them ("error: Port 0: net_null4 left this process"). */
+static void test_cli_error_lines_whole(void **state)
+{
+	struct mem_cli m;
+	pthread_t t;
+	unsigned errors = 0, events = 0;
+
+	(void)state;
+	mem_cli_open(&m);
+	assert_int_equal(pthread_create(&t, NULL, whole_events, m.out), 0);
+	for (int i = 0; i < WHOLE_LINES; i++)
+		assert_int_equal(hp_cli_exec(m.cli, "bogus"), -EINVAL);
+	pthread_join(t, NULL);
+	fflush(m.out);
+	for (char *line = m.buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		if (!strcmp(line, "Port 0: net_null4 left this process"))
+			events++;
+		else if (!strcmp(line, "error: unknown command 'bogus' (type 'help' for the list)"))
+			errors++;
+		else
+			fail_msg("a line cut by another: '%s'", line);
+	}
+	assert_int_equal(errors, WHOLE_LINES);
+	assert_int_equal(events, WHOLE_LINES);
+	mem_cli_close(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -822,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_cli_stream_stop_fd),
 		cmocka_unit_test(test_cli_interactive_stop_fd),
 		cmocka_unit_test(test_cli_interactive_quit_and_eof),
+		cmocka_unit_test(test_cli_error_lines_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
