@@ -15,20 +15,24 @@ import time
 
 import hp
 
+# Hotplug deadline: generous, so that a loaded machine is not taken for the
+# stall this file looks for (which lasts for ever).
+TIMEOUT = ["--timeout", str(int(20000 * hp.SLOW))]
+
 
 def cycler(pfx, name, cycles, failures):
     """A secondary (standard input) that attaches and detaches its own
     null port cycles times, each answer awaited; failures gets what went
     wrong."""
-    s = hp.secondary(pfx, name=name)
+    s = hp.secondary(pfx, *TIMEOUT, name=name)
     try:
         for _ in range(cycles):
-            m = s.cmd("port attach %s" % name, r"Port (\d+) attached: %s|^error: .*" % name, timeout=30 * hp.SLOW)
+            m = s.cmd("port attach %s" % name, r"Port (\d+) attached: %s|^error: .*" % name, timeout=60 * hp.SLOW)
             if not m.group(1):
                 failures.append("%s: %s" % (name, m.group(0)))
                 return
             m = s.cmd("port detach %s" % m.group(1), r"Port \d+ detached: %s|^error: .*" % name,
-                      timeout=30 * hp.SLOW)
+                      timeout=60 * hp.SLOW)
             if m.group(0).startswith("error:"):
                 failures.append("%s: %s" % (name, m.group(0)))
                 return
@@ -48,8 +52,8 @@ def test_forwarder_stdout_never_read():
     pfx = hp.prefix("unread-out")
     cycles = int(os.environ.get("HOTPORT_TEST_SOAK_CYCLES", "1500"))
     with hp.Cleanup() as c:
-        pri = c.add(hp.primary(pfx, "--vdev", "net_null0", "--vdev", "net_null1"))
-        fwd = c.add(hp.Proc(hp.SECONDARY, ["--file-prefix", pfx, "-l", "1"], name="forwarder",
+        pri = c.add(hp.primary(pfx, "--vdev", "net_null0", "--vdev", "net_null1", *TIMEOUT))
+        fwd = c.add(hp.Proc(hp.SECONDARY, ["--file-prefix", pfx, "-l", "1"] + TIMEOUT, name="forwarder",
                             read=("err",)))
         for line in ("port start all", "set fwd io", "start"):
             fwd.cmd(line)
