@@ -364,9 +364,10 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 			n > 0 ? "; its cached packet buffers are back in the pool" : "");
 		return;
 	}
+	/* Said by the caller, which hp_core_stop_reason tells. */
 	if (peer == HP_IPC_PRIMARY && !up) {
-		HP_ERR(CORE_LOG, "the primary (pid %d) exited: stopping",
-		       (int)(core.primary_pid ? core.primary_pid : pid));
+		HP_INFO(CORE_LOG, "the primary (pid %d) exited: stopping",
+			(int)(core.primary_pid ? core.primary_pid : pid));
 		core_stop(-ECONNRESET);
 	}
 }

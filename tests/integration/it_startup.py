@@ -165,6 +165,11 @@ def test_secondaries_stop_when_primary_dies():
             st = s.wait(timeout=2.0)
             hp.check(st == 4, "secondary exit status %d" % st, s)
             s.wait_for(r"primary.*exited", stream="err", timeout=1.0)
+            # said once, by the app (the library logged it too)
+            with s.cv:
+                s.cv.wait_for(lambda: s.closed["err"], timeout=2.0 * hp.SLOW)
+            said = [l for l in s.output("err") if "exited" in l]
+            hp.check(len(said) == 1, "'exited' said %d times" % len(said), s)
         # The secondaries removed what the dead primary left behind.
         hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left after the primary died")
         # A new primary starts with no manual clean-up.
