@@ -638,11 +638,9 @@ static int core_init_secondary(char *err, size_t errlen)
 		return hp_err_set(err, errlen, r,
 				  "the primary has no packet pool: %s",
 				  strerror(-r));
-	r = hp_port_join(core.shm, core.pool);
+	r = hp_port_join(core.shm, core.pool, err, errlen);
 	if (r < 0)
-		return hp_err_set(err, errlen, r,
-				  "cannot join the primary's port table: %s",
-				  strerror(-r));
+		return r;
 	HP_NOTICE(CORE_LOG, "secondary ready: prefix '%s', primary pid %d, %u ports",
 		  core.prefix, (int)core.primary_pid, hp_port_count());
 	return 0;

@@ -20,9 +20,11 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 
 /* For lib/core, secondary: finds the table once the memory is mapped and
  * makes every attached port usable in this process (its NEW event fires;
- * a port built on demand gets its entry at first use). -EPROTO when the
+ * a port built on demand gets its entry at first use). On failure writes
+ * a one-line reason to err (errlen bytes; may be NULL). -EPROTO when the
  * table was built with another HP_MAX_PORTS or layout. */
-int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool);
+int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool, char *err,
+		 size_t errlen);
 
 /* For lib/core: detaches every port from this process (secondary), or
  * stops and detaches every port (primary). */

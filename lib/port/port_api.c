@@ -11,10 +11,9 @@
 /* 0 once hp_port_init (and, in a secondary, hp_port_join) ran. */
 static int port_check_init(char *err, size_t errlen)
 {
-	if (!port_ctx.table || !port_ctx.ipc) {
-		port_err(err, errlen, "hotport is not initialised in this process");
-		return -ENODEV;
-	}
+	if (!port_ctx.table || !port_ctx.ipc)
+		return hp_err_set(err, errlen, -ENODEV,
+				  "hotport is not initialised in this process");
 	return 0;
 }
 
@@ -31,16 +30,13 @@ int hp_port_attach_msg(const char *devargs, uint16_t *ret_port_id, char *err,
 		errlen = sizeof(tmp);
 	}
 	err[0] = '\0';
-	if (!devargs || !ret_port_id) {
-		port_err(err, errlen, "no devargs given");
-		return -EINVAL;
-	}
+	if (!devargs || !ret_port_id)
+		return hp_err_set(err, errlen, -EINVAL, "no devargs given");
 	len = strnlen(devargs, HP_DEVARGS_MAX + 1);
-	if (len > HP_DEVARGS_MAX) {
-		port_err(err, errlen, "devargs longer than %d characters",
-			 HP_DEVARGS_MAX);
-		return -ENAMETOOLONG;
-	}
+	if (len > HP_DEVARGS_MAX)
+		return hp_err_set(err, errlen, -ENAMETOOLONG,
+				  "devargs longer than %d characters",
+				  HP_DEVARGS_MAX);
 	r = port_check_init(err, errlen);
 	if (r < 0)
 		return r;

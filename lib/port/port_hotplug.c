@@ -239,9 +239,8 @@ static int port_probe_queues(struct port_slot *s,
 	c->nb_txq = info->nb_tx_queues ? info->nb_tx_queues : 1;
 	if (s->max_rxq > HP_PORT_MAX_QUEUES || s->max_txq > HP_PORT_MAX_QUEUES ||
 	    c->nb_rxq > s->max_rxq || c->nb_txq > s->max_txq) {
-		port_err(err, errlen, "more than %d queues",
-			 HP_PORT_MAX_QUEUES);
-		return -EINVAL;
+		return hp_err_set(err, errlen, -EINVAL, "more than %d queues",
+				  HP_PORT_MAX_QUEUES);
 	}
 	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
 		c->rxq[q] = (struct hp_port_queue_conf){ .pool = port_ctx.pool };
@@ -263,16 +262,14 @@ static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
 	if (!p || peer == port_id ||
 	    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
 	    strcmp(p->driver, s->driver)) {
-		port_err(err, errlen,
-			 "driver %s named port %u as peer: not an attached %s port",
-			 s->driver, peer, s->driver);
-		return -EINVAL;
+		return hp_err_set(err, errlen, -EINVAL,
+				  "driver %s named port %u as peer: not an attached %s port",
+				  s->driver, peer, s->driver);
 	}
-	if (p->peer != HP_PORT_INVALID) {
-		port_err(err, errlen, "port %u (%s) already has a peer: port %u",
-			 peer, p->name, p->peer);
-		return -EBUSY;
-	}
+	if (p->peer != HP_PORT_INVALID)
+		return hp_err_set(err, errlen, -EBUSY,
+				  "port %u (%s) already has a peer: port %u",
+				  peer, p->name, p->peer);
 	return 0;
 }
 
@@ -288,12 +285,10 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	if (drv->shared_size) {
 		r = hp_shm_alloc(port_ctx.shm, drv->shared_size, 0,
 				 &s->drv_shared);
-		if (r < 0) {
-			port_err(err, errlen,
-				 "no shared memory for the driver state (%zu bytes)",
-				 drv->shared_size);
-			return r;
-		}
+		if (r < 0)
+			return hp_err_set(err, errlen, r,
+					  "no shared memory for the driver state (%zu bytes)",
+					  drv->shared_size);
 	}
 	port_dev_prepare(&pl, port_id, args);
 	pl.info.nb_rx_queues = 1;
@@ -310,8 +305,8 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	r = drv->probe ? drv->probe(&pl.dev) : 0;
 	if (r < 0) {
 		if (!err[0])
-			port_err(err, errlen, "driver %s: %s", drv->name,
-				 strerror(-r));
+			hp_err_set(err, errlen, r, "driver %s: %s", drv->name,
+				   strerror(-r));
 		goto err_free;
 	}
 	s->nb_fds = (uint8_t)port_ctx.fds[port_id].nb;
@@ -360,12 +355,10 @@ static int port_parse(const char *devargs, struct hp_devargs *args,
 	} else {
 		drv = port_driver_find(args->name);
 	}
-	if (!drv) {
-		port_err(err, errlen,
-			 "no driver for device '%s' (the name starts with the driver: net_null0, net_ring0, ...)",
-			 args->name);
-		return -ENODEV;
-	}
+	if (!drv)
+		return hp_err_set(err, errlen, -ENODEV,
+				  "no driver for device '%s' (the name starts with the driver: net_null0, net_ring0, ...)",
+				  args->name);
 	r = hp_devargs_check_keys(args, drv->keys, err, errlen);
 	if (r < 0)
 		return r;
@@ -475,15 +468,15 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 		goto out;
 	s = port_slot_get(port_id);
 	if (!s) {
-		port_err(err, errlen, "port %u does not exist (ports go from 0 to %d)",
-			 port_id, HP_MAX_PORTS - 1);
-		r = -ENODEV;
+		r = hp_err_set(err, errlen, -ENODEV,
+			       "port %u does not exist (ports go from 0 to %d)",
+			       port_id, HP_MAX_PORTS - 1);
 		goto out;
 	}
 	st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 	if (st == HP_PORT_FREE) {
-		port_err(err, errlen, "port %u is not attached", port_id);
-		r = -ENODEV;
+		r = hp_err_set(err, errlen, -ENODEV, "port %u is not attached",
+			       port_id);
 		goto out;
 	}
 	/* The slot names its driver: a PCI device need not be there any
@@ -493,32 +486,30 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 	if (r == 0 && args.is_pci)
 		snprintf(args.name, sizeof(args.name), "%s", s->name);
 	if (r == 0 && !drv) {
-		port_err(err, errlen, "driver %s is not built in", s->driver);
-		r = -ENODEV;
+		r = hp_err_set(err, errlen, -ENODEV, "driver %s is not built in",
+			       s->driver);
 	}
 	if (r < 0)
 		goto out;
 	/* A partly undone attach (DETACHING) may always be finished. */
 	if (!drv->detachable && !shutdown && st == HP_PORT_ATTACHED) {
-		port_err(err, errlen,
-			 "port %u (%s): driver %s cannot be detached; the port stays until the primary exits",
-			 port_id, s->name, drv->name);
-		r = -ENOTSUP;
+		r = hp_err_set(err, errlen, -ENOTSUP,
+			       "port %u (%s): driver %s cannot be detached; the port stays until the primary exits",
+			       port_id, s->name, drv->name);
 		goto out;
 	}
 	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
-		port_err(err, errlen, "port %u is started: stop it first",
-			 port_id);
-		r = -EBUSY;
+		r = hp_err_set(err, errlen, -EBUSY,
+			       "port %u is started: stop it first", port_id);
 		goto out;
 	}
 	r = port_unpublish_all(port_id, err, errlen);
 	if (r < 0) {
 		char tmp[PORT_ERR_MAX];
 		snprintf(tmp, sizeof(tmp), "%s", err);
-		port_err(err, errlen,
-			 "%s; nothing freed, port %u stays detaching: retry 'port detach %u'",
-			 tmp, port_id, port_id);
+		hp_err_set(err, errlen, r,
+			   "%s; nothing freed, port %u stays detaching: retry 'port detach %u'",
+			   tmp, port_id, port_id);
 		goto out;
 	}
 	if (name && len)

@@ -4,7 +4,6 @@
  * there), hp_port_fini, and hp_port_peer_gone (the primary forgets a
  * secondary that left). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,24 +19,13 @@ struct port_ctx port_ctx = {
 	.proc_index = -1,
 };
 
-void port_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Under hotplug_lock in the primary: -ESHUTDOWN once hp_port_fini ran. */
 int port_check_table(char *err, size_t errlen)
 {
 	if (port_ctx.table)
 		return 0;
-	port_err(err, errlen, "the primary is shutting down");
-	return -ESHUTDOWN;
+	return hp_err_set(err, errlen, -ESHUTDOWN,
+			  "the primary is shutting down");
 }
 
 int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
@@ -76,7 +64,8 @@ int hp_port_init(bool primary, struct hp_shm *shm, struct hp_ipc *ipc,
 	return 0;
 }
 
-int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
+int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool, char *err,
+		 size_t errlen)
 {
 	struct port_table *t;
 	void *addr;
@@ -84,22 +73,19 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 	int r;
 
 	if (!shm)
-		return -EINVAL;
+		return hp_err_set(err, errlen, -EINVAL, "no shared memory");
 	r = hp_shm_zone_lookup(shm, PORT_TABLE_ZONE, &addr, &len);
-	if (r < 0) {
-		HP_ERR(PORT_LOG, "the primary has no port table: %s",
-		       strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "the primary has no port table: %s",
+				  strerror(-r));
 	t = addr;
 	if (t->magic != PORT_TABLE_MAGIC || t->nb_slots != HP_MAX_PORTS ||
-	    t->slot_size != sizeof(struct port_slot)) {
-		HP_ERR(PORT_LOG,
-		       "port table of the primary has %u slots of %u bytes, this process was built for %u of %zu: rebuild both alike",
-		       t->nb_slots, t->slot_size, HP_MAX_PORTS,
-		       sizeof(struct port_slot));
-		return -EPROTO;
-	}
+	    t->slot_size != sizeof(struct port_slot))
+		return hp_err_set(err, errlen, -EPROTO,
+				  "port table of the primary has %u slots of %u bytes, this process was built for %u of %zu: rebuild both alike",
+				  t->nb_slots, t->slot_size, HP_MAX_PORTS,
+				  sizeof(struct port_slot));
 	pthread_mutex_lock(&port_ctx.local_lock);
 	port_ctx.table = t;
 	port_ctx.shm = shm;
@@ -107,17 +93,16 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 	port_ctx.joined = true;
 	pthread_mutex_unlock(&port_ctx.local_lock);
 	r = port_join_barrier();
-	if (r < 0) {
-		HP_ERR(PORT_LOG, "the primary did not let this process join: %s",
-		       strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "the primary did not let this process join: %s",
+				  strerror(-r));
 
 	PORT_FOREACH_USED(t, id) {
 		struct port_slot *s = &t->slots[id];
 		struct hp_port_fds fds = { 0 };
 		uint32_t gen = PORT_LD(s->generation);
-		char err[PORT_ERR_MAX];
+		char why[PORT_ERR_MAX];
 		if (port_slot_state(s) != HP_PORT_ATTACHED)
 			continue;
 		if (port_on_demand(s))
@@ -133,11 +118,11 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool)
 				continue;
 			}
 		}
-		r = port_local_attach((uint16_t)id, gen, &fds, err,
-				      sizeof(err));
+		r = port_local_attach((uint16_t)id, gen, &fds, why,
+				      sizeof(why));
 		if (r < 0)
 			HP_WARN(PORT_LOG, "port %u (%s): not usable here: %s",
-				id, s->name, err);
+				id, s->name, why);
 	}
 	port_listen(port_has_callbacks()); /* NEW for each port usable here */
 	return 0;

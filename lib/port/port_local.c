@@ -69,8 +69,7 @@ static struct port_local *port_local_new(uint16_t port_id,
 	int r;
 
 	if (!pl) {
-		port_err(err, errlen, "out of memory");
-		*ret_r = -ENOMEM;
+		*ret_r = hp_err_set(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	pl->generation = gen;
@@ -82,9 +81,9 @@ static struct port_local *port_local_new(uint16_t port_id,
 		snprintf(pl->args.name, sizeof(pl->args.name), "%s", slot->name);
 	pl->drv = port_driver_get(slot->driver);
 	if (!pl->drv) {
-		port_err(err, errlen, "driver %s is not built into this process",
-			 slot->driver);
-		r = -ENODEV;
+		r = hp_err_set(err, errlen, -ENODEV,
+			       "driver %s is not built into this process",
+			       slot->driver);
 		goto err_free;
 	}
 	port_local_fill_dev(pl, port_id, slot);
@@ -99,8 +98,8 @@ static struct port_local *port_local_new(uint16_t port_id,
 
 err_free:
 	if (!err[0])
-		port_err(err, errlen, "driver %s: %s", slot->driver,
-			 strerror(-r));
+		hp_err_set(err, errlen, r, "driver %s: %s", slot->driver,
+			   strerror(-r));
 	free(pl);
 	*ret_r = r;
 	return NULL;
@@ -145,11 +144,10 @@ static int port_local_take_fds(uint16_t port_id, struct port_slot *slot,
 {
 	if (port_ctx.primary)
 		return 0; /* probe put them in place */
-	if (!fds || fds->nb != slot->nb_fds) {
-		port_err(err, errlen, "port %u shares %u fds, %u came with it",
-			 port_id, slot->nb_fds, fds ? fds->nb : 0);
-		return -EBADMSG;
-	}
+	if (!fds || fds->nb != slot->nb_fds)
+		return hp_err_set(err, errlen, -EBADMSG,
+				  "port %u shares %u fds, %u came with it",
+				  port_id, slot->nb_fds, fds ? fds->nb : 0);
 	port_ctx.fds[port_id] = *fds;
 	fds->nb = 0;
 	return 0;
@@ -164,8 +162,8 @@ int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 
 	err[0] = '\0';
 	if (port_id >= HP_MAX_PORTS) {
-		port_err(err, errlen, "port %u out of range", port_id);
-		r = -EINVAL;
+		r = hp_err_set(err, errlen, -EINVAL, "port %u out of range",
+			       port_id);
 		goto out_close;
 	}
 	pthread_mutex_lock(&port_ctx.local_lock);

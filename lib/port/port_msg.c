@@ -43,19 +43,18 @@ static int port_request(uint16_t type, const struct port_msg_req *req,
 	hp_ipc_msg_init(&msg, type, req, len);
 	r = hp_ipc_request(port_ctx.ipc, HP_IPC_PRIMARY, &msg, &reply,
 			   port_request_timeout());
-	if (r < 0) {
-		port_err(err, errlen, "no answer from the primary: %s",
-			 strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "no answer from the primary: %s", strerror(-r));
 	memset(rep, 0, sizeof(*rep));
 	memcpy(rep, reply.payload,
 	       reply.len < sizeof(*rep) ? reply.len : sizeof(*rep));
 	rep->name[sizeof(rep->name) - 1] = '\0';
 	rep->err[sizeof(rep->err) - 1] = '\0';
 	if (reply.status < 0)
-		port_err(err, errlen, "%s",
-			 rep->err[0] ? rep->err : strerror(-reply.status));
+		return hp_err_set(err, errlen, reply.status, "%s",
+				  rep->err[0] ? rep->err :
+						strerror(-reply.status));
 	return reply.status;
 }
 
@@ -195,9 +194,9 @@ static void port_handle_request(struct hp_ipc *ipc, uint32_t peer,
 		/* Files and interfaces are opened with its rights. */
 		r = port_requester_peer(ipc, peer, &rq);
 		if (r < 0)
-			port_err(rep.err, sizeof(rep.err),
-				 "cannot learn the requester's credentials: %s",
-				 strerror(-r));
+			hp_err_set(rep.err, sizeof(rep.err), r,
+				   "cannot learn the requester's credentials: %s",
+				   strerror(-r));
 		else
 			r = port_attach_locked(req.devargs, &rq.rq,
 					       &rep.port_id, rep.err,
@@ -356,25 +355,21 @@ int port_broadcast(uint16_t type, uint16_t port_id, uint32_t gen, char *err,
 		r = hp_ipc_broadcast(port_ctx.ipc, &msg, port_ctx.timeout_ms,
 				     res, HP_ARRAY_SIZE(res), &n);
 	for (unsigned i = 0; i < n; i++) {
-		if (res[i].status == -ETIMEDOUT) {
-			port_err(err, errlen,
-				 "secondary pid %d did not answer within %d ms",
-				 (int)res[i].pid, port_ctx.timeout_ms);
-			return -ETIMEDOUT;
-		}
-		if (res[i].status == 0 && res[i].reply_status < 0) {
-			port_err(err, errlen, "secondary pid %d: %s",
-				 (int)res[i].pid,
-				 res[i].reply_text[0] ?
-					 res[i].reply_text :
-					 strerror(-res[i].reply_status));
-			return res[i].reply_status;
-		}
+		if (res[i].status == -ETIMEDOUT)
+			return hp_err_set(err, errlen, -ETIMEDOUT,
+					  "secondary pid %d did not answer within %d ms",
+					  (int)res[i].pid, port_ctx.timeout_ms);
+		if (res[i].status == 0 && res[i].reply_status < 0)
+			return hp_err_set(err, errlen, res[i].reply_status,
+					  "secondary pid %d: %s",
+					  (int)res[i].pid,
+					  res[i].reply_text[0] ?
+						  res[i].reply_text :
+						  strerror(-res[i].reply_status));
 	}
-	if (r < 0 && r != -ETIMEDOUT) {
-		port_err(err, errlen, "broadcast failed: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0 && r != -ETIMEDOUT)
+		return hp_err_set(err, errlen, r, "broadcast failed: %s",
+				  strerror(-r));
 	return 0;
 }
 

@@ -28,11 +28,10 @@ static int port_op_start(uint16_t port_id, struct port_slot *s, char *err,
 		return 0;
 	if (pl && pl->drv->start)
 		r = pl->drv->start(&pl->dev);
-	if (r < 0) {
-		port_err(err, errlen, "port %u: driver failed to start: %s",
-			 port_id, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r,
+				  "port %u: driver failed to start: %s", port_id,
+				  strerror(-r));
 	__atomic_store_n(&s->admin, HP_PORT_STARTED, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -59,31 +58,28 @@ static int port_conf_check(uint16_t port_id, const struct port_slot *s,
 	if (a->op == PORT_OP_CONFIGURE) {
 		if (a->nb_rxq < 1 || a->nb_rxq > s->max_rxq || a->nb_txq < 1 ||
 		    a->nb_txq > s->max_txq) {
-			port_err(err, errlen,
-				 "port %u: %u rx and %u tx queues asked for; %s takes 1 to %u rx and 1 to %u tx queues",
-				 port_id, a->nb_rxq, a->nb_txq, s->driver,
-				 s->max_rxq, s->max_txq);
-			return -EINVAL;
+			return hp_err_set(err, errlen, -EINVAL,
+					  "port %u: %u rx and %u tx queues asked for; %s takes 1 to %u rx and 1 to %u tx queues",
+					  port_id, a->nb_rxq, a->nb_txq,
+					  s->driver, s->max_rxq, s->max_txq);
 		}
 		return 0;
 	}
-	if (a->queue_id >= nb_q) {
-		port_err(err, errlen,
-			 "port %u: no %s queue %u (%u configured)", port_id,
-			 a->op == PORT_OP_RXQ_SETUP ? "rx" : "tx", a->queue_id,
-			 nb_q);
-		return -EINVAL;
-	}
-	if (a->nb_desc > HP_PORT_MAX_DESC) {
-		port_err(err, errlen, "port %u: %u descriptors, at most %d",
-			 port_id, a->nb_desc, HP_PORT_MAX_DESC);
-		return -EINVAL;
-	}
+	if (a->queue_id >= nb_q)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "port %u: no %s queue %u (%u configured)",
+				  port_id,
+				  a->op == PORT_OP_RXQ_SETUP ? "rx" : "tx",
+				  a->queue_id, nb_q);
+	if (a->nb_desc > HP_PORT_MAX_DESC)
+		return hp_err_set(err, errlen, -EINVAL,
+				  "port %u: %u descriptors, at most %d", port_id,
+				  a->nb_desc, HP_PORT_MAX_DESC);
 	if (a->pool && !hp_shm_contains(port_ctx.shm,
 					(const void *)(uintptr_t)a->pool)) {
-		port_err(err, errlen, "port %u: the pool is not in shared memory",
-			 port_id);
-		return -EINVAL;
+		return hp_err_set(err, errlen, -EINVAL,
+				  "port %u: the pool is not in shared memory",
+				  port_id);
 	}
 	return 0;
 }
@@ -98,11 +94,9 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 	char err2[PORT_ERR_MAX];
 	int r;
 
-	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
-		port_err(err, errlen, "port %u is started: stop it first",
-			 port_id);
-		return -EBUSY;
-	}
+	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED)
+		return hp_err_set(err, errlen, -EBUSY,
+				  "port %u is started: stop it first", port_id);
 	r = port_conf_check(port_id, s, a, err, errlen);
 	if (r < 0)
 		return r;
@@ -153,8 +147,8 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		goto out;
 	s = port_slot_get(port_id);
 	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED) {
-		port_err(err, errlen, "port %u is not attached", port_id);
-		r = -ENODEV;
+		r = hp_err_set(err, errlen, -ENODEV, "port %u is not attached",
+			       port_id);
 		goto out;
 	}
 	switch (a->op) {
@@ -166,9 +160,9 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		break;
 	case PORT_OP_CLOSE:
 		if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
-			port_err(err, errlen, "port %u is started: stop it first",
-				 port_id);
-			r = -EBUSY;
+			r = hp_err_set(err, errlen, -EBUSY,
+				       "port %u is started: stop it first",
+				       port_id);
 			break;
 		}
 		__atomic_store_n(&s->admin, HP_PORT_CLOSED, __ATOMIC_RELEASE);
@@ -179,8 +173,8 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		r = port_op_conf(port_id, s, a, err, errlen);
 		break;
 	default:
-		port_err(err, errlen, "unknown operation %d", a->op);
-		r = -EINVAL;
+		r = hp_err_set(err, errlen, -EINVAL, "unknown operation %d",
+			       a->op);
 	}
 out:
 	return r;

@@ -24,12 +24,11 @@ static int port_pci_policy(const struct hp_pci_dev *dev, char *err,
 {
 	switch (dev->policy) {
 	case HP_PCI_BLOCKED:
-		port_err(err, errlen, "%s is blocked (-b)", dev->name);
-		return -EPERM;
+		return hp_err_set(err, errlen, -EPERM, "%s is blocked (-b)",
+				  dev->name);
 	case HP_PCI_NOT_ALLOWED:
-		port_err(err, errlen, "%s is not in the allow list (-a)",
-			 dev->name);
-		return -EPERM;
+		return hp_err_set(err, errlen, -EPERM,
+				  "%s is not in the allow list (-a)", dev->name);
 	default:
 		return 0;
 	}
@@ -38,18 +37,15 @@ static int port_pci_policy(const struct hp_pci_dev *dev, char *err,
 static int port_pci_binding(const struct hp_pci_dev *dev, char *err,
 			    size_t errlen)
 {
-	if (!dev->driver[0]) {
-		port_err(err, errlen,
-			 "%s (%04x:%04x) is bound to no kernel driver: " PORT_PCI_BIND_HINT " first",
-			 dev->name, dev->vendor_id, dev->device_id);
-		return -ENXIO;
-	}
-	if (!hp_pci_driver_is_user(dev->driver)) {
-		port_err(err, errlen,
-			 "%s (%04x:%04x) is bound to kernel driver %s: hotport never unbinds a device; " PORT_PCI_BIND_HINT " if you mean it",
-			 dev->name, dev->vendor_id, dev->device_id, dev->driver);
-		return -EBUSY;
-	}
+	if (!dev->driver[0])
+		return hp_err_set(err, errlen, -ENXIO,
+				  "%s (%04x:%04x) is bound to no kernel driver: " PORT_PCI_BIND_HINT " first",
+				  dev->name, dev->vendor_id, dev->device_id);
+	if (!hp_pci_driver_is_user(dev->driver))
+		return hp_err_set(err, errlen, -EBUSY,
+				  "%s (%04x:%04x) is bound to kernel driver %s: hotport never unbinds a device; " PORT_PCI_BIND_HINT " if you mean it",
+				  dev->name, dev->vendor_id, dev->device_id,
+				  dev->driver);
 	return 0;
 }
 
@@ -66,35 +62,30 @@ int port_pci_match(struct hp_devargs *args, struct hp_pci_dev *ret_dev,
 	/* One name per device, whichever form was typed: "01:00.0" is
 	 * "0000:01:00.0", and a second attach of it finds the first. */
 	r = hp_pci_addr_parse(args->name, &addr);
-	if (r < 0) {
-		port_err(err, errlen, "%s: not a PCI address", args->name);
-		return r;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, r, "%s: not a PCI address",
+				  args->name);
 	hp_pci_addr_format(&addr, args->name, sizeof(args->name));
 	r = hp_pci_scan(false, why, sizeof(why));
-	if (r < 0) {
-		port_err(err, errlen, "%s: cannot scan PCI devices: %s",
-			 args->name, why);
-		return -ENODEV;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, -ENODEV,
+				  "%s: cannot scan PCI devices: %s", args->name,
+				  why);
 	r = hp_pci_find(args->name, &dev);
-	if (r < 0) {
-		port_err(err, errlen, "%s: no such PCI device (see 'show pci')",
-			 args->name);
-		return -ENODEV;
-	}
+	if (r < 0)
+		return hp_err_set(err, errlen, -ENODEV,
+				  "%s: no such PCI device (see 'show pci')",
+				  args->name);
 	r = port_pci_policy(&dev, err, errlen);
 	if (r < 0)
 		return r;
 	drv = port_driver_pci(dev.vendor_id, dev.device_id);
-	if (!drv) {
-		port_err(err, errlen,
-			 "%s (%04x:%04x): no hotport driver for this device%s%s%s",
-			 dev.name, dev.vendor_id, dev.device_id,
-			 dev.driver[0] ? " (it stays with kernel driver " : "",
-			 dev.driver, dev.driver[0] ? ")" : "");
-		return -ENODEV;
-	}
+	if (!drv)
+		return hp_err_set(err, errlen, -ENODEV,
+				  "%s (%04x:%04x): no hotport driver for this device%s%s%s",
+				  dev.name, dev.vendor_id, dev.device_id,
+				  dev.driver[0] ? " (it stays with kernel driver " : "",
+				  dev.driver, dev.driver[0] ? ")" : "");
 	r = port_pci_binding(&dev, err, errlen);
 	if (r < 0)
 		return r;

@@ -10,6 +10,7 @@
 
 #include "hp_devargs.h"
 #include "hp_ipc.h"
+#include "hp_log.h"
 #include "hp_port.h"
 #include "hp_port_driver.h"
 #include "hp_port_internal.h"
@@ -92,8 +93,6 @@ struct port_ctx {
 extern struct port_ctx port_ctx;
 
 /* port_init.c: init, join and fini */
-/* Writes a reason into err (may be NULL). */
-void port_err(char *err, size_t errlen, const char *fmt, ...) HP_PRINTF(3, 4);
 /* Under hotplug_lock in the primary: 0, or -ESHUTDOWN once hp_port_fini
  * ran. */
 int port_check_table(char *err, size_t errlen);

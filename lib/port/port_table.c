@@ -59,18 +59,15 @@ int port_slot_find_free(const char *name, uint16_t *ret_id, char *err,
 	/* Only the primary changes slots, under hotplug_lock: the map is
 	 * exact here. */
 	PORT_FOREACH_USED(t, id) {
-		if (!strncmp(t->slots[id].name, name, sizeof(t->slots[id].name))) {
-			port_err(err, errlen, "device %s is already port %u",
-				 name, id);
-			return -EEXIST;
-		}
+		if (!strncmp(t->slots[id].name, name, sizeof(t->slots[id].name)))
+			return hp_err_set(err, errlen, -EEXIST,
+					  "device %s is already port %u", name,
+					  id);
 	}
 	free_id = port_used_scan(t, 0, false);
-	if (free_id >= HP_MAX_PORTS) {
-		port_err(err, errlen, "all %d port slots are in use",
-			 HP_MAX_PORTS);
-		return -ENOSPC;
-	}
+	if (free_id >= HP_MAX_PORTS)
+		return hp_err_set(err, errlen, -ENOSPC,
+				  "all %d port slots are in use", HP_MAX_PORTS);
 	*ret_id = (uint16_t)free_id;
 	return 0;
 }
