@@ -8,6 +8,7 @@
 #include "hp_test_ipc.h"
 
 #define T_CRED 110 /* replies the asker's struct hp_ipc_cred */
+#define T_JOIN 111 /* admits the asker; replies the status */
 
 /* Groups of the test's other user: not its primary group, two
  * supplementary ones (no names needed: the kernel takes any id). */
@@ -122,10 +123,129 @@ static void test_ipc_peer_cred(void **state)
 	srv_stop(&s);
 }
 
+static void join_handler(struct hp_ipc *ipc, uint32_t peer,
+			 const struct hp_ipc_msg *req, void *arg)
+{
+	struct hp_ipc_msg *reply = malloc(sizeof(*reply));
+
+	(void)arg;
+	hp_ipc_msg_init(reply, req->type, NULL, 0);
+	reply->status = hp_ipc_peer_admit(ipc, peer);
+	hp_ipc_reply(ipc, peer, req, reply);
+	free(reply);
+}
+
+/* Asks the primary to admit this client; its answer, or the call's error. */
+static int join(struct hp_ipc *cli)
+{
+	struct hp_ipc_msg *req = malloc(sizeof(*req));
+	struct hp_ipc_msg *rep = malloc(sizeof(*rep));
+	int r;
+
+	hp_ipc_msg_init(req, T_JOIN, NULL, 0);
+	r = hp_ipc_request(cli, HP_IPC_PRIMARY, req, rep, WAIT_MS);
+	if (r == 0)
+		r = rep->status;
+	free(req);
+	free(rep);
+	return r;
+}
+
+/* Reads a raw connection until the primary hangs up; true when its
+ * refusal said want first. */
+static bool told_and_hung_up(int fd, const char *want)
+{
+	struct hp_ipc_msg *msg = malloc(sizeof(*msg));
+	bool told = false;
+	ssize_t n;
+	int dec;
+
+	while ((n = raw_recv(fd, msg, &dec)) > 0) {
+		if (dec == 0 && msg->type == IPC_TYPE_REFUSED &&
+		    msg->len < HP_IPC_MAX_PAYLOAD) {
+			msg->payload[msg->len] = '\0';
+			told = strstr((char *)msg->payload, want) != NULL;
+		}
+	}
+	free(msg);
+	return told && (n == 0 || n == -1);
+}
+
+/* Connections that never join: they do not count against max_peers and
+ * see no broadcast; at most max_joining wait (a new one hangs up on the
+ * oldest); each is hung up on at its deadline, telling it; a client
+ * admitted in time stays; admitting over max_peers fails -EUSERS. Regression:
+ * 127 silent connections locked every secondary out for as long as they
+ * stayed. */
+static void test_ipc_join_deadline(void **state)
+{
+	struct hp_ipc_server_opts opts = { .join_timeout_ms = 300,
+					   .max_joining = 4, .max_peers = 2 };
+	struct hp_ipc_result res[4];
+	struct hp_ipc_msg *msg = malloc(sizeof(*msg));
+	struct hp_ipc *a, *b, *c, *d;
+	struct srv s = { 0 };
+	char why[128];
+	int silent[10];
+	unsigned nb;
+
+	(void)state;
+	cap_start();
+	srv_start(&s, &opts);
+	assert_int_equal(hp_ipc_register(s.ipc, T_JOIN, join_handler, NULL), 0);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &a), 0);
+	assert_int_equal(nb_peers(s.ipc), 0); /* connected, not joined */
+	assert_int_equal(join(a), 0);
+	assert_int_equal(join(a), 0); /* once is enough */
+	assert_int_equal(nb_peers(s.ipc), 1);
+
+	for (int i = 0; i < 10; i++)
+		silent[i] = raw_connect(s.d.path);
+	/* the 6 oldest made room for the 4 newest */
+	for (int i = 0; i < 6; i++) {
+		assert_true(told_and_hung_up(silent[i], "too many connections waiting to join"));
+		close(silent[i]);
+	}
+	/* broadcasts reach the joined client only */
+	assert_int_equal(hp_ipc_register(a, T_ECHO, echo_handler, NULL), 0);
+	hp_ipc_msg_init(msg, T_ECHO, "b", 1);
+	assert_int_equal(hp_ipc_broadcast(s.ipc, msg, WAIT_MS, res, 4, &nb), 0);
+	assert_int_equal(nb, 1);
+	/* real clients get in behind them at once (the oldest waiting make
+	 * room); joining over max_peers fails */
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &b), 0);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &c), 0);
+	assert_int_equal(join(b), 0);
+	assert_int_equal(join(c), -EUSERS);
+	for (int i = 6; i < 8; i++) {
+		assert_true(told_and_hung_up(silent[i], "too many connections waiting to join"));
+		close(silent[i]);
+	}
+	/* the others are told at their deadline, which a's passed too */
+	for (int i = 8; i < 10; i++) {
+		assert_true(told_and_hung_up(silent[i], "did not join within 300 ms"));
+		close(silent[i]);
+	}
+	assert_int_equal(echo_check(a, HP_IPC_PRIMARY, "still here"), 0);
+	assert_int_equal(nb_peers(s.ipc), 2);
+	/* max_peers joined: the next is refused at connect, told why */
+	assert_int_equal(hp_ipc_client_connect_msg(s.d.path, &d, why, sizeof(why)),
+			 -EUSERS);
+	assert_string_equal(why, "refused by the primary: 2 processes joined already (the limit is 2)");
+	assert_true(cap_has("did not join within 300 ms: disconnecting"));
+	hp_ipc_destroy(c);
+	hp_ipc_destroy(b);
+	hp_ipc_destroy(a);
+	srv_stop(&s);
+	cap_stop();
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ipc_peer_cred, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_join_deadline, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
