@@ -144,8 +144,9 @@ int ipc_rx_decode(const struct ipc_rx *rx, struct ipc_hdr *hdr,
 	int r;
 
 	if (rx->flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		*ret_what = rx->flags & MSG_TRUNC ? "oversized datagram" :
-						    "too many fds";
+		*ret_what = rx->flags & MSG_TRUNC ?
+				    "oversized datagram" :
+				    "too many fds, or no free fd to take them in";
 		return -EBADMSG;
 	}
 	r = ipc_hdr_decode(rx->buf, rx->size, hdr);
