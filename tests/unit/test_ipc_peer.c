@@ -241,11 +241,87 @@ static void test_ipc_join_deadline(void **state)
 	free(msg);
 }
 
+struct fd_short_cfg {
+	const char *path;
+	int resume[2];	/* parent -> child: free some fds; EOF: done */
+};
+
+/* Primary in a child that uses up its fds once listening: the secondaries
+ * that connect are refused, told why; after the parent says so it frees a
+ * few, and the next one gets in. 0 when the log said the episode once. */
+static int child_fd_short(void *arg, int ready_fd)
+{
+	struct fd_short_cfg *cfg = arg;
+	struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
+	struct hp_ipc *srv;
+	int fill[64], nb = 0, fd;
+	char b;
+
+	close(cfg->resume[1]);
+	cap_start();
+	if (hp_ipc_server_create(cfg->path, NULL, &srv) < 0)
+		return 10;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 11;
+	while (nb < 64 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		fill[nb++] = fd;
+	if (errno != EMFILE || nb < 4 || write(ready_fd, "r", 1) != 1)
+		return 12;
+	if (read(cfg->resume[0], &b, 1) != 1)
+		return 13;
+	for (int i = 0; i < 4; i++)
+		close(fill[--nb]);
+	if (write(ready_fd, "r", 1) != 1)
+		return 14;
+	while (read(cfg->resume[0], &b, 1) > 0)
+		;
+	hp_ipc_destroy(srv);
+	bool said = cap_has("out of file descriptors (Too many open files; the limit is 64): refusing connections") &&
+		    cap_has("file descriptors available again: accepting connections");
+	return said ? 0 : 15;
+}
+
+/* Out of fds, the primary refuses each connection with a reason (a reserve
+ * fd takes it in), logs the episode once, and accepts again once fds are
+ * free. Regression: a failed accept left the connection queued and
+ * level-triggered epoll spun on it, logging each time, and the secondary
+ * waited without a word. */
+static void test_ipc_out_of_fds(void **state)
+{
+	struct fd_short_cfg cfg;
+	struct hp_ipc *cli;
+	struct tdir d;
+	struct child c;
+	char why[160];
+
+	(void)state;
+	tdir_make(&d);
+	cfg.path = d.path;
+	assert_int_equal(pipe2(cfg.resume, O_CLOEXEC), 0);
+	child_spawn(&c, child_fd_short, &cfg);
+	close(cfg.resume[0]);
+	child_go(&c);
+	assert_true(child_ready(&c));
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(hp_ipc_client_connect_msg(d.path, &cli, why,
+							   sizeof(why)), -EMFILE);
+		assert_non_null(strstr(why, "the primary is out of file descriptors (its limit is 64)"));
+	}
+	assert_int_equal(write(cfg.resume[1], "r", 1), 1);
+	assert_true(child_ready(&c));
+	assert_int_equal(hp_ipc_client_connect(d.path, &cli), 0);
+	hp_ipc_destroy(cli);
+	close(cfg.resume[1]);
+	assert_int_equal(child_reap(&c), 0);
+	tdir_remove(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ipc_peer_cred, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_join_deadline, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_out_of_fds, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
 	/* meson's skip code, so a missing privilege never passes silently */
