@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,9 +192,9 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 			opts.lcores, app_lcores_reason(r), prog);
 		return APP_BAD_OPTIONS;
 	}
+	/* also ignores SIGPIPE: a closed standard output or error loses
+	 * lines, nothing more */
 	hp_core_catch_signals();
-	/* a closed standard output or error loses lines, nothing more */
-	signal(SIGPIPE, SIG_IGN);
 	bool chatty = !app_one_shot(&opts) || opts.verbose;
 	/* nor the "ready" notice on standard error */
 	if (!chatty && !opts.log_levels)
