@@ -80,7 +80,11 @@ static int ipc_server_listen(struct hp_ipc *ipc,
 		return r;
 	if (unlink(tmp.sun_path) < 0 && errno != ENOENT)
 		return -errno;
-	ipc->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a call's nested event loop may accept the connection
+	 * an outer loop's event was about, and accept4 must then say
+	 * EAGAIN, not wait for the next one. */
+	ipc->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+				SOCK_NONBLOCK, 0);
 	if (ipc->listen_fd < 0)
 		return -errno;
 	if (bind(ipc->listen_fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0) {
