@@ -12,6 +12,7 @@ namespaces; skips with the reason otherwise. Namespaces and interfaces are
 removed afterwards, whatever happens."""
 import os
 import re
+import select
 import subprocess
 import time
 
@@ -45,6 +46,24 @@ c = socket.create_connection((sys.argv[1], 5201), timeout=30)
 c.sendall(data); c.close()
 print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
 """
+
+
+def capturing(dump, timeout):
+    """Waits until tcpdump says it listens (its capture is open); returns
+    what it wrote on stderr so far."""
+    deadline = time.monotonic() + timeout
+    err = ""
+    while "listening on" not in err:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([dump.stderr], [], [], left)[0]:
+            raise AssertionError("tcpdump did not start its capture: " + err)
+        # the fd itself: a buffered readline could keep the line wanted
+        # where select does not see it
+        data = os.read(dump.stderr.fileno(), 4096)
+        if not data:
+            raise AssertionError("tcpdump exited: " + err)
+        err += data.decode(errors="replace")
+    return err
 
 
 def sh(*args, check=True, timeout=30):
@@ -180,9 +199,10 @@ def test_ping_through_hotport_while_hotplugging():
                                      "-c", "4", "icmp"], stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
             try:
-                time.sleep(1.0 * hp.SLOW)  # tcpdump opens its capture
+                err = capturing(dump, 10 * hp.SLOW)
                 sent, got, _ = ping(10, interval="0.2", deadline=20)
-                out, err = dump.communicate(timeout=20 * hp.SLOW)
+                out, more = dump.communicate(timeout=20 * hp.SLOW)
+                err += more
             finally:
                 dump.kill()
             hp.check(got > 0, "no ping answered through the pcap port (%d sent)" % sent, fwd)
