@@ -167,19 +167,24 @@ int shm_map_plan(struct hp_shm *shm, const char *prefix,
 		 bool huge_1g)
 {
 	uint32_t huge_sz = huge_1g ? SHM_HUGE_1G : SHM_HUGE_2M;
-	int r;
+	int r, huge_r = 0;
 
 	if (!no_huge) {
-		r = shm_map_pages(shm, prefix, plan, base, huge_sz);
-		if (r == 0 || r == -EADDRINUSE) {
-			shm->huge = r == 0;
-			return r;
+		huge_r = shm_map_pages(shm, prefix, plan, base, huge_sz);
+		if (huge_r == 0) {
+			shm->huge = true;
+			return 0;
 		}
+	}
+	/* Ordinary pages after any hugepage failure, -EADDRINUSE too: under
+	 * valgrind a hugepage shortage comes back as EEXIST; a range that is
+	 * really taken fails again here. */
+	shm->huge = false;
+	r = shm_map_pages(shm, prefix, plan, base,
+			  (uint32_t)sysconf(_SC_PAGESIZE));
+	if (r == 0 && huge_r < 0)
 		HP_WARN(SHM_LOG,
 			"hugepages of %s are not available (%s); using ordinary pages",
-			huge_1g ? "1 GiB" : "2 MiB", strerror(-r));
-	}
-	shm->huge = false;
-	return shm_map_pages(shm, prefix, plan, base,
-			     (uint32_t)sysconf(_SC_PAGESIZE));
+			huge_1g ? "1 GiB" : "2 MiB", strerror(-huge_r));
+	return r;
 }
