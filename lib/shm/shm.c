@@ -50,6 +50,10 @@ static int shm_map_err(const struct shm_plan *plan, uintptr_t base, int r,
 				  "address range 0x%llx-0x%llx is in use in this process: choose another --base-virtaddr",
 				  (unsigned long long)base,
 				  (unsigned long long)(base + total));
+	if (r == -ELIBACC || r == -ELIBBAD)
+		return hp_err_set(err, errlen, r,
+				  "cannot place memory on NUMA nodes: %s",
+				  shm_numa_why());
 	return hp_err_set(err, errlen, r,
 			  "cannot map %llu MiB of shared memory: %s",
 			  (unsigned long long)(total >> 20), strerror(-r));

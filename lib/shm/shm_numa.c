@@ -180,14 +180,19 @@ int hp_shm_socket_mem_check(const char *spec)
 	return 0;
 }
 
+const char *shm_numa_why(void)
+{
+	return shm_numa_dl.why;
+}
+
 int shm_numa_bind(void *addr, size_t len, int node)
 {
 	struct bitmask *mask;
 	int r = hp_dl_load(&shm_numa_dl);
 
 	if (r < 0) {
-		HP_ERR(SHM_LOG, "cannot place memory on node %d: %s", node,
-		       shm_numa_dl.why);
+		HP_DEBUG(SHM_LOG, "cannot place memory on node %d: %s", node,
+			 shm_numa_dl.why);
 		return r;
 	}
 	mask = shm_numa.allocate_nodemask();

@@ -95,6 +95,8 @@ int shm_numa_plan(const char *socket_mem, int nb_nodes, size_t mem_size,
 		  struct shm_plan *ret_plan);
 int shm_numa_nodes(void);
 int shm_numa_bind(void *addr, size_t len, int node);
+/* Why libnuma could not be loaded (shm_numa_bind's -ELIBACC, -ELIBBAD). */
+const char *shm_numa_why(void);
 
 /* shm_heap.c */
 int shm_lock(struct shm_hdr *hdr);
