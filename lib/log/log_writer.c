@@ -10,9 +10,10 @@
  *
  * Every writer joins one list at its first put. At exit the list is
  * flushed (giving up on a sink that makes no progress for a second) and
- * the idle threads joined; a fork child starts with empty queues and no
- * threads (its parent writes what it had queued), and starts its own
- * thread at its first line. */
+ * the idle threads joined. Before a fork an idle writer's thread ends
+ * (the parent starts it again at its next line); a fork child starts with
+ * empty queues and no threads (its parent writes what it had queued), and
+ * starts its own thread at its first line. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,11 +67,33 @@ static void lw_at_exit(void)
 			lw_stop(w);
 }
 
+/* Ends an idle writer's thread (the next line starts it again), so that
+ * a process that forks while its log is quiet forks with no thread of
+ * ours: its child may then start threads of its own under TSan too. A
+ * writer with lines queued keeps its thread: the fork does not wait for
+ * a sink. */
+static void lw_park_idle(struct log_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->running && !w->count && !pthread_equal(pthread_self(), w->thread)) {
+		w->stop = true;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		pthread_mutex_lock(&w->lock);
+		w->running = false;
+		w->stop = false;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void lw_fork_prepare(void)
 {
 	pthread_mutex_lock(&lw_list_lock);
-	for (struct log_writer *w = lw_list; w; w = w->next)
+	for (struct log_writer *w = lw_list; w; w = w->next) {
+		lw_park_idle(w);
 		pthread_mutex_lock(&w->lock);
+	}
 }
 
 static void lw_fork_parent(void)
@@ -143,14 +166,6 @@ static void lw_start(struct log_writer *w)
 {
 	sigset_t all, old;
 
-	if (!w->listed) {
-		pthread_once(&lw_once, lw_once_init);
-		pthread_mutex_lock(&lw_list_lock);
-		w->next = lw_list;
-		lw_list = w;
-		pthread_mutex_unlock(&lw_list_lock);
-		w->listed = true;
-	}
 	if (!w->ring)
 		w->ring = calloc(w->cap, sizeof(*w->ring));
 	sigfillset(&all);
@@ -162,9 +177,25 @@ static void lw_start(struct log_writer *w)
 	w->stop = false;
 }
 
+/* Joins the list of writers flushed at exit and held across fork. Not
+ * under w->lock: the fork handler takes the list lock, then each w->lock. */
+static void lw_list_join(struct log_writer *w)
+{
+	pthread_once(&lw_once, lw_once_init);
+	pthread_mutex_lock(&lw_list_lock);
+	if (!__atomic_load_n(&w->listed, __ATOMIC_RELAXED)) {
+		w->next = lw_list;
+		lw_list = w;
+		__atomic_store_n(&w->listed, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&lw_list_lock);
+}
+
 int log_writer_put(struct log_writer *w, int level, const char *topic,
 		   const char *line, bool wait)
 {
+	if (!__atomic_load_n(&w->listed, __ATOMIC_ACQUIRE))
+		lw_list_join(w);
 	pthread_mutex_lock(&w->lock);
 	if (!w->running && !w->sync)
 		lw_start(w);
