@@ -43,6 +43,7 @@
 #include "fwd_private.h"
 #include "hp_core.h"
 #include "hp_log.h"
+#include "hp_port_internal.h"
 #include "hp_rcu.h"
 
 #define FWD_PORT_WORDS HP_FWD_BITS_WORDS(HP_MAX_PORTS)
@@ -602,7 +603,9 @@ static int fwd_run_begin(void)
 	if (r < 0)
 		return r;
 	/* before the first table: no NEW event can fall between the two */
-	r = hp_port_event_register(fwd_on_port_event, NULL);
+	/* inline: a detached port leaves the streams before the detach
+	 * returns, and the callback takes fwd_ctx.lock only */
+	r = hp_port_event_register_inline(fwd_on_port_event, NULL);
 	if (r < 0)
 		goto err_free;
 	pthread_mutex_lock(&fwd_ctx.lock);

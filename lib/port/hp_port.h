@@ -86,8 +86,13 @@ struct hp_port_stats {
 
 struct hp_mempool;
 
-/* Called on a port event in this process, on the thread that attaches or
- * detaches the port here; must not call hotplug functions itself. */
+/* Called on a port event in this process, on the process's event thread
+ * (never on the thread that answers the primary): callbacks run one at a
+ * time, each port's events in order, a little after the change (NEW may
+ * come when the port has gone again: hp_port_info_get then fails). It may
+ * block, but only this process's callbacks wait for it: once 4096 events
+ * wait, the next are dropped and a warning counts them. Must not call
+ * hotplug functions, nor register or unregister callbacks. */
 typedef void (*hp_port_event_fn)(uint16_t port_id, enum hp_port_event event,
 				 void *arg);
 
@@ -168,9 +173,14 @@ HP_API int hp_port_find(const char *name, uint16_t *ret_port_id);
 /* Whether port_id names an attached port. */
 HP_API bool hp_port_is_valid(uint16_t port_id);
 
-/* Adds an event callback in this process; -ENOMEM, -EINVAL. */
+/* Adds an event callback in this process (see hp_port_event_fn); pairs
+ * with hp_port_event_unregister. The first one makes this process listen
+ * and tells it each port usable here (NEW). Any thread but a callback.
+ * -ENOMEM, -EINVAL. */
 HP_API int hp_port_event_register(hp_port_event_fn fn, void *arg);
-/* Removes a callback added with the same fn and arg; -ENOENT. */
+/* Removes a callback added with the same fn and arg; once it returns, the
+ * callback is not running and will not run again (it waits for a call
+ * under way). Any thread but a callback. -ENOENT. */
 HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
 
 /* Name of a state or admin state, for messages. */

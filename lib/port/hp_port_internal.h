@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The port layer's wiring into a process's start, join, exit and peer
- * deaths, for lib/core only. Internal: not installed, not exported from
+ * deaths, for lib/core only (and the inline events, for lib/fwd). Internal: not installed, not exported from
  * libhotport.so. */
 #ifndef HP_PORT_INTERNAL_H
 #define HP_PORT_INTERNAL_H
@@ -29,6 +29,13 @@ int hp_port_join(struct hp_shm *shm, struct hp_mempool *pool, char *err,
 /* For lib/core: detaches every port from this process (secondary), or
  * stops and detaches every port (primary). */
 void hp_port_fini(void);
+
+/* For lib/fwd: like hp_port_event_register, but fn runs on the thread that
+ * fires the event (often the IPC I/O thread), right after the change and
+ * before the call that made it returns, not on the delivery thread: for
+ * the library's own listeners, which take short locks only and never
+ * block. Removed with hp_port_event_unregister. -EINVAL, -ENOMEM. */
+int hp_port_event_register_inline(hp_port_event_fn fn, void *arg);
 
 /* For lib/core, primary: ipc peer `peer` (a secondary) is gone; frees its
  * process index and forgets its fast-path entries. */

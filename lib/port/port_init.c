@@ -157,6 +157,8 @@ void hp_port_fini(void)
 		}
 		port_forget_all();
 	}
+	/* the callbacks still read the table */
+	port_events_stop();
 	/* The ipc worker may still serve a request until lib/core stops it:
 	 * under hotplug_lock, it then finds no table and refuses. */
 	pthread_mutex_lock(&port_ctx.hotplug_lock);

@@ -108,7 +108,9 @@ const struct hp_port_driver *port_driver_pci(uint16_t vendor, uint16_t device);
 void port_fds_close(struct hp_port_fds *f);
 
 /* port_event.c: event callbacks, and the events each process fires */
-void port_event_fire(uint16_t port_id, enum hp_port_event ev);
+/* Delivers the queued events, then stops the delivery thread (the next
+ * event starts it again). Not from a callback. */
+void port_events_stop(void);
 /* Whether this process has event callbacks. */
 bool port_has_callbacks(void);
 /* Fires the events that bring port_id's announcement in this process in

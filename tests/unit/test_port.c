@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "hp_log.h"
 #include "hp_test_child.h"
 
 /* A driver whose local attach fails in a process that has
@@ -745,6 +746,113 @@ static void test_port_fds_shared_with_every_process(void **state)
 	child_stop(&late);
 }
 
+/* A callback that blocks while stall.hold is set, and checks that each
+ * port's events alternate NEW, DESTROY. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool hold;
+	bool inside;
+	unsigned calls;
+	bool disorder;
+	int last[HP_MAX_PORTS];
+	unsigned long dropped;	/* from the warning line */
+} stall = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void stall_cb(uint16_t port_id, enum hp_port_event ev, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&stall.lock);
+	stall.inside = true;
+	pthread_cond_broadcast(&stall.cond);
+	while (stall.hold)
+		pthread_cond_wait(&stall.cond, &stall.lock);
+	if (ev == HP_PORT_EVENT_NEW)
+		stall.disorder |= stall.last[port_id] == HP_PORT_EVENT_NEW;
+	if (ev == HP_PORT_EVENT_DESTROY)
+		stall.disorder |= stall.last[port_id] != HP_PORT_EVENT_NEW;
+	stall.last[port_id] = (int)ev;
+	stall.calls++;
+	stall.inside = false;
+	pthread_mutex_unlock(&stall.lock);
+}
+
+static void stall_sink(int level, const char *topic, const char *line,
+		       void *arg)
+{
+	const char *p = strstr(line, "port: warning: ");
+
+	(void)level;
+	(void)topic;
+	(void)arg;
+	if (p && strstr(p, "port events dropped")) {
+		pthread_mutex_lock(&stall.lock);
+		stall.dropped = strtoul(p + strlen("port: warning: "), NULL, 10);
+		pthread_cond_broadcast(&stall.cond);
+		pthread_mutex_unlock(&stall.lock);
+	}
+}
+
+static void stall_set(bool hold)
+{
+	pthread_mutex_lock(&stall.lock);
+	stall.hold = hold;
+	pthread_cond_broadcast(&stall.cond);
+	pthread_mutex_unlock(&stall.lock);
+}
+
+/* Regression (issue 10, item 0): callbacks ran on the thread that
+ * attached or detached the port here (in a secondary, the IPC I/O thread
+ * that answers the primary), so one that blocked stopped hotplug for
+ * everyone. Now a blocked callback holds up only its own events: hotplug
+ * goes on, events past the queue's 4096 are dropped and counted, the
+ * rest come in order, and unregister returns once it cannot run. */
+static void test_port_callback_stall_costs_nobody(void **state)
+{
+	const unsigned cycles = 2100;
+	unsigned calls;
+	uint16_t id;
+
+	(void)state;
+	memset(stall.last, 0xff, sizeof(stall.last));
+	stall.calls = 0;
+	stall.dropped = 0;
+	stall.disorder = false;
+	hp_log_set_sink(stall_sink, NULL);
+	stall_set(true);
+	assert_int_equal(hp_port_event_register(stall_cb, NULL), 0);
+	for (unsigned i = 0; i < cycles; i++) {
+		assert_int_equal(hp_port_attach("net_null0", &id), 0);
+		assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	}
+	pthread_mutex_lock(&stall.lock);
+	while (!stall.inside)
+		pthread_cond_wait(&stall.cond, &stall.lock);
+	stall.hold = false;
+	pthread_cond_broadcast(&stall.cond);
+	/* the warning comes once the queue has drained */
+	while (!stall.dropped)
+		pthread_cond_wait(&stall.cond, &stall.lock);
+	calls = stall.calls;
+	pthread_mutex_unlock(&stall.lock);
+	hp_log_set_sink(NULL, NULL);
+	assert_int_equal(calls + stall.dropped, 2 * cycles);
+	assert_true(calls >= 4096);
+	assert_false(stall.disorder);
+
+	/* once unregister returns, the callback neither runs nor will */
+	assert_int_equal(hp_port_event_unregister(stall_cb, NULL), 0);
+	assert_int_equal(hp_port_attach("net_null0", &id), 0);
+	assert_int_equal(hp_port_detach(id, NULL, 0), 0);
+	pthread_mutex_lock(&stall.lock);
+	assert_int_equal(stall.calls, calls);
+	assert_false(stall.inside);
+	pthread_mutex_unlock(&stall.lock);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +861,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_late_secondary_sees_ports, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_on_demand_asks_only_users, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_events_by_doorbell, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_callback_stall_costs_nobody, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_rollback_when_a_secondary_fails, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_detach_of_started_port_refused, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_table_full, setup, primary_teardown),
