@@ -19,7 +19,8 @@
 /* Life of a slot in the shared port table. */
 enum hp_port_state {
 	HP_PORT_FREE = 0,	/* unused */
-	HP_PORT_ATTACHING = 1,	/* primary probing; not yet in fast paths */
+	HP_PORT_ATTACHING = 1,	/* primary probing, then publishing: listed,
+				 * not usable yet */
 	HP_PORT_ATTACHED = 2,	/* in every process's fast path */
 	HP_PORT_DETACHING = 3,	/* leaving every fast path */
 };

@@ -131,5 +131,5 @@ void *hp_port_driver_shared(uint16_t port_id, const struct hp_port_driver *drv)
 	if (!s || !drv || port_slot_state(s) == HP_PORT_FREE ||
 	    strncmp(s->driver, drv->name, sizeof(s->driver)))
 		return NULL;
-	return s->drv_shared;
+	return PORT_LD(s->drv_shared);
 }

@@ -16,12 +16,14 @@
  *       -a/-b, id tables, kernel binding)  port_pci_match          pci
  *  5 P  refuse a name in use, take a FREE  port_slot_find_free     table
  *       slot, fill its name and devargs    port_attach_locked      hotplug
- *  6 P  driver's shared state, probe,      port_probe              hotplug
+ *  6 P  mark the slot ATTACHING (listed,   port_slot_set_state     table
+ *       not usable, not yet probed)
+ *  7 P  driver's shared state, probe,      port_probe              hotplug
  *       queues and peer from the probe;
  *       files opened with the requester's  hp_port_open            cred
  *       rights (from its peer credentials  port_requester_peer     cred
- *       at step 2)
- *  7 P  mark the slot ATTACHING            port_slot_set_state     table
+ *       at step 2); then set probed
+ *       (failed: the slot is FREE again)   port_slot_release       hotplug
  *  8 P  publish the port here              port_local_attach       local
  *  9 P  ATTACH_LOCAL to every secondary    port_broadcast          msg
  *       (not for on-demand ports), gather
@@ -34,7 +36,7 @@
  *                                          port_notify             msg
  * 12 *  fire NEW (each process that has    port_sync (after 8 and  event
  *       the port, at its doorbell)         9), port_rescan
- *  on failure after 6: undo everywhere     port_unpublish_all,     hotplug
+ *  on failure after 7: undo everywhere     port_unpublish_all,     hotplug
  *       (DETACH_LOCAL), remove, free slot  port_unprobe
  *
  * port detach ID
@@ -119,7 +121,7 @@ static void port_slot_release(struct port_slot *s)
 			PORT_ST(port_ctx.table->slots[i].peer, HP_PORT_INVALID);
 	PORT_ST(s->peer, HP_PORT_INVALID);
 	hp_shm_free(port_ctx.shm, s->drv_shared);
-	s->drv_shared = NULL;
+	PORT_ST(s->drv_shared, NULL);
 	if (PORT_LD(s->ifindex) > 0) {
 		PORT_ST(s->ifindex, 0);
 		port_link_unwatch_unused();
@@ -283,12 +285,14 @@ static int port_probe(uint16_t port_id, const struct hp_port_driver *drv,
 	int r;
 
 	if (drv->shared_size) {
-		r = hp_shm_alloc(port_ctx.shm, drv->shared_size, 0,
-				 &s->drv_shared);
+		void *shared;
+
+		r = hp_shm_alloc(port_ctx.shm, drv->shared_size, 0, &shared);
 		if (r < 0)
 			return hp_err_set(err, errlen, r,
 					  "no shared memory for the driver state (%zu bytes)",
 					  drv->shared_size);
+		PORT_ST(s->drv_shared, shared);
 	}
 	port_dev_prepare(&pl, port_id, args);
 	pl.info.nb_rx_queues = 1;
@@ -332,7 +336,7 @@ err_free:
 	port_fds_close(&port_ctx.fds[port_id]);
 	s->nb_fds = 0;
 	hp_shm_free(port_ctx.shm, s->drv_shared);
-	s->drv_shared = NULL;
+	PORT_ST(s->drv_shared, NULL);
 	return r;
 }
 
@@ -392,15 +396,17 @@ int port_attach_locked(const char *devargs,
 	s->requester = rq->pid;
 	PORT_ST(s->peer, HP_PORT_INVALID);
 	__atomic_store_n(&s->admin, HP_PORT_STOPPED, __ATOMIC_RELAXED);
-	/* Probe while the slot is still FREE, so that readers in any process
-	 * (hp_port_info_get) never see its fields change under them. */
+	PORT_ST(s->probed, 0);
+	/* The slot is held, and every process sees a port in the making:
+	 * listed, not usable, its probe's findings not shown until probed. */
+	port_slot_set_state(s, HP_PORT_ATTACHING);
 	r = port_probe(id, drv, &args, args.is_pci ? &pci : NULL, rq, err,
 		       errlen);
 	if (r < 0) {
 		port_slot_release(s);
 		goto out;
 	}
-	port_slot_set_state(s, HP_PORT_ATTACHING);
+	__atomic_store_n(&s->probed, 1, __ATOMIC_RELEASE);
 	r = port_local_attach(id, s->generation, NULL, err, errlen);
 	if (r < 0)
 		goto err_unprobe;

@@ -93,6 +93,22 @@ const char *hp_port_admin_name(enum hp_port_admin admin)
 	return "?";
 }
 
+/* Copies what the probe found (port_slot.probed is set) into info. */
+static void port_info_probed(const struct port_slot *s,
+			     struct hp_port_info *info)
+{
+	memcpy(info->mac, s->mac, sizeof(info->mac));
+	info->link_up = PORT_LD(s->link_up);
+	info->link_speed = s->link_speed;
+	info->ifindex = PORT_LD(s->ifindex);
+	info->nb_rx_queues = PORT_LD(s->conf.nb_rxq);
+	info->nb_tx_queues = PORT_LD(s->conf.nb_txq);
+	info->max_rx_queues = s->max_rxq;
+	info->max_tx_queues = s->max_txq;
+	info->peer = PORT_LD(s->peer);
+	info->socket_id = s->socket_id;
+}
+
 int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 {
 	struct port_slot *s = port_slot_get(port_id);
@@ -104,8 +120,8 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 		return -ENODEV;
 	memset(&info, 0, sizeof(info));
 	info.port_id = port_id;
-	info.generation = PORT_LD(s->generation);
 	info.state = port_slot_state(s);
+	info.generation = PORT_LD(s->generation);
 	info.admin = __atomic_load_n(&s->admin, __ATOMIC_RELAXED);
 	memcpy(info.name, s->name, sizeof(info.name));
 	memcpy(info.driver, s->driver, sizeof(info.driver));
@@ -114,18 +130,15 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 	info.driver[sizeof(info.driver) - 1] = '\0';
 	info.devargs[sizeof(info.devargs) - 1] = '\0';
 	info.requester = s->requester;
-	memcpy(info.mac, s->mac, sizeof(info.mac));
-	info.link_up = PORT_LD(s->link_up);
-	info.link_speed = s->link_speed;
-	info.ifindex = PORT_LD(s->ifindex);
-	info.nb_rx_queues = PORT_LD(s->conf.nb_rxq);
-	info.nb_tx_queues = PORT_LD(s->conf.nb_txq);
-	info.max_rx_queues = s->max_rxq;
-	info.max_tx_queues = s->max_txq;
-	info.peer = PORT_LD(s->peer);
-	info.socket_id = s->socket_id;
-	/* The slot may have been freed while we copied: say so. */
-	if (port_slot_state(s) == HP_PORT_FREE)
+	/* While the probe runs (ATTACHING), only what came before it. */
+	info.peer = HP_PORT_INVALID;
+	info.socket_id = -1;
+	if (__atomic_load_n(&s->probed, __ATOMIC_ACQUIRE))
+		port_info_probed(s, &info);
+	/* The slot may have been freed (and taken again) while we copied:
+	 * say so. */
+	if (port_slot_state(s) == HP_PORT_FREE ||
+	    PORT_LD(s->generation) != info.generation)
 		return -ENODEV;
 	*ret_info = info;
 	return 0;

@@ -50,6 +50,9 @@ struct port_slot {
 	uint8_t nb_fds;		/* fds the probe added (hp_port_fd_add) */
 	uint8_t on_demand;	/* secondaries build the entry at first use
 				 * (the driver's on_demand, and no fds) */
+	uint8_t probed;		/* 0 from ATTACHING until the probe is done,
+				 * then 1 (release): the fields the probe
+				 * sets may be read; primary */
 	uint32_t link_speed;	/* Mbit/s */
 	uint16_t max_rxq;	/* driver's most rx queues; set at probe */
 	uint16_t max_txq;	/* driver's most tx queues; set at probe */
@@ -97,7 +100,8 @@ uint32_t port_used_scan(const struct port_table *t, uint32_t from, bool want);
 /* Slot words that change while other processes may read the slot (peer,
  * queue counts, generation): relaxed atomic loads and stores, so a
  * reader never sees half a value. Everything else in a slot is written
- * only while the slot is FREE, before its state is published. */
+ * only while the slot is FREE, before its state is published, or, for
+ * what the probe finds, while it is ATTACHING and not yet probed. */
 #define PORT_LD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 #define PORT_ST(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 

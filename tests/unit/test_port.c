@@ -107,9 +107,61 @@ static const struct hp_port_driver fdt_driver = {
 };
 HP_PORT_DRIVER_REGISTER(fdt_driver)
 
-/* Child command "nfds": its count of open fds. */
+/* A driver whose probe looks at its own port while it runs: what the
+ * primary sees (state, info, usable), and, through an observing secondary
+ * when one is set, what another process sees. A device whose name holds
+ * "fail" fails its probe. */
+static struct {
+	struct child *observer;	/* asked "state N" during the probe, or NULL */
+	int info_r;		/* hp_port_info_get of the port */
+	struct hp_port_info info;
+	bool valid;		/* hp_port_is_valid */
+	unsigned count;		/* hp_port_count */
+	char seen[64];		/* the observer's answer */
+} look;
+
+static int look_probe(struct hp_port_dev *dev)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 7 };
+
+	look.info_r = hp_port_info_get(dev->port_id, &look.info);
+	look.valid = hp_port_is_valid(dev->port_id);
+	look.count = hp_port_count();
+	if (look.observer)
+		child_cmd(look.observer, look.seen, sizeof(look.seen),
+			  "state %u", dev->port_id);
+	memcpy(dev->info->mac, mac, sizeof(mac));
+	if (strstr(dev->name, "fail")) {
+		snprintf(dev->err, dev->errlen, "injected probe failure");
+		return -EIO;
+	}
+	return 0;
+}
+
+static const struct hp_port_driver look_driver = {
+	.name = "net_look",
+	.detachable = true,
+	.probe = look_probe,
+	.attach_local = fault_attach_local,
+};
+HP_PORT_DRIVER_REGISTER(look_driver)
+
+/* Child commands "nfds": its count of open fds; "state N": port N's state
+ * as hp_port_info_get tells it here, or its error. */
 static bool port_child_cmd(const char *line)
 {
+	struct hp_port_info info;
+	unsigned n;
+	int r;
+
+	if (sscanf(line, "state %u", &n) == 1) {
+		r = hp_port_info_get((uint16_t)n, &info);
+		if (r == 0)
+			printf("ok %s\n", hp_port_state_name(info.state));
+		else
+			printf("ok %d\n", r);
+		return true;
+	}
 	if (strcmp(line, "nfds"))
 		return false;
 	printf("ok %u\n", count_fds());
@@ -853,6 +905,67 @@ static void test_port_callback_stall_costs_nobody(void **state)
 	pthread_mutex_unlock(&stall.lock);
 }
 
+/* The slot is ATTACHING while the driver probes, in every process (it was
+ * FREE: the port did not exist for anyone until after the probe, unlike
+ * what doc/design.md says): listed, not usable, none of the probe's
+ * findings shown yet. A failed probe, from the primary or a secondary,
+ * leaves no slot behind. */
+static void test_port_attaching_during_probe(void **state)
+{
+	static const uint8_t zero[6];
+	struct hp_port_info info;
+	struct child obs, req;
+	char buf[256], want[64];
+	uint16_t id, bad = 0;
+
+	(void)state;
+	child_start(&obs, false);
+	child_start(&req, false);
+	look.observer = &obs;
+	assert_int_equal(hp_port_attach("net_look0", &id), 0);
+	assert_int_equal(look.info_r, 0);
+	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
+	assert_string_equal(look.info.name, "net_look0");
+	assert_memory_equal(look.info.mac, zero, sizeof(zero));
+	assert_int_equal(look.info.peer, HP_PORT_INVALID);
+	assert_false(look.valid);
+	assert_int_equal(look.count, 1);
+	assert_string_equal(look.seen, "ok attaching");
+	assert_int_equal(hp_port_info_get(id, &info), 0);
+	assert_int_equal(info.state, HP_PORT_ATTACHED);
+	assert_int_equal(info.mac[5], 7);
+
+	/* A failed probe: the slot was ATTACHING, and is FREE again. */
+	memset(&look, 0, sizeof(look));
+	look.observer = &obs;
+	assert_int_equal(hp_port_attach_msg("net_lookfail0", &bad, buf, sizeof(buf)),
+			 -EIO);
+	assert_non_null(strstr(buf, "injected probe failure"));
+	assert_int_equal(look.info_r, 0);
+	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
+	bad = look.info.port_id;
+	assert_int_not_equal(bad, id);
+	assert_int_equal(hp_port_info_get(bad, &info), -ENODEV);
+	assert_int_equal(hp_port_count(), 1);
+	snprintf(want, sizeof(want), "ok %d", -ENODEV);
+	assert_string_equal(child_cmd(&obs, buf, sizeof(buf), "state %u", bad), want);
+
+	/* The same, asked by a secondary (the probe runs in the primary). */
+	memset(&look, 0, sizeof(look));
+	look.observer = &obs;
+	child_send(&req, "attach net_lookfail1");
+	assert_non_null(strstr(child_answer(&req, buf, sizeof(buf)),
+			       "injected probe failure"));
+	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
+	assert_string_equal(look.seen, "ok attaching");
+	assert_int_equal(hp_port_info_get(look.info.port_id, &info), -ENODEV);
+	assert_int_equal(hp_port_count(), 1);
+	assert_string_equal(child_cmd(&obs, buf, sizeof(buf), "count"), "ok 1");
+	look.observer = NULL;
+	child_stop(&obs);
+	child_stop(&req);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +989,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_configure_failing_in_a_secondary_keeps_old, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_counters_same_in_every_process, setup, primary_teardown),
 		cmocka_unit_test_setup_teardown(test_port_fds_shared_with_every_process, setup, primary_teardown),
+		cmocka_unit_test_setup_teardown(test_port_attaching_during_probe, setup, primary_teardown),
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--child"))
