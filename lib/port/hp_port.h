@@ -127,11 +127,16 @@ HP_API int hp_port_detach(uint16_t port_id, char *name, size_t len);
 HP_API int hp_port_detach_msg(uint16_t port_id, char *name, size_t len,
 			      char *err, size_t errlen);
 
-/* Starts a port (any process). -ENODEV, -EBUSY while detaching, driver errno. */
+/* Starts a port; pairs with hp_port_stop. Primary or any secondary (a
+ * secondary's call goes to the primary); thread safe. -ENODEV not
+ * attached (or being attached or detached), -ETIMEDOUT no answer from the
+ * primary, the driver's errno. */
 HP_API int hp_port_start(uint16_t port_id);
-/* Stops a port (any process); stopping a stopped port is a no-op. -ENODEV. */
+/* Stops a port; stopping a stopped port is a no-op. Processes and
+ * threads as hp_port_start. -ENODEV not attached, -ETIMEDOUT. */
 HP_API int hp_port_stop(uint16_t port_id);
-/* Closes a stopped port (any process). -ENODEV, -EBUSY if started. */
+/* Closes a stopped port (it may then be detached). Processes and threads
+ * as hp_port_start. -ENODEV not attached, -EBUSY started, -ETIMEDOUT. */
 HP_API int hp_port_close(uint16_t port_id);
 
 /* Sets the number of rx and tx queues of a stopped port (each 1..the
@@ -158,20 +163,27 @@ HP_API int hp_port_rx_queue_setup(uint16_t port_id, uint16_t queue_id,
 HP_API int hp_port_tx_queue_setup(uint16_t port_id, uint16_t queue_id,
 				  uint16_t nb_desc);
 
-/* Copies a port's shared state; -ENODEV if the slot is free. Any process. */
+/* Copies a port's shared state; while it is ATTACHING, what the probe
+ * finds (MAC, link, queues, peer) is not there yet (zero, peer
+ * HP_PORT_INVALID, socket_id -1). Any process, any thread, no lock.
+ * -EINVAL ret_info NULL, -ENODEV the slot is free (or was freed while
+ * copied). */
 HP_API int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info);
-/* Sums a port's counters; -ENODEV. Any process. */
+/* Sums a port's counters (any state but FREE). Any process, any thread.
+ * -EINVAL ret_stats NULL, -ENODEV the slot is free. */
 HP_API int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats);
-/* Zeroes a port's counters; -ENODEV. Any process. */
+/* Zeroes a port's counters. Any process, any thread. -ENODEV free. */
 HP_API int hp_port_stats_reset(uint16_t port_id);
 
 /* Next used port id at or after from, or HP_PORT_INVALID. Any process. */
 HP_API uint16_t hp_port_next(uint16_t from);
-/* Number of used port slots (any state but FREE). */
+/* Number of used port slots (any state but FREE). Any process. */
 HP_API unsigned hp_port_count(void);
-/* Finds an attached port by device name; -ENODEV. */
+/* Finds an ATTACHED port by device name. Any process. -EINVAL name or
+ * ret_port_id NULL, -ENODEV none (or not attached yet). */
 HP_API int hp_port_find(const char *name, uint16_t *ret_port_id);
-/* Whether port_id names an attached port. */
+/* Whether port_id names an ATTACHED port (not one attaching or
+ * detaching). Any process, any thread. */
 HP_API bool hp_port_is_valid(uint16_t port_id);
 
 /* Adds an event callback in this process (see hp_port_event_fn); pairs
@@ -181,10 +193,11 @@ HP_API bool hp_port_is_valid(uint16_t port_id);
 HP_API int hp_port_event_register(hp_port_event_fn fn, void *arg);
 /* Removes a callback added with the same fn and arg; once it returns, the
  * callback is not running and will not run again (it waits for a call
- * under way). Any thread but a callback. -ENOENT. */
+ * under way). Any thread but a callback. -ENOENT no such callback. */
 HP_API int hp_port_event_unregister(hp_port_event_fn fn, void *arg);
 
-/* Name of a state or admin state, for messages. */
+/* Name of a state or admin state, for messages ("?" if unknown). Any
+ * process. */
 HP_API const char *hp_port_state_name(enum hp_port_state state);
 HP_API const char *hp_port_admin_name(enum hp_port_admin admin);
 

@@ -175,11 +175,13 @@ struct hp_port_driver {
 	void (*stop)(struct hp_port_dev *dev);
 };
 
-/* Adds a driver (from a constructor, before init); -EEXIST, -EINVAL (no
- * name, no attach_local, or an empty id table), -ENOSPC. */
+/* Adds a driver to this process's registry (from a constructor, before
+ * hp_port_init; not thread safe). Every process. -EEXIST a driver of that
+ * name, -EINVAL no name, no attach_local, or an empty id table, -ENOSPC
+ * the registry is full. */
 int hp_port_driver_register(const struct hp_port_driver *drv);
 
-/* For attach_local: allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
+/* For attach_local (any process): allocates fp->nb_rxq + fp->nb_txq zeroed queue structs
  * of size bytes each, rx queues first, in one block that becomes fp->priv
  * (freed by the port layer when the driver has no detach_local); each
  * starts with a struct hp_port_queue, filled in; points fp->rxq[] and

@@ -248,8 +248,7 @@ static unsigned port_sync_locked(uint16_t port_id, enum hp_port_event *ev)
 	struct port_slot *slot = port_ctx.joined ? port_slot_get(port_id) : NULL;
 	typeof(&port_ctx.announced[0]) a = &port_ctx.announced[port_id];
 	uint64_t bit = 1ull << (port_id % 64);
-	uint32_t st = slot ? __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) :
-			     HP_PORT_FREE;
+	uint32_t st = slot ? port_slot_state(slot) : HP_PORT_FREE;
 	uint32_t gen = slot ? PORT_LD(slot->generation) : 0;
 	uint32_t conf_gen = slot ? PORT_LD(slot->conf_gen) : 0;
 	uint32_t link_gen = slot ? PORT_LD(slot->link_gen) : 0;

@@ -203,7 +203,7 @@ static int port_peer_unlink(uint16_t port_id, char *err, size_t errlen)
 	if (s->peer == HP_PORT_INVALID)
 		return 0;
 	p = port_slot_get(s->peer);
-	if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == HP_PORT_FREE)
+	if (port_slot_state(p) == HP_PORT_FREE)
 		return 0;
 	if (p->peer == port_id)
 		PORT_ST(p->peer, HP_PORT_INVALID);
@@ -262,7 +262,7 @@ static int port_peer_check(uint16_t port_id, uint16_t peer, char *err,
 	if (peer == HP_PORT_INVALID)
 		return 0;
 	if (!p || peer == port_id ||
-	    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	    port_slot_state(p) != HP_PORT_ATTACHED ||
 	    strcmp(p->driver, s->driver)) {
 		return hp_err_set(err, errlen, -EINVAL,
 				  "driver %s named port %u as peer: not an attached %s port",
@@ -479,7 +479,7 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 			       port_id, HP_MAX_PORTS - 1);
 		goto out;
 	}
-	st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+	st = port_slot_state(s);
 	if (st == HP_PORT_FREE) {
 		r = hp_err_set(err, errlen, -ENODEV, "port %u is not attached",
 			       port_id);

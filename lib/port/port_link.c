@@ -37,7 +37,7 @@ static bool port_link_set(int32_t ifindex, bool up)
 		struct port_slot *s = &port_ctx.table->slots[id];
 
 		if (PORT_LD(s->ifindex) != ifindex ||
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == HP_PORT_FREE ||
+		    port_slot_state(s) == HP_PORT_FREE ||
 		    PORT_LD(s->link_up) == up)
 			continue;
 		PORT_ST(s->link_up, (uint8_t)up);

@@ -130,7 +130,7 @@ static struct port_slot *port_local_slot(uint16_t port_id, uint32_t gen)
 	slot = port_slot_get(port_id);
 	if (!slot)
 		return NULL;
-	state = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+	state = port_slot_state(slot);
 	if (slot->generation != gen || state == HP_PORT_FREE)
 		return NULL; /* a stale message: that port is gone */
 	return slot;
@@ -168,8 +168,7 @@ int port_local_attach(uint16_t port_id, uint32_t gen, struct hp_port_fds *fds,
 	}
 	pthread_mutex_lock(&port_ctx.local_lock);
 	slot = port_local_slot(port_id, gen);
-	if (!slot || __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) ==
-			      HP_PORT_DETACHING ||
+	if (!slot || port_slot_state(slot) == HP_PORT_DETACHING ||
 	    port_ctx.locals[port_id])
 		goto out_unlock; /* stale, or already here */
 	r = port_local_take_fds(port_id, slot, fds, err, errlen);
@@ -291,7 +290,7 @@ struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
 	/* Cheap refusals first, without the lock: polling a port that is not
 	 * there (or not here) comes here on every burst. */
 	if (!slot || port_ctx.primary || port_ctx.proc_index < 0 ||
-	    __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	    port_slot_state(slot) != HP_PORT_ATTACHED ||
 	    !port_on_demand(slot))
 		return NULL;
 	gen = PORT_LD(slot->generation);
@@ -313,7 +312,7 @@ struct hp_port_fp *hp_port_fp_demand(uint16_t port_id)
 	}
 	gen = PORT_LD(slot->generation);
 	port_holder_mark(slot, true);
-	if (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED ||
+	if (port_slot_state(slot) != HP_PORT_ATTACHED ||
 	    PORT_LD(slot->generation) != gen) {
 		port_holder_mark(slot, false); /* going: the primary unpublishes */
 		goto out;

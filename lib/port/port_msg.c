@@ -287,8 +287,7 @@ static void port_handle_fds(struct hp_ipc *ipc, uint32_t peer,
 		memcpy(&m, msg->payload, sizeof(m));
 		s = port_check_table(NULL, 0) ? NULL : port_slot_get(m.port_id);
 		if (!s || PORT_LD(s->generation) != m.generation ||
-		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) ==
-			    HP_PORT_FREE)
+		    port_slot_state(s) == HP_PORT_FREE)
 			r = -ESTALE;
 	}
 	if (r == 0) {

@@ -146,7 +146,7 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 	if (r < 0)
 		goto out;
 	s = port_slot_get(port_id);
-	if (!s || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != HP_PORT_ATTACHED) {
+	if (!s || port_slot_state(s) != HP_PORT_ATTACHED) {
 		r = hp_err_set(err, errlen, -ENODEV, "port %u is not attached",
 			       port_id);
 		goto out;

@@ -13,11 +13,6 @@ struct port_slot *port_slot_get(uint16_t port_id)
 	return &port_ctx.table->slots[port_id];
 }
 
-uint32_t port_slot_state(const struct port_slot *s)
-{
-	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-}
-
 void port_slot_set_state(struct port_slot *s, enum hp_port_state st)
 {
 	struct port_table *t = port_ctx.table;

@@ -107,8 +107,12 @@ uint32_t port_used_scan(const struct port_table *t, uint32_t from, bool want);
 
 /* port_id's slot, or NULL when there is no table or no such slot. */
 struct port_slot *port_slot_get(uint16_t port_id);
-/* The slot's state (enum hp_port_state), read with acquire. */
-uint32_t port_slot_state(const struct port_slot *s);
+/* The slot's state (enum hp_port_state), read with acquire: the fields
+ * written before it was published are there. */
+static inline uint32_t port_slot_state(const struct port_slot *s)
+{
+	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+}
 /* Primary, under hotplug_lock: publishes the slot's state, keeping the
  * used map in step with it. */
 void port_slot_set_state(struct port_slot *s, enum hp_port_state st);
