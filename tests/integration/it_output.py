@@ -101,6 +101,9 @@ def primary_cycles(pfx, read_err, cycles):
         if not read_err:
             pri.drain("err")
         pri.wait_for(r"port: debug:", stream="err", timeout=30 * hp.SLOW)
+        if not read_err:
+            # once read, the log says what it could not write meanwhile
+            pri.wait_for(r"log: warning: \d+ lines dropped", stream="err", timeout=30 * hp.SLOW)
         hp.check(pri.stop(timeout=30 * hp.SLOW) == 0, "primary exit status", pri)
         return secs
 
