@@ -100,7 +100,8 @@ static const char *app_lcores_reason(int res)
 }
 
 /* Names of the ports announced here: a DESTROY event may come when the
- * port's slot is free already. Event callbacks run one at a time. */
+ * port's slot is free already. Event callbacks run one at a time, on the
+ * port layer's event thread, a little after the change. */
 static char *app_port_names[HP_MAX_PORTS];
 
 /* Tells the user when a port enters or leaves this process. Only queues
@@ -109,10 +110,18 @@ static void app_on_port_event(uint16_t port_id, enum hp_port_event ev,
 			      void *arg)
 {
 	struct hp_port_info info = { 0 };
-	const char *name = hp_port_info_get(port_id, &info) == 0 ? info.name : "";
+	bool there = hp_port_info_get(port_id, &info) == 0;
+	const char *name = there ? info.name : "";
 	char **known = &app_port_names[port_id];
 
 	(void)arg;
+	/* A port that came and went before its event got here is not told
+	 * (nor its DESTROY), as a secondary that was not listening. */
+	if (!there && (ev != HP_PORT_EVENT_DESTROY || !*known)) {
+		free(*known);
+		*known = NULL;
+		return;
+	}
 	switch (ev) {
 	case HP_PORT_EVENT_NEW:
 		free(*known);

@@ -120,7 +120,7 @@ def test_primary_stderr_never_read():
 
 # Every line a listening secondary may print in test_lines_whole.
 WHOLE = re.compile(r"hotport-secondary ready: pid \d+, prefix \S+|"
-                   r"Port \d+: (net_null\d+)? (is now usable in this process|left this process)|"
+                   r"Port \d+: net_null\d+ (is now usable in this process|left this process)|"
                    r"error: unknown command 'bogus' \(type 'help' for the list\)|"
                    r"output: \d+ lines dropped: standard output was not read in time")
 
@@ -157,7 +157,7 @@ def test_lines_whole():
         bad = [l for l in lines if not WHOLE.fullmatch(l)]
         events = sum(1 for l in lines if l.startswith("Port "))
         print("%d lines, %d of them events, %d cut" % (len(lines), events, len(bad)))
-        hp.check(events >= cycles, "only %d event lines" % events)
+        hp.check(events >= cycles // 2, "only %d event lines" % events)
         hp.check(not bad, "lines not whole:\n" + "\n".join(bad[:20]))
 
 
