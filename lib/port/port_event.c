@@ -131,6 +131,11 @@ static int port_cb_del(struct port_cb_list *l, hp_port_event_fn fn, void *arg)
 static void port_cb_run(struct port_cb_list *l, uint16_t port_id,
 			enum hp_port_event ev)
 {
+	/* no lock taken on the hotplug path of a process without listeners */
+	if (l == &port_inline_cbs &&
+	    __atomic_load_n(&port_nb_cbs, __ATOMIC_ACQUIRE) ==
+		    __atomic_load_n(&port_nb_queued, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&l->lock);
 	for (struct port_cb *cb = l->head; cb; cb = cb->next)
 		cb->fn(port_id, ev, cb->arg);
