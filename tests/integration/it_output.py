@@ -24,8 +24,9 @@ def cycler(pfx, name, cycles, failures):
     """A secondary (standard input) that attaches and detaches its own
     null port cycles times, each answer awaited; failures gets what went
     wrong."""
-    s = hp.secondary(pfx, *TIMEOUT, name=name)
+    s = hp.secondary(pfx, *TIMEOUT, name=name, ready=False)
     try:
+        s.wait_for(r"hotport-secondary ready", timeout=60 * hp.SLOW)
         for _ in range(cycles):
             m = s.cmd("port attach %s" % name, r"Port (\d+) attached: %s|^error: .*" % name, timeout=60 * hp.SLOW)
             if not m.group(1):
