@@ -156,5 +156,25 @@ def test_tx_fifo_reader_leaves_or_stalls():
             reader.kill()
 
 
+def test_rx_fifo_refused_at_once():
+    """A FIFO as rx_pcap is refused as not a regular file, at once: opening
+    it for reading waited for a writer that never came, on the primary's
+    I/O thread, and every later request of the instance timed out."""
+    pfx = hp.prefix("pcaprxfifo")
+    with tempfile.TemporaryDirectory() as d, hp.Cleanup() as c:
+        fifo = os.path.join(d, "in.fifo")
+        os.mkfifo(fifo)
+        pri = c.add(hp.primary(pfx))
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c",
+                                 "port attach net_pcap0,rx_pcap=" + fifo, "-c", "show ports",
+                                 timeout=60 * hp.SLOW)
+        hp.check(st == 1 and out == "No ports attached\n" and
+                 err == "error: failed to attach 'net_pcap0,rx_pcap=%s': rx_pcap=%s: "
+                        "not a regular file\n" % (fifo, fifo),
+                 "rx_pcap=FIFO: exit status %d\n%s%s" % (st, out, err), pri)
+        hp.check(pri.stop() == 0, "primary exit status", pri)
+
+
 if __name__ == "__main__":
-    hp.main([test_pcap_file_forwarded_by_another_secondary, test_tx_fifo_reader_leaves_or_stalls])
+    hp.main([test_pcap_file_forwarded_by_another_secondary, test_tx_fifo_reader_leaves_or_stalls,
+             test_rx_fifo_refused_at_once])

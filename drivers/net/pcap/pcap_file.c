@@ -190,7 +190,9 @@ int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 	struct stat st;
 	int fd, r;
 
-	fd = hp_port_open(dev, "rx_pcap", path, O_RDONLY, 0);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer,
+	 * and the hotplug thread with it; only a regular file is taken. */
+	fd = hp_port_open(dev, "rx_pcap", path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -198,6 +200,13 @@ int pcap_file_rx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 			 "rx_pcap=%.200s: not a regular file", path);
 		close(fd);
 		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		r = -errno;
+		snprintf(dev->err, dev->errlen, "rx_pcap=%.200s: fcntl: %s",
+			 path, strerror(-r));
+		close(fd);
+		return r;
 	}
 	r = pcap_file_rx_check(dev, sh, path, fd);
 	if (r < 0) {
