@@ -544,12 +544,18 @@ int hp_ipc_client_connect_msg(const char *path, struct hp_ipc **ret_ipc,
 
 	if (!path || !ret_ipc || (errlen && !err))
 		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		ipc = NULL;
+		r = -ENAMETOOLONG;
+		goto err_destroy;
+	}
 	strcpy(sa.sun_path, path);
+	/* Out of fds here too: the caller gets the reason, not "". */
 	r = ipc_endpoint_new(false, 1, &ipc);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		ipc = NULL;
+		goto err_destroy;
+	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;

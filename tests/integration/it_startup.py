@@ -56,6 +56,21 @@ def test_startup_failure_said_once():
     one_error_line(err, "hotport-secondary", "no primary running for prefix '%s'" % pfx)
 
 
+def test_secondary_out_of_fds_says_why():
+    # Regression: a secondary whose fd limit ran out while it set up its
+    # connection said "hotport-secondary: error: " and nothing more.
+    import resource
+    import subprocess
+    pfx = hp.prefix("fewfds")
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4, 4))
+    r = subprocess.run([hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports"], capture_output=True,
+                       text=True, timeout=30 * hp.SLOW, stdin=subprocess.DEVNULL, preexec_fn=few_fds)
+    hp.check(r.returncode == 3, "exit status %d" % r.returncode)
+    one_error_line(r.stderr, "hotport-secondary", "Too many open files")
+
+
 def test_runtime_dir_error_names_the_path():
     # Regression: "cannot create shared memory: Not a directory" said
     # which path nowhere.
@@ -227,7 +242,8 @@ def test_wait_primary():
 
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
-             test_startup_failure_said_once, test_runtime_dir_error_names_the_path,
+             test_startup_failure_said_once, test_secondary_out_of_fds_says_why,
+             test_runtime_dir_error_names_the_path,
              test_secondary_address_taken_told_what_to_do, test_mem_minimum_checked_with_the_options,
              test_primary_with_closed_stdout_serves,
              test_second_primary_refused_and_stale_dir_reused,
