@@ -70,12 +70,15 @@ static void lw_at_exit(void)
 /* Ends an idle writer's thread (the next line starts it again), so that
  * a process that forks while its log is quiet forks with no thread of
  * ours: its child may then start threads of its own under TSan too. A
- * writer with lines queued keeps its thread: the fork does not wait for
- * a sink. */
+ * writer with lines queued, or one in its sink, keeps its thread: the
+ * fork does not wait for a sink. */
 static void lw_park_idle(struct log_writer *w)
 {
 	pthread_mutex_lock(&w->lock);
-	if (w->running && !w->count && !pthread_equal(pthread_self(), w->thread)) {
+	/* idle: nothing queued, no line or note in the sink (which may
+	 * block for good: a stdout nobody reads) */
+	if (w->running && !w->count && w->written == w->queued && !w->busy &&
+	    !pthread_equal(pthread_self(), w->thread)) {
 		w->stop = true;
 		pthread_cond_signal(&w->wake);
 		pthread_mutex_unlock(&w->lock);
@@ -108,6 +111,7 @@ static void lw_fork_child(void)
 	for (struct log_writer *w = lw_list; w; w = w->next) {
 		lw_free_queued(w);
 		w->running = false;
+		w->busy = false;
 		w->queued = w->written = w->dropped = 0;
 		pthread_cond_init(&w->wake, NULL);
 		pthread_cond_init(&w->done, NULL);
@@ -128,10 +132,12 @@ static void lw_note_dropped(struct log_writer *w)
 	uint64_t n = w->dropped;
 
 	w->dropped = 0;
+	w->busy = true;
 	pthread_mutex_unlock(&w->lock);
 	if (w->dropped_fn)
 		w->dropped_fn(n, w->arg);
 	pthread_mutex_lock(&w->lock);
+	w->busy = false;
 }
 
 static void *lw_thread(void *arg)

@@ -49,6 +49,7 @@ struct log_writer {
 	bool sync;		/* no thread (exiting, or it cannot start):
 				 * put calls fn itself */
 	bool stop;
+	bool busy;		/* the thread is telling dropped_fn */
 	bool listed;		/* in the fork and exit list */
 	struct log_writer *next;
 };
