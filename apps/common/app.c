@@ -61,7 +61,7 @@ static int app_commands(const struct hp_core_opts *o, struct hp_cli *cli)
 	for (unsigned i = 0; i < o->nb_cmds; i++) {
 		r = hp_cli_exec(cli, o->cmds[i]);
 		if (r == HP_CLI_QUIT)
-			return 0;
+			return first;	/* as from a file: a failure counts */
 		if (r < 0 && !first)
 			first = r;
 	}

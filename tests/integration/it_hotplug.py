@@ -55,6 +55,14 @@ def test_secondary_command_exit_status():
                  "bad attach with -c must fail, saying so on stderr: %d %s %s" % (st, out, err))
         st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
         hp.check(st == 0 and "net_null7" in out, "show ports with -c: %d %s" % (st, out))
+        # Regression: a failed command followed by -c quit exited 0 (as
+        # --cmd FILE and standard input do not).
+        for exe in (hp.SECONDARY, hp.PRIMARY):
+            args = ["--file-prefix", pfx] if exe == hp.SECONDARY else \
+                ["--file-prefix", pfx + "-q"] + hp.mem_args()
+            st, out, err, _ = hp.run(exe, *args, "-c", "bogus", "-c", "quit")
+            hp.check(st == 1 and "unknown command 'bogus'" in err,
+                     "%s -c bogus -c quit: exit status %d %s" % (exe, st, err))
         hp.check(pri.stop() == 0, "primary exit status", pri)
     hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
 
