@@ -194,6 +194,7 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	struct core_hello_rep rep;
 	struct hp_shm_seg segs[HP_SHM_MAX_SEGS];
 	struct hp_ipc_msg reply;
+	bool known = false;
 	int n, status = 0;
 
 	(void)arg;
@@ -239,12 +240,18 @@ static void core_handle_hello(struct hp_ipc *ipc, uint32_t peer,
 	hp_ipc_reply(ipc, peer, msg, &reply);
 	if (status)
 		return;
+	/* Once per peer, however often it says HELLO: duplicates would
+	 * fill the list, and later secondaries would leave "without
+	 * joining", their cached buffers never reclaimed. */
 	pthread_mutex_lock(&core.joined_lock);
-	if (core.nb_joined < HP_ARRAY_SIZE(core.joined))
+	for (unsigned i = 0; i < core.nb_joined && !known; i++)
+		known = core.joined[i] == peer;
+	if (!known && core.nb_joined < HP_ARRAY_SIZE(core.joined))
 		core.joined[core.nb_joined++] = peer;
 	pthread_mutex_unlock(&core.joined_lock);
-	HP_INFO(CORE_LOG, "secondary pid %d joined",
-		(int)hp_ipc_peer_pid(ipc, peer));
+	if (!known)
+		HP_INFO(CORE_LOG, "secondary pid %d joined",
+			(int)hp_ipc_peer_pid(ipc, peer));
 }
 
 /* Forgets a peer that hung up; whether it had joined. */

@@ -137,6 +137,60 @@ def test_silent_connections_and_garbage():
                    stream="err")
 
 
+def header_define(path, name):
+    """The value of #define name in a header of the tree or the build."""
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 3 and w[0] == "#define" and w[1] == name:
+                return int(w[2].rstrip("u"), 0)
+    raise AssertionError("%s: no #define %s" % (path, name))
+
+
+def raw_hello(s, n):
+    """Says HELLO n times on raw connection s (welcomed already), as a
+    secondary of this build would; returns how many were answered 0. The
+    memory fds of each answer are closed."""
+    src = os.path.join(os.path.dirname(__file__), "../..")
+    body = struct.pack("=IIIi", header_define(os.path.join(src, "lib/shm/hp_shm.h"), "HP_SHM_LAYOUT_VERSION"),
+                       header_define(os.path.join(hp.BUILD, "hp_config.h"), "HP_MAX_PORTS"),
+                       header_define(os.path.join(hp.BUILD, "hp_config.h"), "HP_MAX_PROCS"), os.getpid())
+    ok = 0
+    for i in range(n):
+        s.send(IPC_HDR.pack(IPC_MAGIC, 3, 16, 1, 0, i + 1, 0, len(body)) + body)  # CORE_MSG_HELLO request
+        msg, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(64 * 4))
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                for k in range(0, len(data) - len(data) % 4, 4):
+                    os.close(struct.unpack_from("=i", data, k)[0])
+        ok += IPC_HDR.unpack_from(msg)[6] == 0
+    return ok
+
+
+def test_hello_again_joins_once():
+    # Regression: each HELLO of a peer added it again to the primary's
+    # list of joined secondaries; one peer saying HELLO 128 times filled
+    # it, and every secondary after that left "without joining": its
+    # cached packet buffers were never reclaimed when it was killed.
+    pfx = hp.prefix("hello-again")
+    with hp.Cleanup() as c:
+        p = c.add(hp.primary(pfx, "--log-level", "core:info"))
+        s = raw_connect(pfx)
+        s.recv(64)  # the welcome
+        n = raw_hello(s, 130)
+        hp.check(n == 130, "%d of 130 HELLOs answered 0" % n, p)
+        sec = c.add(hp.secondary(pfx))
+        pid = sec.p.pid
+        sec.close_stdin()
+        hp.check(sec.wait() == 0, "secondary exit status", sec)
+        p.wait_for(r"core: info: secondary pid %d left" % pid, stream="err", timeout=10 * hp.SLOW)
+        s.close()
+        p.wait_for(r"core: info: secondary pid %d left" % os.getpid(), stream="err", timeout=10 * hp.SLOW)
+        joined = [l for l in p.output("err") if "secondary pid %d joined" % os.getpid() in l]
+        hp.check(len(joined) == 1, "the raw peer joined %d times" % len(joined), p)
+        hp.check(p.stop() == 0, "primary exit status", p)
+
+
 def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -177,4 +231,4 @@ def test_out_of_fds():
 
 if __name__ == "__main__":
     hp.main([test_supplementary_group_and_refusal_reason, test_silent_connections_and_garbage,
-             test_out_of_fds])
+             test_hello_again_joins_once, test_out_of_fds])
