@@ -504,11 +504,9 @@ int port_detach_locked(uint16_t port_id, bool shutdown, char *name,
 			       port_id, s->name, drv->name);
 		goto out;
 	}
-	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
-		r = hp_err_set(err, errlen, -EBUSY,
-			       "port %u is started: stop it first", port_id);
+	r = port_check_stopped(port_id, s, err, errlen);
+	if (r < 0)
 		goto out;
-	}
 	r = port_unpublish_all(port_id, err, errlen);
 	if (r < 0) {
 		char tmp[PORT_ERR_MAX];

@@ -94,9 +94,9 @@ static int port_op_conf(uint16_t port_id, struct port_slot *s,
 	char err2[PORT_ERR_MAX];
 	int r;
 
-	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED)
-		return hp_err_set(err, errlen, -EBUSY,
-				  "port %u is started: stop it first", port_id);
+	r = port_check_stopped(port_id, s, err, errlen);
+	if (r < 0)
+		return r;
 	r = port_conf_check(port_id, s, a, err, errlen);
 	if (r < 0)
 		return r;
@@ -159,13 +159,10 @@ int port_op_locked(uint16_t port_id, const struct port_op_args *a, char *err,
 		port_op_stop(port_id, s);
 		break;
 	case PORT_OP_CLOSE:
-		if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) == HP_PORT_STARTED) {
-			r = hp_err_set(err, errlen, -EBUSY,
-				       "port %u is started: stop it first",
-				       port_id);
-			break;
-		}
-		__atomic_store_n(&s->admin, HP_PORT_CLOSED, __ATOMIC_RELEASE);
+		r = port_check_stopped(port_id, s, err, errlen);
+		if (r == 0)
+			__atomic_store_n(&s->admin, HP_PORT_CLOSED,
+					 __ATOMIC_RELEASE);
 		break;
 	case PORT_OP_CONFIGURE:
 	case PORT_OP_RXQ_SETUP:

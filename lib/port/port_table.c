@@ -189,6 +189,15 @@ void port_qstats_zero(struct port_slot *s)
 	}
 }
 
+int port_check_stopped(uint16_t port_id, const struct port_slot *s,
+		       char *err, size_t errlen)
+{
+	if (__atomic_load_n(&s->admin, __ATOMIC_RELAXED) != HP_PORT_STARTED)
+		return 0;
+	return hp_err_set(err, errlen, -EBUSY,
+			  "port %u is started: stop it first", port_id);
+}
+
 int hp_port_stats_reset(uint16_t port_id)
 {
 	struct port_slot *s = port_slot_get(port_id);

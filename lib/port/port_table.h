@@ -120,6 +120,10 @@ void port_slot_set_state(struct port_slot *s, enum hp_port_state st);
  * a slot has that name already, -ENOSPC when all are used. */
 int port_slot_find_free(const char *name, uint16_t *ret_id, char *err,
 			size_t errlen);
+/* Primary, under hotplug_lock: 0, or -EBUSY with the reason when the
+ * port is started. */
+int port_check_stopped(uint16_t port_id, const struct port_slot *s,
+		       char *err, size_t errlen);
 /* Zeroes the slot's queue counters, word by word. */
 void port_qstats_zero(struct port_slot *s);
 
