@@ -34,8 +34,9 @@
  * 11 P  answer the requester, drop the     port_handle_request or  msg
  *       lock, ring the doorbells           port_attach_primary,
  *                                          port_notify             msg
- * 12 *  fire NEW (each process that has    port_sync (after 8 and  event
- *       the port, at its doorbell)         9), port_rescan
+ * 12 *  NEW, in each process that has the  port_sync (after 8 and  event
+ *       port (at its doorbell), queued to  9), port_rescan,
+ *       the callbacks' delivery thread     port_event_queue
  *  on failure after 7: undo everywhere     port_unpublish_all,     hotplug
  *       (DETACH_LOCAL), remove, free slot  port_unprobe
  *
@@ -60,7 +61,7 @@
  * 10 P  answer, drop the lock, ring        port_handle_request or  msg
  *       the doorbells                      port_detach_primary,
  *                                          port_notify             msg
- * 11 *  fire DESTROY                       port_sync, port_rescan  event
+ * 11 *  DESTROY, queued as NEW is          port_sync, port_rescan  event
  *  on failure in 6-8: answer -ETIMEDOUT or the secondary's error; the slot
  *       stays DETACHING and nothing shared is freed (retry 'port detach').
  *
