@@ -216,8 +216,16 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	 * on (a --cmd FILE or -c list is not run twice: those exit 4). */
 	bool again = opts.wait_primary && !opts.nb_cmds &&
 		     (!opts.cmd_file || !strcmp(opts.cmd_file, "-"));
+	bool waited = false;
 	for (;;) {
 		r = hp_core_init(&opts, err, sizeof(err));
+		/* After a wait: the primary found may have been the dead one,
+		 * its socket still taking connections as it went (it hangs up
+		 * without a word), or gone again: wait for the next. */
+		if (r < 0 && waited &&
+		    (r == -ECONNRESET || r == -ENOENT || r == -ECONNREFUSED) &&
+		    hp_core_wait_primary(opts.prefix) == 0)
+			continue;
 		if (r < 0) {
 			fprintf(stderr, "%s: error: %s\n", prog, err);
 			status = APP_INIT_FAILED;
@@ -253,6 +261,7 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 			prog);
 		if (hp_core_wait_primary(opts.prefix) < 0)
 			break;
+		waited = true;
 	}
 	if (out)
 		fclose(out);

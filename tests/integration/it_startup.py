@@ -240,6 +240,50 @@ def test_wait_primary():
     hp.check(st == 2 and "secondary's option" in err, "primary --wait-primary: %d %s" % (st, err))
 
 
+def test_wait_primary_survives_a_dying_primary():
+    """Regression: a --wait-primary secondary that reached a primary as it
+    died (its socket still took the connection, then closed without a
+    word) exited 3 instead of waiting for the next one. A stand-in socket
+    that takes connections and closes them plays the dying primary."""
+    import socket
+    import threading
+    pfx = hp.prefix("waitdying")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx))
+        w = c.add(hp.secondary(pfx, "--wait-primary", name="waiter"))
+        pri.stop(signal.SIGKILL)
+        w.wait_for(r"waiting for a primary with prefix", stream="err", timeout=10 * hp.SLOW)
+        sock = os.path.join(hp.runtime_dir(pfx), "mp.sock")
+        fake = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # the waiter, last out, may have removed the dead one's dir
+        os.makedirs(os.path.dirname(sock), mode=0o700, exist_ok=True)
+        if os.path.exists(sock):
+            os.unlink(sock)
+        fake.bind(sock + ".new")
+        fake.listen(8)
+        taken = []
+
+        def take():
+            # the waiter's look, then its join: both hung up on
+            while len(taken) < 2:
+                conn, _ = fake.accept()
+                taken.append(conn)
+                conn.close()
+        t = threading.Thread(target=take)
+        t.start()
+        os.rename(sock + ".new", sock)
+        t.join(30 * hp.SLOW)
+        fake.close()
+        os.unlink(sock)
+        hp.check(len(taken) == 2, "the stand-in took %d connections" % len(taken), w)
+        pri2 = c.add(hp.primary(pfx, "--vdev", "net_null3", name="primary 2"))
+        w.wait_for(r"hotport-secondary ready", timeout=10 * hp.SLOW)
+        w.cmd("show ports", r"net_null3\s+net_null\s+attached")
+        w.cmd("quit")
+        hp.check(w.wait() == 0, "waiter exit status", w)
+        hp.check(pri2.stop() == 0, "primary 2 exit status", pri2)
+
+
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
              test_startup_failure_said_once, test_secondary_out_of_fds_says_why,
@@ -247,4 +291,5 @@ if __name__ == "__main__":
              test_secondary_address_taken_told_what_to_do, test_mem_minimum_checked_with_the_options,
              test_primary_with_closed_stdout_serves,
              test_second_primary_refused_and_stale_dir_reused,
-             test_secondaries_stop_when_primary_dies, test_wait_primary])
+             test_secondaries_stop_when_primary_dies, test_wait_primary,
+             test_wait_primary_survives_a_dying_primary])
