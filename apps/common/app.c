@@ -6,6 +6,7 @@
  * Exit status: 0 done, 1 a command failed, 2 bad options, 3 start-up
  * failed, 4 the primary went away (secondary). */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
 #include <stdio.h>
@@ -176,6 +177,23 @@ static int app_cli_create(const struct hp_core_opts *o, FILE *out,
 	return 0;
 }
 
+/* Opens /dev/null on a closed standard fd: else the first fd the library
+ * opens (an eventfd) would take its number, and commands would be read
+ * from it (a secondary run with stdin closed hung) or lines written to
+ * it. */
+static void app_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd itself */
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
+
 int app_main(enum hp_proc_role role, int argc, char **argv)
 {
 	const char *prog = basename(argv[0]);
@@ -185,6 +203,7 @@ int app_main(enum hp_proc_role role, int argc, char **argv)
 	char err[256];
 	int r, status;
 
+	app_std_fds();
 	r = hp_core_opts_parse(role, argc, argv, &opts, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s: error: %s\nTry '%s --help'.\n", prog, err,

@@ -71,6 +71,23 @@ def test_secondary_out_of_fds_says_why():
     one_error_line(r.stderr, "hotport-secondary", "Too many open files")
 
 
+def test_closed_standard_fds():
+    # Regression: a secondary started with its standard input closed read
+    # its commands from the library's first fd (an eventfd) and hung; it
+    # now reads an empty input and exits 0, as from /dev/null.
+    pfx = hp.prefix("closedfds")
+    with hp.Cleanup() as c:
+        pri = c.add(hp.primary(pfx, "--vdev", "net_null0"))
+        for fd, args in ((0, []), (0, ["--cmd", "-"]), (1, ["-c", "show ports"]),
+                         (2, ["-c", "bogus"])):
+            r = subprocess.run([hp.SECONDARY, "--file-prefix", pfx] + args, capture_output=True, text=True,
+                               timeout=30 * hp.SLOW, preexec_fn=lambda fd=fd: os.close(fd))
+            want = 1 if "bogus" in args else 0
+            hp.check(r.returncode == want, "fd %d closed, %s: exit status %d\n%s%s" % (
+                fd, args, r.returncode, r.stdout, r.stderr), pri)
+        hp.check(pri.stop() == 0, "primary exit status", pri)
+
+
 def test_runtime_dir_error_names_the_path():
     # Regression: "cannot create shared memory: Not a directory" said
     # which path nowhere.
@@ -286,7 +303,7 @@ def test_wait_primary_survives_a_dying_primary():
 
 if __name__ == "__main__":
     hp.main([test_help_and_bad_options, test_secondary_without_primary_fails_fast,
-             test_startup_failure_said_once, test_secondary_out_of_fds_says_why,
+             test_startup_failure_said_once, test_secondary_out_of_fds_says_why, test_closed_standard_fds,
              test_runtime_dir_error_names_the_path,
              test_secondary_address_taken_told_what_to_do, test_mem_minimum_checked_with_the_options,
              test_primary_with_closed_stdout_serves,
