@@ -303,6 +303,9 @@ int hp_cli_run_stream(struct hp_cli *cli, FILE *in)
 	}
 	free(rd->heap);
 	free(rd);
+	/* a read error is said (--cmd naming a directory failed silently) */
+	if (r < 0 && r != -ECANCELED)
+		cli_fail(cli, r, "cannot read the commands: %s", strerror(-r));
 	/* a stop, or a read error after commands that all went well */
 	if (r == -ECANCELED || (r < 0 && res == 0))
 		res = r;

@@ -63,6 +63,10 @@ def test_secondary_command_exit_status():
             st, out, err, _ = hp.run(exe, *args, "-c", "bogus", "-c", "quit")
             hp.check(st == 1 and "unknown command 'bogus'" in err,
                      "%s -c bogus -c quit: exit status %d %s" % (exe, st, err))
+        # Regression: --cmd naming a directory failed without a word.
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "--cmd", "/")
+        hp.check(st == 1 and err == "error: cannot read the commands: Is a directory\n",
+                 "--cmd /: exit status %d %r" % (st, err))
         hp.check(pri.stop() == 0, "primary exit status", pri)
     hp.check(not os.path.exists(hp.runtime_dir(pfx)), "runtime dir left behind")
 
