@@ -369,7 +369,11 @@ out:
 
 /* Sends one message that waits for no reply (a reply or a notification),
  * on the peer's connection or its channel (via), with the default deadline
- * for a full socket buffer. */
+ * for a full socket buffer; a server's reply, none: a peer whose buffer is
+ * full stopped reading its replies (a requester reads its own at once),
+ * and waiting for it would stall the thread that serves everyone (one
+ * connection that sent HELLO after HELLO and never read kept the primary
+ * from answering anyone for 5 s per message). */
 static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
 			uint64_t id, const struct hp_ipc_msg *msg, uint32_t via)
 {
@@ -378,7 +382,8 @@ static int ipc_send_one(struct hp_ipc *ipc, uint32_t peer, uint16_t kind,
 	struct ipc_peer *p;
 	uint8_t hdr[IPC_HDR_SIZE];
 
-	ipc_deadline(-1, &deadline);
+	ipc_deadline(kind == IPC_KIND_REPLY && ipc->is_server ? 0 : -1,
+		     &deadline);
 	ipc_hdr_make(hdr, kind, msg->type, id, msg->status, msg->len);
 	if (!ipc_enter(ipc))
 		return -ENOTCONN;

@@ -191,6 +191,35 @@ def test_hello_again_joins_once():
         hp.check(p.stop() == 0, "primary exit status", p)
 
 
+def test_peer_that_never_reads_its_replies():
+    # Regression: a connection that sent HELLO after HELLO without reading
+    # the answers filled its socket, and the primary's I/O thread waited
+    # 5 s on each answer: no secondary got in for minutes.
+    pfx = hp.prefix("noread")
+    src = os.path.join(os.path.dirname(__file__), "../..")
+    with hp.Cleanup() as c:
+        p = c.add(hp.primary(pfx, "--timeout", "3000"))
+        s = raw_connect(pfx)
+        s.recv(64)  # the welcome
+        body = struct.pack("=IIIi", header_define(os.path.join(src, "lib/shm/hp_shm.h"), "HP_SHM_LAYOUT_VERSION"),
+                           header_define(os.path.join(hp.BUILD, "hp_config.h"), "HP_MAX_PORTS"),
+                           header_define(os.path.join(hp.BUILD, "hp_config.h"), "HP_MAX_PROCS"), os.getpid())
+        s.setblocking(False)
+        sent = 0
+        try:
+            while sent < 100000:
+                s.send(IPC_HDR.pack(IPC_MAGIC, 3, 16, 1, 0, sent + 1, 0, len(body)) + body)
+                sent += 1
+        except BlockingIOError:
+            pass
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports",
+                                 timeout=60 * hp.SLOW)
+        hp.check(st == 0 and "No ports attached" in out,
+                 "beside %d unread HELLOs: exit status %d\n%s%s" % (sent, st, out, err), p)
+        s.close()
+        hp.check(p.stop() == 0, "primary exit status", p)
+
+
 def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -231,4 +260,4 @@ def test_out_of_fds():
 
 if __name__ == "__main__":
     hp.main([test_supplementary_group_and_refusal_reason, test_silent_connections_and_garbage,
-             test_hello_again_joins_once, test_out_of_fds])
+             test_hello_again_joins_once, test_peer_that_never_reads_its_replies, test_out_of_fds])
