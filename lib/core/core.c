@@ -389,11 +389,27 @@ static int core_group(const char *name, gid_t *ret, char *err, size_t errlen)
 		return 0;
 	}
 	g = getgrnam(name);
-	if (!g)
+	if (g) {
+		*ret = g->gr_gid;
+	} else {
+		/* or its number, as chgrp takes */
+		char *end;
+		unsigned long gid;
+
+		errno = 0;
+		gid = strtoul(name, &end, 10);
+		if (!*name || *end || errno || name[0] == '-' ||
+		    gid >= (gid_t)-1 || !(g = getgrgid((gid_t)gid)))
+			return hp_err_set(err, errlen, -EINVAL,
+					  "--ipc-group '%s': no such group",
+					  hp_log_quote(q, sizeof(q), name, 64));
+		*ret = (gid_t)gid;
+	}
+	/* 0 means no group to the IPC server: say so rather than ignore */
+	if (*ret == 0)
 		return hp_err_set(err, errlen, -EINVAL,
-				  "--ipc-group '%s': no such group",
+				  "--ipc-group '%s': group 0 cannot be let in this way (root itself always may join)",
 				  hp_log_quote(q, sizeof(q), name, 64));
-	*ret = g->gr_gid;
 	return 0;
 }
 

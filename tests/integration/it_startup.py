@@ -54,6 +54,15 @@ def test_startup_failure_said_once():
     st, _, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c", "show ports")
     hp.check(st == 3, "exit status %d" % st)
     one_error_line(err, "hotport-secondary", "no primary running for prefix '%s'" % pfx)
+    # Regression: --ipc-group root (gid 0) was taken as no group at all,
+    # silently; a group's number was "no such group".
+    st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(),
+                           "--ipc-group", "root", "-c", "quit")
+    hp.check(st == 3, "exit status %d" % st)
+    one_error_line(err, "hotport-primary", "--ipc-group 'root': group 0 cannot be let in this way")
+    st, _, err, _ = hp.run(hp.PRIMARY, "--file-prefix", pfx, *hp.mem_args(),
+                           "--ipc-group", str(os.getegid() or 65534), "-c", "quit")
+    hp.check(st == 0 and not err, "--ipc-group NUMBER: exit status %d %s" % (st, err))
 
 
 def test_secondary_out_of_fds_says_why():
