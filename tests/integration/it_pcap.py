@@ -172,6 +172,13 @@ def test_rx_fifo_refused_at_once():
                  err == "error: failed to attach 'net_pcap0,rx_pcap=%s': rx_pcap=%s: "
                         "not a regular file\n" % (fifo, fifo),
                  "rx_pcap=FIFO: exit status %d\n%s%s" % (st, out, err), pri)
+        # and a tx FIFO without a reader is named for what it is (it said
+        # "cannot create: No such device or address")
+        st, out, err, _ = hp.run(hp.SECONDARY, "--file-prefix", pfx, "-c",
+                                 "port attach net_pcap0,tx_pcap=" + fifo, timeout=60 * hp.SLOW)
+        hp.check(st == 1 and err == "error: failed to attach 'net_pcap0,tx_pcap=%s': tx_pcap=%s: "
+                 "a FIFO that nobody reads: start its reader first\n" % (fifo, fifo),
+                 "tx_pcap=FIFO without a reader: exit status %d\n%s%s" % (st, out, err), pri)
         hp.check(pri.stop() == 0, "primary exit status", pri)
 
 

@@ -246,6 +246,10 @@ int pcap_file_tx_probe(struct hp_port_dev *dev, struct pcap_shared *sh,
 	 * not be emptied if tx names the same file. */
 	fd = hp_port_open(dev, "tx_pcap", path,
 			  O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
+	if (fd == -ENXIO)	/* not "cannot create: No such device" */
+		snprintf(dev->err, dev->errlen,
+			 "tx_pcap=%.200s: a FIFO that nobody reads: start its reader first",
+			 path);
 	if (fd < 0)
 		return fd;
 	r = fstat(fd, &st) < 0 ? -errno : 0;
