@@ -116,9 +116,11 @@ int main(int argc, char **argv)
 	r = hp_core_opts_parse(HP_ROLE_SECONDARY, argc, argv, &opts, err,
 			       sizeof(err));
 	if (r < 0 || opts.help) {
-		fprintf(stderr, "%s%s\nusage: %s --file-prefix NAME "
-			"[hotport-secondary options]\n", r < 0 ? "error: " : "",
-			r < 0 ? err : "", argv[0]);
+		if (r < 0)
+			fprintf(stderr, "error: %s\n", err);
+		fprintf(r < 0 ? stderr : stdout,
+			"usage: %s --file-prefix NAME [hotport-secondary options]\n",
+			argv[0]);
 		return r < 0 ? 2 : 0;
 	}
 	r = hp_core_init(&opts, err, sizeof(err));

@@ -120,6 +120,11 @@ def test_examples(inst, tmp):
         needed = sh(["readelf", "-d", exe[name]])
         hp.check("[libhotport.so.0]" in needed, name + " does not need libhotport.so.0")
     os.environ["LD_LIBRARY_PATH"] = inst.libdir
+    for name in exe:
+        # one usage line on stdout (it came on stderr after an empty line)
+        st, out, err, _ = hp.run(exe[name], "--help")
+        hp.check(st == 0 and not err and out.startswith("usage: ") and out.count("\n") == 1,
+                 "%s --help: exit status %d %r %r" % (name, st, out, err))
     pfx = hp.prefix("install")
     with hp.Cleanup() as c:
         prim = c.add(hp.Proc(exe["primary_embed"], ["--file-prefix", pfx] + hp.mem_args(),
