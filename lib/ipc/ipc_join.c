@@ -98,8 +98,18 @@ void ipc_join_arm(struct hp_ipc *ipc)
 static void ipc_join_drop(struct hp_ipc *ipc, struct ipc_peer *p, int err,
 			  const char *why)
 {
-	HP_WARN(IPC_LOG, "peer %u (pid %d): %s: disconnecting", p->id,
-		(int)p->pid, why);
+	/* A client that connects in a loop must not flood the log: the
+	 * first of an episode is a warning, the rest debug lines, and the
+	 * next join says how many there were. */
+	pthread_mutex_lock(&ipc->lock);
+	bool first = ipc->join_drops++ == 0;
+	pthread_mutex_unlock(&ipc->lock);
+	if (first)
+		HP_WARN(IPC_LOG, "peer %u (pid %d): %s: disconnecting (more such connections are logged at debug level until a peer joins)",
+			p->id, (int)p->pid, why);
+	else
+		HP_DEBUG(IPC_LOG, "peer %u (pid %d): %s: disconnecting", p->id,
+			 (int)p->pid, why);
 	ipc_refuse(p->fd, err, "the primary hung up: %s", why);
 	ipc_peer_remove(ipc, p->id, err);
 	ipc_peer_put(p);
@@ -164,7 +174,13 @@ int hp_ipc_peer_admit(struct hp_ipc *ipc, uint32_t peer)
 		ipc->nb_joined++;
 		break;
 	}
+	unsigned drops = r == 0 ? ipc->join_drops : 0;
+	if (r == 0)
+		ipc->join_drops = 0;
 	pthread_mutex_unlock(&ipc->lock);
+	if (drops > 1)
+		HP_NOTICE(IPC_LOG, "%u connections were hung up on before they joined",
+			  drops);
 	return r;
 }
 

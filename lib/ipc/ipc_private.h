@@ -164,6 +164,7 @@ struct hp_ipc {
 	int event_fd;	/* wakes the I/O thread to stop */
 	unsigned max_peers;	/* joined peers at most */
 	unsigned max_joining;	/* connections not joined yet, at most */
+	unsigned join_drops;	/* hung up on before joining, since the last join (I/O thread) */
 	unsigned join_timeout_ms; /* 0: peers join at accept */
 	gid_t group;
 	char group_name[64];	/* group's name (or number), for refusals */

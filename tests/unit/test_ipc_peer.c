@@ -316,11 +316,45 @@ static void test_ipc_out_of_fds(void **state)
 	tdir_remove(&d);
 }
 
+/* A client that connects over and over and never joins costs one warning
+ * per episode, not one per connection; the next join says how many. */
+static void test_ipc_join_drops_logged_once(void **state)
+{
+	struct hp_ipc_server_opts opts = { .join_timeout_ms = 5000,
+					   .max_joining = 2, .max_peers = 2 };
+	struct hp_ipc *a;
+	struct srv s = { 0 };
+	int fd[40];
+
+	(void)state;
+	cap_start();
+	srv_start(&s, &opts);
+	assert_int_equal(hp_ipc_register(s.ipc, T_JOIN, join_handler, NULL), 0);
+	for (int i = 0; i < 40; i++)
+		fd[i] = raw_connect(s.d.path);
+	/* the 38 oldest made room for the 2 newest */
+	for (int i = 0; i < 38; i++) {
+		assert_true(told_and_hung_up(fd[i], "too many connections waiting to join"));
+		close(fd[i]);
+	}
+	assert_int_equal(cap_count(), 1);
+	assert_int_equal(hp_ipc_client_connect(s.d.path, &a), 0);
+	assert_int_equal(join(a), 0);
+	assert_true(cap_has("39 connections were hung up on before they joined"));
+	assert_int_equal(cap_count(), 1);
+	hp_ipc_destroy(a);
+	close(fd[38]);
+	close(fd[39]);
+	srv_stop(&s);
+	cap_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_ipc_peer_cred, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_join_deadline, kill_leftovers),
+		cmocka_unit_test_teardown(test_ipc_join_drops_logged_once, kill_leftovers),
 		cmocka_unit_test_teardown(test_ipc_out_of_fds, kill_leftovers),
 	};
 	int fails = cmocka_run_group_tests(tests, NULL, NULL);
