@@ -120,10 +120,18 @@ static struct {
 	char seen[64];		/* the observer's answer */
 } look;
 
+/* Taken by the probe for its whole run and by the test around what it
+ * sets and reads: the probe may run on the primary's I/O thread, and
+ * what orders the two otherwise goes through another process (which
+ * ThreadSanitizer cannot see). */
+static pthread_mutex_t look_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int look_probe(struct hp_port_dev *dev)
 {
 	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 7 };
+	int r = 0;
 
+	pthread_mutex_lock(&look_lock);
 	look.info_r = hp_port_info_get(dev->port_id, &look.info);
 	look.valid = hp_port_is_valid(dev->port_id);
 	look.count = hp_port_count();
@@ -133,9 +141,27 @@ static int look_probe(struct hp_port_dev *dev)
 	memcpy(dev->info->mac, mac, sizeof(mac));
 	if (strstr(dev->name, "fail")) {
 		snprintf(dev->err, dev->errlen, "injected probe failure");
-		return -EIO;
+		r = -EIO;
 	}
-	return 0;
+	pthread_mutex_unlock(&look_lock);
+	return r;
+}
+
+/* Clears what the probe saw and sets who observes the next one. */
+static void look_start(struct child *observer)
+{
+	pthread_mutex_lock(&look_lock);
+	memset(&look, 0, sizeof(look));
+	look.observer = observer;
+	pthread_mutex_unlock(&look_lock);
+}
+
+/* After an attach returned: what its probe wrote is this thread's to
+ * read. */
+static void look_done(void)
+{
+	pthread_mutex_lock(&look_lock);
+	pthread_mutex_unlock(&look_lock);
 }
 
 static const struct hp_port_driver look_driver = {
@@ -921,8 +947,9 @@ static void test_port_attaching_during_probe(void **state)
 	(void)state;
 	child_start(&obs, false);
 	child_start(&req, false);
-	look.observer = &obs;
+	look_start(&obs);
 	assert_int_equal(hp_port_attach("net_look0", &id), 0);
+	look_done();
 	assert_int_equal(look.info_r, 0);
 	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
 	assert_string_equal(look.info.name, "net_look0");
@@ -936,10 +963,10 @@ static void test_port_attaching_during_probe(void **state)
 	assert_int_equal(info.mac[5], 7);
 
 	/* A failed probe: the slot was ATTACHING, and is FREE again. */
-	memset(&look, 0, sizeof(look));
-	look.observer = &obs;
+	look_start(&obs);
 	assert_int_equal(hp_port_attach_msg("net_lookfail0", &bad, buf, sizeof(buf)),
 			 -EIO);
+	look_done();
 	assert_non_null(strstr(buf, "injected probe failure"));
 	assert_int_equal(look.info_r, 0);
 	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
@@ -951,17 +978,17 @@ static void test_port_attaching_during_probe(void **state)
 	assert_string_equal(child_cmd(&obs, buf, sizeof(buf), "state %u", bad), want);
 
 	/* The same, asked by a secondary (the probe runs in the primary). */
-	memset(&look, 0, sizeof(look));
-	look.observer = &obs;
+	look_start(&obs);
 	child_send(&req, "attach net_lookfail1");
 	assert_non_null(strstr(child_answer(&req, buf, sizeof(buf)),
 			       "injected probe failure"));
+	look_done();
 	assert_int_equal(look.info.state, HP_PORT_ATTACHING);
 	assert_string_equal(look.seen, "ok attaching");
 	assert_int_equal(hp_port_info_get(look.info.port_id, &info), -ENODEV);
 	assert_int_equal(hp_port_count(), 1);
 	assert_string_equal(child_cmd(&obs, buf, sizeof(buf), "count"), "ok 1");
-	look.observer = NULL;
+	look_start(NULL);
 	child_stop(&obs);
 	child_stop(&req);
 }
