@@ -44,6 +44,7 @@ static struct {
 	int stop_fd;
 	int stop_reason;
 	pid_t primary_pid;
+	pid_t primary_gone;	/* the dead primary, as this process sees its pid */
 	uint32_t peer_id;
 	/* primary: the peers that joined (said hello), under joined_lock
 	 * (hello runs on the ipc I/O thread, peer-down on the worker) */
@@ -375,6 +376,7 @@ static void core_on_peer(struct hp_ipc *ipc, uint32_t peer, pid_t pid, bool up,
 	if (peer == HP_IPC_PRIMARY && !up) {
 		HP_INFO(CORE_LOG, "the primary (pid %d) exited: stopping",
 			(int)(core.primary_pid ? core.primary_pid : pid));
+		core.primary_gone = pid;
 		core_stop(-ECONNRESET);
 	}
 }
@@ -739,9 +741,16 @@ void hp_core_fini(void)
 	core.pool = NULL;
 	hp_shm_destroy(core.shm);
 	core.shm = NULL;
-	/* The primary died: the last process out removes what it left. */
-	if (core.role == HP_ROLE_SECONDARY && core.stop_reason == -ECONNRESET)
+	/* The primary died: the last process out removes what it left. Its
+	 * socket hangs up before its exit has closed every file, the runtime
+	 * dir's lock among them: wait (bounded) until it has, or every
+	 * secondary could find the lock still held and leave the dir. */
+	if (core.role == HP_ROLE_SECONDARY && core.stop_reason == -ECONNRESET) {
+		if (core.primary_gone > 0)
+			core_wait_exit(core.primary_gone, 1000);
 		hp_shm_runtime_dir_reap(core.prefix);
+	}
+	core.primary_gone = 0;
 	if (core.stop_fd >= 0)
 		close(core.stop_fd);
 	core.stop_fd = -1;
