@@ -72,7 +72,8 @@ HP_API int hp_err_set(char *err, size_t errlen, int res, const char *fmt, ...)
 
 /* Replaces the sink; NULL restores the default (stderr, one write per
  * line). Lines logged before the call go to the old sink first (it waits
- * for them, see hp_log_flush). Not from a sink. */
+ * for them, see hp_log_flush, giving up on a sink that takes no line for a
+ * second: those lines go to the new sink). Not from a sink. */
 HP_API void hp_log_set_sink(hp_log_sink_fn fn, void *arg);
 
 /* Waits until every line logged before the call has been handed to the

@@ -284,8 +284,10 @@ const char *hp_log_quote(char *buf, size_t len, const char *s, size_t max)
 
 void hp_log_set_sink(hp_log_sink_fn fn, void *arg)
 {
-	/* the lines logged so far go to the sink they were logged for */
-	hp_log_flush(-1);
+	/* the lines logged so far go to the sink they were logged for; a
+	 * sink stuck for good (the one being replaced, perhaps) gets a
+	 * second, then the rest go to the new one */
+	hp_log_flush(1000);
 	pthread_mutex_lock(&log_lock);
 	log_sink = fn;
 	log_sink_arg = arg;

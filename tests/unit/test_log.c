@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of lib/log's writer thread: a fork while the sink is stuck on
- * the last line. */
+/* Unit tests of lib/log's writer thread: a fork, and a change of sink,
+ * while the sink is stuck on the last line. */
+#include <errno.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,10 +55,29 @@ static void test_fork_while_sink_stuck(void **state)
 	hp_log_set_sink(NULL, NULL);
 }
 
+/* Regression: replacing a sink stuck for good waited for it for ever
+ * (hp_log_set_sink flushed without a limit): the call that should get
+ * the process out of a stuck log hung in it. */
+static void test_set_sink_while_sink_stuck(void **state)
+{
+	(void)state;
+	assert_int_equal(sem_init(&sink_in, 0, 0), 0);
+	assert_int_equal(sem_init(&sink_go, 0, 0), 0);
+	hp_log_set_sink(stuck_sink, NULL);
+	hp_log("test", HP_LOG_ERR, "stuck");
+	assert_int_equal(sem_wait(&sink_in), 0);
+	/* returns: gives the stuck sink a second, not for ever */
+	hp_log_set_sink(NULL, NULL);
+	assert_int_equal(hp_log_flush(0), -ETIMEDOUT);
+	sem_post(&sink_go);
+	assert_int_equal(hp_log_flush(-1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fork_while_sink_stuck),
+		cmocka_unit_test(test_set_sink_while_sink_stuck),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
