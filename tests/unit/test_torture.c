@@ -6,6 +6,8 @@
  * no data race may show (TSan), every forwarder's counters must add up
  * (received = transmitted + dropped), and the slots, shared heap and
  * packet buffers must be as they were. The test process is the primary. */
+#include <dirent.h>
+
 #include "hp_test_child.h"
 #include "hp_fwd.h"
 #include "hp_shm.h"
@@ -24,6 +26,59 @@ static bool torture_polled(uint16_t id, int ms)
 			usleep(500);
 	}
 	return false;
+}
+
+/* Tells, on stderr, what each thread of process pid is doing (state,
+ * wait channel, kernel stack): a detach that timed out names the pid that
+ * did not answer, and this says where it was. */
+static void torture_dump_threads(pid_t pid)
+{
+	char path[384], line[256];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		static const char *const what[] = { "comm", "stat", "wchan", "stack" };
+
+		if (de->d_name[0] == '.')
+			continue;
+		fprintf(stderr, "pid %d thread %s:\n", (int)pid, de->d_name);
+		for (size_t i = 0; i < HP_ARRAY_SIZE(what); i++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/%s",
+				 (int)pid, de->d_name, what[i]);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			while (fgets(line, sizeof(line), f))
+				fprintf(stderr, "  %s: %s%s", what[i], line,
+					strchr(line, '\n') ? "" : "\n");
+			fclose(f);
+		}
+	}
+	closedir(d);
+}
+
+/* After the first failed detach: where the process that did not answer
+ * was, and whether it answers a retry (slow, or stuck for good). */
+static void torture_explain(uint16_t id, int r, const char *err)
+{
+	const char *p = strstr(err, "secondary pid ");
+	char err2[256];
+
+	if (r != -ETIMEDOUT || !p)
+		return;
+	torture_dump_threads((pid_t)atoi(p + strlen("secondary pid ")));
+	for (int i = 0; i < 3; i++) {
+		r = hp_port_detach_msg(id, NULL, 0, err2, sizeof(err2));
+		fprintf(stderr, "retry %d of the detach: %d %s\n", i + 1, r,
+			r ? err2 : "done");
+		if (r == 0)
+			break;
+	}
 }
 
 /* Forwarder and hotplugger commands of the children. */
@@ -69,8 +124,15 @@ static bool torture_cmd(const char *line)
 				r = hp_port_stop(id);
 			if (r == 0)
 				polled += torture_polled(id, 0);
-			if (r == 0)
+			if (r == 0) {
 				r = hp_port_detach_msg(id, NULL, 0, err, sizeof(err));
+				if (r < 0 && fails == 0) {
+					fprintf(stderr, "cycle %u: %d %s\n", i, r, err);
+					torture_explain(id, r, err);
+					fails++;
+					continue;
+				}
+			}
 			if (r < 0 && fails++ == 0)
 				fprintf(stderr, "cycle %u: %d %s\n", i, r, err);
 		}
