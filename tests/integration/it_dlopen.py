@@ -82,7 +82,9 @@ def test_loaded_on_first_use():
             hp.check(mapped(s.pid) == {PCAP, PCI},
                      "secondary maps %s after show pci" % mapped(s.pid), s)
             i = c.add(hp.secondary(pfx, "-i", name="secondary -i"))
-            i.cmd("show ports", r"net_pcap1")
+            # the table row: "Port 1: net_pcap1 is now usable ..." may come
+            # first, before the prompt (and libedit) starts
+            i.cmd("show ports", r"^\s*1\s+net_pcap1\s")
             hp.check(mapped(i.pid) == {PCAP, EDIT}, "-i maps %s" % mapped(i.pid), i)
             # A PCI attach is the primary's scan, not the requester's.
             i.cmd("port attach 0000:01:00.0", r"0000:01:00.0: no such PCI device")
