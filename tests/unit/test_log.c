@@ -29,6 +29,17 @@ static void stuck_sink(int level, const char *topic, const char *line,
 	}
 }
 
+/* Sets stuck_sink and logs a line it stops on; returns once the writer
+ * thread is in the sink with it. */
+static void sink_stuck_on_line(void)
+{
+	assert_int_equal(sem_init(&sink_in, 0, 0), 0);
+	assert_int_equal(sem_init(&sink_go, 0, 0), 0);
+	hp_log_set_sink(stuck_sink, NULL);
+	hp_log("test", HP_LOG_ERR, "stuck");
+	assert_int_equal(sem_wait(&sink_in), 0);
+}
+
 /* Regression: the fork handler took a writer whose queue was empty for
  * idle and joined its thread, which was still in the sink with the last
  * line: fork() waited for a stderr that nobody reads, for ever. */
@@ -38,11 +49,7 @@ static void test_fork_while_sink_stuck(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(sem_init(&sink_in, 0, 0), 0);
-	assert_int_equal(sem_init(&sink_go, 0, 0), 0);
-	hp_log_set_sink(stuck_sink, NULL);
-	hp_log("test", HP_LOG_ERR, "stuck");
-	assert_int_equal(sem_wait(&sink_in), 0);
+	sink_stuck_on_line();
 	/* the queue is empty, the line is in the sink */
 	pid = fork();
 	assert_true(pid >= 0);
@@ -61,11 +68,7 @@ static void test_fork_while_sink_stuck(void **state)
 static void test_set_sink_while_sink_stuck(void **state)
 {
 	(void)state;
-	assert_int_equal(sem_init(&sink_in, 0, 0), 0);
-	assert_int_equal(sem_init(&sink_go, 0, 0), 0);
-	hp_log_set_sink(stuck_sink, NULL);
-	hp_log("test", HP_LOG_ERR, "stuck");
-	assert_int_equal(sem_wait(&sink_in), 0);
+	sink_stuck_on_line();
 	/* returns: gives the stuck sink a second, not for ever */
 	hp_log_set_sink(NULL, NULL);
 	assert_int_equal(hp_log_flush(0), -ETIMEDOUT);
