@@ -42,16 +42,16 @@ struct port_cb {
 struct port_cb_list {
 	pthread_mutex_t lock;	/* held while its callbacks run */
 	struct port_cb *head;
+	unsigned nb;		/* callbacks listed; read without the lock */
 };
 /* The users' callbacks: run by the delivery thread. */
-static struct port_cb_list port_cbs = { PTHREAD_MUTEX_INITIALIZER, NULL };
+static struct port_cb_list port_cbs = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
 /* The library's own listeners (lib/fwd): run by the thread that fires. */
-static struct port_cb_list port_inline_cbs = { PTHREAD_MUTEX_INITIALIZER,
-					       NULL };
-/* Callbacks in both lists, and in port_cbs: read without their locks,
- * which a running callback holds. */
+static struct port_cb_list port_inline_cbs = { PTHREAD_MUTEX_INITIALIZER, NULL,
+					       0 };
+/* Callbacks in both lists: read without their locks, which a running
+ * callback holds. */
 static unsigned port_nb_cbs;
-static unsigned port_nb_queued;
 
 /* The events on their way to the callbacks. */
 static struct {
@@ -92,8 +92,7 @@ static int port_cb_add(struct port_cb_list *l, hp_port_event_fn fn, void *arg)
 	pthread_mutex_lock(&l->lock);
 	cb->next = l->head;
 	l->head = cb;
-	if (l == &port_cbs)
-		__atomic_add_fetch(&port_nb_queued, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&l->nb, 1, __ATOMIC_RELEASE);
 	first = __atomic_fetch_add(&port_nb_cbs, 1, __ATOMIC_ACQ_REL) == 0;
 	pthread_mutex_unlock(&l->lock);
 	/* A process with no callbacks is never woken for events. */
@@ -113,9 +112,7 @@ static int port_cb_del(struct port_cb_list *l, hp_port_event_fn fn, void *arg)
 			struct port_cb *dead = *p;
 			*p = dead->next;
 			free(dead);
-			if (l == &port_cbs)
-				__atomic_sub_fetch(&port_nb_queued, 1,
-						   __ATOMIC_RELEASE);
+			__atomic_sub_fetch(&l->nb, 1, __ATOMIC_RELEASE);
 			none = __atomic_sub_fetch(&port_nb_cbs, 1,
 						  __ATOMIC_ACQ_REL) == 0;
 			r = 0;
@@ -132,9 +129,7 @@ static void port_cb_run(struct port_cb_list *l, uint16_t port_id,
 			enum hp_port_event ev)
 {
 	/* no lock taken on the hotplug path of a process without listeners */
-	if (l == &port_inline_cbs &&
-	    __atomic_load_n(&port_nb_cbs, __ATOMIC_ACQUIRE) ==
-		    __atomic_load_n(&port_nb_queued, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&l->nb, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&l->lock);
 	for (struct port_cb *cb = l->head; cb; cb = cb->next)
@@ -210,7 +205,7 @@ static bool port_evq_start(void)
  * hold local_lock, which keeps each port's events in order. */
 static void port_event_queue(uint16_t port_id, enum hp_port_event ev)
 {
-	if (!__atomic_load_n(&port_nb_queued, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&port_cbs.nb, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&port_evq.lock);
 	if ((!port_evq.running && !port_evq_start()) ||
