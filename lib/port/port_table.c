@@ -139,11 +139,6 @@ int hp_port_info_get(uint16_t port_id, struct hp_port_info *ret_info)
 	return 0;
 }
 
-static uint64_t port_ld(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
 int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats)
 {
 	struct port_slot *s = port_slot_get(port_id);
@@ -155,18 +150,18 @@ int hp_port_stats_get(uint16_t port_id, struct hp_port_stats *ret_stats)
 		return -ENODEV;
 	memset(&st, 0, sizeof(st));
 	for (unsigned q = 0; q < HP_PORT_MAX_QUEUES; q++) {
-		st.q_ipackets[q] = port_ld(&s->rx_stats[q].packets);
-		st.q_ibytes[q] = port_ld(&s->rx_stats[q].bytes);
-		st.q_opackets[q] = port_ld(&s->tx_stats[q].packets);
-		st.q_obytes[q] = port_ld(&s->tx_stats[q].bytes);
+		st.q_ipackets[q] = PORT_LD(s->rx_stats[q].packets);
+		st.q_ibytes[q] = PORT_LD(s->rx_stats[q].bytes);
+		st.q_opackets[q] = PORT_LD(s->tx_stats[q].packets);
+		st.q_obytes[q] = PORT_LD(s->tx_stats[q].bytes);
 		st.ipackets += st.q_ipackets[q];
 		st.ibytes += st.q_ibytes[q];
-		st.ierrors += port_ld(&s->rx_stats[q].errors);
-		st.imissed += port_ld(&s->rx_stats[q].drops);
+		st.ierrors += PORT_LD(s->rx_stats[q].errors);
+		st.imissed += PORT_LD(s->rx_stats[q].drops);
 		st.opackets += st.q_opackets[q];
 		st.obytes += st.q_obytes[q];
-		st.oerrors += port_ld(&s->tx_stats[q].errors);
-		st.odropped += port_ld(&s->tx_stats[q].drops);
+		st.oerrors += PORT_LD(s->tx_stats[q].errors);
+		st.odropped += PORT_LD(s->tx_stats[q].drops);
 	}
 	*ret_stats = st;
 	return 0;
