@@ -69,6 +69,9 @@ hp_busy_check | tee -a "$log"
 hp_hugepages 80 >/dev/null || echo "note: not enough free hugepages; hotport falls back to ordinary pages"
 B=$HOTPORT_BUILD/bench/hotport-bench-hotplug
 HB=$HOTPORT_BUILD/bench
+# The benchmarks are built only with -Dtests=true (they link the
+# test-support library) and without sanitizers.
+[ -x "$B" ] || { echo "ERROR: no benchmarks in $HB: configure $HOTPORT_BUILD with -Dtests=true and -Db_sanitize=none"; exit 1; }
 step machine "this machine's wake-up and syscall cost" 30 "$HB/hotport-bench-wakeup"
 if want hotplug; then
 	step hotport.attach_detach.primary "hotport hotplug, primary" 60 "$B" --role primary --cycles "$CYCLES" --secondaries 0,1,4 \
