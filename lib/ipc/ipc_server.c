@@ -132,6 +132,13 @@ static void ipc_server_group_name(struct hp_ipc *ipc)
 			 (unsigned)ipc->group);
 }
 
+/* Takes the reserve fd (see the top of the file) when it is not held. */
+static void ipc_server_reserve(struct hp_ipc *ipc)
+{
+	if (ipc->reserve_fd < 0)
+		ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 int hp_ipc_server_create(const char *path,
 			 const struct hp_ipc_server_opts *opts,
 			 struct hp_ipc **ret_ipc)
@@ -158,7 +165,7 @@ int hp_ipc_server_create(const char *path,
 	ipc->group = opts ? opts->group : 0;
 	ipc_server_group_name(ipc);
 	strcpy(ipc->path, path);
-	ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ipc_server_reserve(ipc);
 	r = ipc->reserve_fd < 0 ? -errno : ipc_join_timer_open(ipc);
 	if (r == 0)
 		r = ipc_server_listen(ipc, opts);
@@ -224,8 +231,7 @@ void ipc_server_resume(struct hp_ipc *ipc)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = IPC_EV_LISTEN };
 
-	if (ipc->reserve_fd < 0)
-		ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ipc_server_reserve(ipc);
 	if (epoll_ctl(ipc->epoll_fd, EPOLL_CTL_ADD, ipc->listen_fd, &ev) == 0 ||
 	    errno == EEXIST)
 		ipc->listen_paused = false;
@@ -246,6 +252,7 @@ static void ipc_server_fd_short(struct hp_ipc *ipc, int err)
 	ipc->fd_short = true;
 	if (ipc->reserve_fd >= 0) {
 		close(ipc->reserve_fd);
+		ipc->reserve_fd = -1;
 		fd = accept4(ipc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0) {
 			ipc_refuse(fd, -EMFILE,
@@ -253,7 +260,7 @@ static void ipc_server_fd_short(struct hp_ipc *ipc, int err)
 				   (unsigned long long)rl.rlim_cur);
 			close(fd);
 		}
-		ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		ipc_server_reserve(ipc);
 	}
 	if (ipc->reserve_fd >= 0 || ipc->listen_paused)
 		return;
@@ -340,8 +347,7 @@ void ipc_server_accept(struct hp_ipc *ipc)
 	if (ipc->fd_short) {
 		HP_NOTICE(IPC_LOG, "file descriptors available again: accepting connections");
 		ipc->fd_short = false;
-		if (ipc->reserve_fd < 0)
-			ipc->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		ipc_server_reserve(ipc);
 	}
 	ipc_server_take(ipc, fd);
 }
